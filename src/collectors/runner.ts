@@ -1,0 +1,103 @@
+import { CollectorError, CollectorTimeoutError, describe, NoDataError } from '../errors';
+import type { Logger } from '../log/logger';
+import { MetricSet } from '../metrics/metric-set';
+import type { MetricFamily } from '../metrics/types';
+import type { Collector } from './types';
+
+export interface NamedCollector {
+  readonly name: string;
+  readonly collector: Collector;
+}
+
+interface Outcome {
+  readonly name: string;
+  readonly families: MetricFamily[];
+  readonly seconds: number;
+  readonly ok: boolean;
+}
+
+/**
+ * Runs every enabled collector concurrently, each under its own timeout, and reports
+ * node_scrape_collector_duration_seconds / node_scrape_collector_success. One failing collector never
+ * fails the scrape; its error is logged when it first appears or changes, then at debug level, so a
+ * permanently absent subsystem does not flood the log every 15 s.
+ */
+export class CollectorRunner {
+  private readonly lastError = new Map<string, string>();
+
+  constructor(
+    private readonly collectors: readonly NamedCollector[],
+    private readonly timeoutMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  get names(): string[] {
+    return this.collectors.map((c) => c.name);
+  }
+
+  async collect(): Promise<MetricFamily[]> {
+    const outcomes = await Promise.all(this.collectors.map((c) => this.runOne(c)));
+    const scrape = new MetricSet();
+    const families: MetricFamily[] = [];
+    for (const o of outcomes) {
+      scrape.gauge(
+        'node_scrape_collector_duration_seconds',
+        'node_exporter: Duration of a collector scrape.',
+        o.seconds,
+        { collector: o.name },
+      );
+      scrape.gauge(
+        'node_scrape_collector_success',
+        'node_exporter: Whether a collector succeeded.',
+        o.ok ? 1 : 0,
+        { collector: o.name },
+      );
+      families.push(...o.families);
+    }
+    families.push(...scrape.families());
+    return families;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.collectors.map((c) => c.collector.close?.()));
+  }
+
+  private async runOne({ name, collector }: NamedCollector): Promise<Outcome> {
+    const started = process.hrtime.bigint();
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new CollectorTimeoutError(name, this.timeoutMs));
+      }, this.timeoutMs);
+    });
+    try {
+      const families = await Promise.race([collector.update({ signal: controller.signal }), timeout]);
+      if (this.lastError.delete(name)) this.logger.info({ collector: name }, 'collector recovered');
+      return { name, families, seconds: elapsed(started), ok: true };
+    } catch (err) {
+      this.report(name, err);
+      return { name, families: [], seconds: elapsed(started), ok: false };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private report(name: string, err: unknown): void {
+    const message = describe(err);
+    const repeated = this.lastError.get(name) === message;
+    this.lastError.set(name, message);
+    const wrapped =
+      err instanceof NoDataError || err instanceof CollectorTimeoutError ? err : new CollectorError(name, { cause: err });
+    if (repeated || err instanceof NoDataError) {
+      this.logger.debug({ collector: name, err: wrapped }, 'collector failed');
+    } else {
+      this.logger.error({ collector: name, err: wrapped }, 'collector failed');
+    }
+  }
+}
+
+function elapsed(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
