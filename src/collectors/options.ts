@@ -14,9 +14,13 @@ export function validateOption(spec: CollectorOptionSpec, value: RawOptionValue)
         return `not a valid regular expression (${(err as Error).message})`;
       }
     case 'number':
-      return Number.isFinite(Number(value)) && String(value).trim() !== '' ? undefined : `not a number: "${String(value)}"`;
+      return Number.isFinite(Number(value)) && String(value).trim() !== ''
+        ? undefined
+        : `not a number: "${String(value)}"`;
     case 'duration':
-      return parseDuration(String(value)) === undefined ? `not a duration (like 30s, 5m): "${String(value)}"` : undefined;
+      return parseDuration(String(value)) === undefined
+        ? `not a duration (like 30s, 5m): "${String(value)}"`
+        : undefined;
     case 'boolean':
       return typeof value === 'boolean' || /^(true|false|1|0)$/i.test(String(value))
         ? undefined

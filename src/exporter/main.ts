@@ -1,0 +1,109 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { buildOptions } from '../collectors/options';
+import { CollectorRunner } from '../collectors/runner';
+import { ConfigError } from '../errors';
+import { FlagValues, formatHelp, parseFlags } from '../config/flags';
+import { HostFs } from '../host/host-fs';
+import { buildApp } from '../http/app';
+import { HttpStats } from '../http/http-stats';
+import { Inventory } from '../inventory/inventory';
+import { createLogger, type Logger } from '../log/logger';
+import { readVersion } from '../version';
+import { waitForShutdownSignal } from '../signals';
+import { buildExporterConfig, exporterFlagSpecs, validateExporterFlags, type ExporterConfig } from './config';
+import { Scraper } from './scraper';
+import { SelfMetrics } from './self-metrics';
+
+export interface RunningExporter {
+  readonly port: number;
+  readonly scraper: Scraper;
+  stop(): Promise<void>;
+}
+
+/** Composition root: config -> collectors -> app -> listen. Returns once listening. */
+export async function startExporter(config: ExporterConfig, logger: Logger): Promise<RunningExporter> {
+  const fs = new HostFs(config.paths);
+  const collectors = config.collectors.map(({ definition, options }) => ({
+    name: definition.name,
+    collector: definition.create({
+      fs,
+      logger: logger.child({ collector: definition.name }),
+      options: buildOptions(definition.options ?? [], options),
+    }),
+  }));
+  const runner = new CollectorRunner(collectors, config.collectorTimeoutMs, logger);
+  const inventory = new Inventory(config.inventoryIntervalMs, logger.child({ component: 'inventory' }));
+  const stats = new HttpStats();
+  const self = new SelfMetrics(!config.disableExporterMetrics);
+  const sources = config.disableExporterMetrics ? [inventory, self] : [inventory, self, stats];
+  const scraper = new Scraper(runner, sources, logger);
+  let ready = false;
+  const version = readVersion();
+  const app = buildApp({
+    scrape: () => scraper.scrape(),
+    telemetryPath: config.telemetryPath,
+    maxRequests: config.maxRequests,
+    stats,
+    logger,
+    isReady: () => ready,
+    title: 'hostscope exporter',
+    version,
+  });
+  inventory.start();
+  const server = await listen(app, config.listen.host, config.listen.port);
+  const port = (server.address() as AddressInfo).port;
+  ready = true;
+  logger.info(
+    { address: config.listenAddress, port, collectors: runner.names, version, paths: config.paths },
+    'hostscope exporter listening',
+  );
+  return {
+    port,
+    scraper,
+    async stop() {
+      ready = false;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all([runner.close(), inventory.stop()]);
+    },
+  };
+}
+
+function listen(app: ReturnType<typeof buildApp>, host: string | undefined, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host ?? '::');
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/** `hostscope exporter`: returns the process exit code. Throws ConfigError for bad flags (exit 2). */
+export async function exporterCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const specs = exporterFlagSpecs();
+  const parsed = parseFlags(specs, argv, env);
+  if (parsed.help) {
+    process.stdout.write(formatHelp('exporter', 'Serves host and container metrics for Prometheus.', specs));
+    return 0;
+  }
+  if (parsed.version) {
+    process.stdout.write(`hostscope ${readVersion()}\n`);
+    return 0;
+  }
+  const flags = new FlagValues(parsed.values);
+  const problems = [
+    ...parsed.problems,
+    ...(parsed.problems.length === 0 ? validateExporterFlags(flags) : []),
+  ];
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = buildExporterConfig(flags);
+  const logger = createLogger({ ...config.log, name: 'exporter' });
+  const exporter = await startExporter(config, logger);
+  const signal = await waitForShutdownSignal();
+  logger.info({ signal }, 'shutting down');
+  await exporter.stop();
+  logger.info('stopped');
+  return 0;
+}

@@ -1,0 +1,54 @@
+import { collectDefaultMetrics, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { MetricSet } from '../metrics/metric-set';
+import type { MetricFamily, MetricType, Sample } from '../metrics/types';
+import { readVersion } from '../version';
+
+/** Converts prom-client's JSON view into plain families (suffix = sample name minus family name). */
+export function fromPromClient(
+  metrics: readonly MetricObjectWithValues<MetricValue<string>>[],
+): MetricFamily[] {
+  return metrics.map((m) => {
+    const samples: Sample[] = m.values.map((v) => {
+      const sampleName = (v as { metricName?: string }).metricName;
+      const suffix =
+        sampleName !== undefined && sampleName !== m.name ? sampleName.slice(m.name.length) : undefined;
+      const labels: Record<string, string> = {};
+      for (const [k, val] of Object.entries(v.labels)) if (val !== undefined) labels[k] = String(val);
+      return suffix === undefined ? { labels, value: v.value } : { suffix, labels, value: v.value };
+    });
+    return { name: m.name, help: m.help, type: String(m.type) as MetricType, samples };
+  });
+}
+
+/**
+ * Metrics about hostscope itself: build info always; prom-client's process_* and nodejs_* metrics unless
+ * --web.disable-exporter-metrics. Each instance owns its registry, so nothing is global.
+ */
+export class SelfMetrics {
+  private readonly registry: Registry | undefined;
+  private readonly version = readVersion();
+
+  constructor(processMetrics: boolean) {
+    if (processMetrics) {
+      this.registry = new Registry();
+      collectDefaultMetrics({ register: this.registry });
+    }
+  }
+
+  async collect(): Promise<MetricFamily[]> {
+    const own = new MetricSet()
+      .gauge(
+        'hostscope_build_info',
+        'A metric with a constant 1 value labeled by version, revision and the Node.js version hostscope runs on.',
+        1,
+        {
+          version: this.version,
+          revision: process.env.HOSTSCOPE_REVISION ?? 'unknown',
+          nodeversion: process.version,
+        },
+      )
+      .families();
+    if (this.registry === undefined) return own;
+    return [...own, ...fromPromClient(await this.registry.getMetricsAsJSON())];
+  }
+}

@@ -1,0 +1,90 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import express, { type Express, type Request, type Response } from 'express';
+import { CONTENT_TYPES, encode, negotiateFormat } from '../exposition/encode';
+import type { Logger } from '../log/logger';
+import type { MetricFamily } from '../metrics/types';
+import type { HttpStats } from './http-stats';
+import { landingPage } from './landing';
+
+const gzip = promisify(gzipCb);
+
+export interface AppDeps {
+  readonly scrape: () => Promise<MetricFamily[]>;
+  readonly telemetryPath: string;
+  /** 0 = unlimited. */
+  readonly maxRequests: number;
+  readonly stats: HttpStats;
+  readonly logger: Logger;
+  /** False while starting up or shutting down: /ready answers 503. */
+  readonly isReady: () => boolean;
+  readonly title: string;
+  readonly version: string;
+}
+
+function acceptsGzip(req: Request): boolean {
+  const header = req.headers['accept-encoding'];
+  if (header === undefined) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return coding?.trim().toLowerCase() === 'gzip' && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
+/** Builds the exporter's HTTP app without listening; tests drive it on port 0. */
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get(deps.telemetryPath, async (req: Request, res: Response) => {
+    if (deps.maxRequests > 0 && deps.stats.current >= deps.maxRequests) {
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`Limit of concurrent requests reached (${deps.maxRequests}), try again later.\n`);
+      return;
+    }
+    deps.stats.begin();
+    let code = 200;
+    try {
+      const format = negotiateFormat(req.headers.accept);
+      const body = encode(await deps.scrape(), format);
+      res.setHeader('Content-Type', CONTENT_TYPES[format]);
+      res.setHeader('Vary', 'Accept, Accept-Encoding');
+      if (acceptsGzip(req)) {
+        res.setHeader('Content-Encoding', 'gzip');
+        res.end(await gzip(body));
+      } else {
+        res.end(body);
+      }
+    } catch (err) {
+      code = 500;
+      deps.logger.error({ err }, 'error gathering metrics');
+      if (!res.headersSent)
+        res.status(500).type('text/plain').send('An error has occurred while serving metrics.\n');
+    } finally {
+      deps.stats.end(code);
+    }
+  });
+
+  app.get('/health', (_req, res) => {
+    res.type('text/plain').send('OK\n');
+  });
+
+  app.get('/ready', (_req, res) => {
+    if (deps.isReady()) res.type('text/plain').send('Ready\n');
+    else res.status(503).type('text/plain').send('Not ready\n');
+  });
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(landingPage(deps.title, deps.version, deps.telemetryPath));
+  });
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('404 page not found\n');
+  });
+
+  return app;
+}
