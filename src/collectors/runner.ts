@@ -89,7 +89,9 @@ export class CollectorRunner {
     const repeated = this.lastError.get(name) === message;
     this.lastError.set(name, message);
     const wrapped =
-      err instanceof NoDataError || err instanceof CollectorTimeoutError ? err : new CollectorError(name, { cause: err });
+      err instanceof NoDataError || err instanceof CollectorTimeoutError
+        ? err
+        : new CollectorError(name, { cause: err });
     if (repeated || err instanceof NoDataError) {
       this.logger.debug({ collector: name, err: wrapped }, 'collector failed');
     } else {

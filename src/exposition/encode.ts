@@ -69,7 +69,9 @@ export function encode(families: readonly MetricFamily[], format: ExpositionForm
       const isCounter = family.type === 'counter';
       const base = isCounter && family.name.endsWith('_total') ? family.name.slice(0, -6) : family.name;
       const sampleName = isCounter ? `${base}_total` : base;
-      parts.push(`# TYPE ${base} ${openMetricsType(family)}\n# HELP ${base} ${escapeHelpOpenMetrics(family.help)}\n`);
+      parts.push(
+        `# TYPE ${base} ${openMetricsType(family)}\n# HELP ${base} ${escapeHelpOpenMetrics(family.help)}\n`,
+      );
       for (const s of sortedSamples(family.samples)) {
         const ts = s.timestampMs === undefined ? '' : ` ${(s.timestampMs / 1000).toString()}`;
         const name = s.suffix === undefined ? sampleName : `${base}${s.suffix}`;

@@ -87,5 +87,7 @@ export class HostFs {
 }
 
 export function isNotFound(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 'ENOENT';
+  return (
+    typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 'ENOENT'
+  );
 }
