@@ -3,11 +3,16 @@ import type { CollectorDefinition } from './types';
 
 /**
  * Every collector hostscope knows, by name. This map generates `--collector.X` / `--no-collector.X`
- * and the `--collector.X.option` flags. Keep it sorted by name.
+ * and the `--collector.X.option` flags. One entry per line, sorted by name.
  */
-export const COLLECTORS: readonly CollectorDefinition[] = [
+// prettier-ignore
+const ALL: readonly CollectorDefinition[] = [
   loadavgCollector,
-].sort((a, b) => a.name.localeCompare(b.name));
+];
+
+export const COLLECTORS: readonly CollectorDefinition[] = [...ALL].sort((a, b) =>
+  a.name.localeCompare(b.name),
+);
 
 export function findCollector(name: string): CollectorDefinition | undefined {
   return COLLECTORS.find((c) => c.name === name);
