@@ -1,0 +1,188 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+export const REPO = path.join(__dirname, '../..');
+export const PROMETHEUS_DIR = path.join(REPO, 'prometheus');
+export const PROMTOOL = '/usr/bin/promtool';
+export const PROMETHEUS = '/usr/bin/prometheus';
+
+export interface CommandResult {
+  readonly status: number | null;
+  readonly output: string;
+}
+
+/** Runs a command to completion; output is stdout + stderr (promtool prints failures on both). */
+export function run(cmd: string, args: readonly string[], cwd = REPO): CommandResult {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+export function listYaml(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yml'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  diagnostics: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(500);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} ${lastError}\n${diagnostics()}`);
+}
+
+/** One alert (or recording) rule as written in a rule file. */
+export interface RuleEntry {
+  readonly kind: 'alert' | 'record';
+  readonly name: string;
+  readonly file: string;
+  /** The rule's own lines, for field checks. */
+  readonly text: string;
+}
+
+/**
+ * Splits the project's rule files into rules. The files are prettier-formatted YAML in one shape
+ * (groups -> rules -> `- alert:` / `- record:` items), so a line scan is exact for them; a rule the scan
+ * does not understand fails the field checks rather than passing silently.
+ */
+export function readRules(files: readonly string[]): RuleEntry[] {
+  const out: RuleEntry[] = [];
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    let current: { kind: 'alert' | 'record'; name: string; indent: number; lines: string[] } | undefined;
+    const flush = (): void => {
+      if (current !== undefined)
+        out.push({ kind: current.kind, name: current.name, file, text: current.lines.join('\n') });
+      current = undefined;
+    };
+    for (const line of lines) {
+      const m = /^(\s*)- (alert|record): (\S+)\s*$/.exec(line);
+      if (m !== null) {
+        flush();
+        const [, indent = '', kind = '', name = ''] = m;
+        current = { kind: kind === 'alert' ? 'alert' : 'record', name, indent: indent.length, lines: [line] };
+        continue;
+      }
+      if (current === undefined) continue;
+      const indent = /^(\s*)\S/.exec(line)?.[1]?.length;
+      if (indent !== undefined && indent <= current.indent && !line.trim().startsWith('#')) flush();
+      else current.lines.push(line);
+    }
+    flush();
+  }
+  return out;
+}
+
+/** What a promtool test file asserts about one alert at one evaluation time. */
+export interface AlertCase {
+  readonly file: string;
+  readonly alertname: string;
+  readonly fires: boolean;
+}
+
+/**
+ * Finds every `alertname:` of the alert_rule_test entries and whether its `exp_alerts` is empty (the
+ * alert must not fire) or not. promtool itself checks that the expectations hold.
+ */
+export function readAlertCases(files: readonly string[]): AlertCase[] {
+  const out: AlertCase[] = [];
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      const m = /^\s*alertname: (\S+)\s*$/.exec(line);
+      if (m === null) return;
+      const next = lines.slice(i + 1).find((l) => /^\s*exp_alerts:/.test(l));
+      if (next === undefined) throw new Error(`${file}: no exp_alerts after alertname ${m[1] ?? ''}`);
+      out.push({ file, alertname: m[1] ?? '', fires: !/exp_alerts:\s*\[\]\s*$/.test(next) });
+    });
+  }
+  return out;
+}
+
+export interface PrometheusProcess {
+  readonly port: number;
+  readonly url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts the real Prometheus with a config file, a temp TSDB, on a free 127.0.0.1 port. */
+export async function startPrometheus(configFile: string): Promise<PrometheusProcess> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'hostscope-prom-'));
+  const child: ChildProcess = spawn(
+    PROMETHEUS,
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${dataDir}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=info',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const proc: PrometheusProcess = {
+    port,
+    url,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor(
+      'Prometheus to be ready',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}`);
+        const res = await fetch(`${url}/-/ready`);
+        return res.ok ? true : undefined;
+      },
+      30_000,
+      () => out,
+    );
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
