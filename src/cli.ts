@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import { ConfigError } from './errors';
 import { exporterCommand } from './exporter/main';
+import { maintainCommand, migrateCommand, seedCommand, sinkCommand } from './sink/commands';
 import { readVersion } from './version';
 
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { summary: string; run: Command }>> = {
   exporter: { summary: 'serve host and container metrics on /metrics', run: exporterCommand },
+  sink: { summary: 'scrape /metrics targets and write every sample to PostgreSQL', run: sinkCommand },
+  maintain: { summary: 'compute hourly rollups and drop partitions past retention', run: maintainCommand },
+  migrate: { summary: 'create or upgrade the database schema', run: migrateCommand },
+  seed: { summary: 'fill the database with synthetic history', run: seedCommand },
 };
 
 function usage(): string {

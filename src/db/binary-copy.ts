@@ -1,0 +1,168 @@
+/**
+ * Encoder for PostgreSQL's binary COPY format (`COPY t (cols) FROM STDIN (FORMAT binary)`): a signature
+ * header, then per row a 16-bit field count and per field a 32-bit length (-1 for NULL) and the value in
+ * the type's binary send format, then a -1 trailer. Only the types the sink writes are supported.
+ */
+
+export type CopyColumnType = 'int8' | 'int4' | 'float8' | 'timestamptz' | 'text' | 'jsonb' | 'bool';
+export type CopyValue = number | bigint | string | boolean | null;
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01). */
+const PG_EPOCH_MS = 946_684_800_000;
+
+/** Growable byte buffer with big-endian writers; one instance per COPY. */
+export class BinaryCopyWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialBytes = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes));
+    this.ensure(SIGNATURE.length + 8);
+    SIGNATURE.copy(this.buf, 0);
+    this.pos = SIGNATURE.length;
+    this.buf.writeInt32BE(0, this.pos); // flags
+    this.buf.writeInt32BE(0, this.pos + 4); // header extension length
+    this.pos += 8;
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Starts a row of `fields` columns. */
+  row(fields: number): this {
+    this.ensure(2);
+    this.buf.writeInt16BE(fields, this.pos);
+    this.pos += 2;
+    return this;
+  }
+
+  null(): this {
+    this.ensure(4);
+    this.buf.writeInt32BE(-1, this.pos);
+    this.pos += 4;
+    return this;
+  }
+
+  int8(value: number | bigint): this {
+    this.ensure(12);
+    this.buf.writeInt32BE(8, this.pos);
+    this.buf.writeBigInt64BE(typeof value === 'bigint' ? value : BigInt(value), this.pos + 4);
+    this.pos += 12;
+    return this;
+  }
+
+  /** int8 from a safe integer without going through BigInt (hot path). */
+  int8Safe(value: number): this {
+    this.ensure(12);
+    const b = this.buf;
+    const p = this.pos;
+    b.writeInt32BE(8, p);
+    const high = Math.floor(value / 4294967296);
+    const low = value - high * 4294967296;
+    b.writeInt32BE(high, p + 4);
+    b.writeUInt32BE(low, p + 8);
+    this.pos = p + 12;
+    return this;
+  }
+
+  int4(value: number): this {
+    this.ensure(8);
+    this.buf.writeInt32BE(4, this.pos);
+    this.buf.writeInt32BE(value, this.pos + 4);
+    this.pos += 8;
+    return this;
+  }
+
+  float8(value: number): this {
+    this.ensure(12);
+    this.buf.writeInt32BE(8, this.pos);
+    this.buf.writeDoubleBE(value, this.pos + 4);
+    this.pos += 12;
+    return this;
+  }
+
+  bool(value: boolean): this {
+    this.ensure(5);
+    this.buf.writeInt32BE(1, this.pos);
+    this.buf.writeUInt8(value ? 1 : 0, this.pos + 4);
+    this.pos += 5;
+    return this;
+  }
+
+  /** timestamptz from milliseconds since the Unix epoch (microsecond precision on the wire). */
+  timestampMs(ms: number): this {
+    return this.int8Safe(Math.round((ms - PG_EPOCH_MS) * 1000));
+  }
+
+  text(value: string): this {
+    const len = Buffer.byteLength(value, 'utf8');
+    this.ensure(4 + len);
+    this.buf.writeInt32BE(len, this.pos);
+    this.buf.write(value, this.pos + 4, len, 'utf8');
+    this.pos += 4 + len;
+    return this;
+  }
+
+  /** jsonb: a version byte (1) followed by the JSON text. */
+  jsonb(value: string): this {
+    const len = Buffer.byteLength(value, 'utf8');
+    this.ensure(5 + len);
+    this.buf.writeInt32BE(len + 1, this.pos);
+    this.buf.writeUInt8(1, this.pos + 4);
+    this.buf.write(value, this.pos + 5, len, 'utf8');
+    this.pos += 5 + len;
+    return this;
+  }
+
+  value(type: CopyColumnType, value: CopyValue): this {
+    if (value === null) return this.null();
+    switch (type) {
+      case 'int8':
+        return this.int8(typeof value === 'bigint' ? value : BigInt(value as number));
+      case 'int4':
+        return this.int4(Number(value));
+      case 'float8':
+        return this.float8(Number(value));
+      case 'timestamptz':
+        return this.timestampMs(Number(value));
+      case 'bool':
+        return this.bool(value === true);
+      case 'jsonb':
+        return this.jsonb(String(value));
+      default:
+        return this.text(String(value));
+    }
+  }
+
+  get byteLength(): number {
+    return this.pos;
+  }
+
+  /** Appends the trailer and returns the bytes; the writer must not be used afterwards. */
+  finish(): Buffer {
+    this.ensure(2);
+    this.buf.writeInt16BE(-1, this.pos);
+    this.pos += 2;
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Encodes whole rows of the given column types. */
+export function encodeBinaryCopy(
+  types: readonly CopyColumnType[],
+  rows: readonly (readonly CopyValue[])[],
+): Buffer {
+  const w = new BinaryCopyWriter();
+  for (const row of rows) {
+    w.row(types.length);
+    for (let i = 0; i < types.length; i++) w.value(types[i] as CopyColumnType, row[i] ?? null);
+  }
+  return w.finish();
+}

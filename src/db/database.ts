@@ -1,0 +1,70 @@
+/**
+ * The sink's view of a database: PostgreSQL over the network (pg) or the embedded PGlite. Both speak the
+ * same SQL; only the transport of binary COPY differs.
+ */
+
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  /** Runs one parameterised statement and returns its rows. */
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  /** `COPY <target> FROM STDIN (FORMAT binary)` with an already encoded payload. */
+  copyBinary(target: string, payload: Buffer): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` on one dedicated connection (advisory locks, transactions). */
+  session<T>(fn: (s: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Runs `fn` inside BEGIN/COMMIT on one connection; rolls back when it throws. */
+export async function transaction<T>(db: Database, fn: (s: Queryable) => Promise<T>): Promise<T> {
+  return db.session(async (s) => {
+    await s.exec('BEGIN');
+    try {
+      const result = await fn(s);
+      await s.exec('COMMIT');
+      return result;
+    } catch (err) {
+      await s.exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+/** SQLSTATE of a database error, when there is one. */
+export function sqlState(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** True for errors that mean "the server is unreachable or went away" (retry later, keep buffering). */
+export function isConnectionError(err: unknown): boolean {
+  const state = sqlState(err);
+  if (state !== undefined) return state.startsWith('08') || state === '57P01' || state === '57P03';
+  const code =
+    typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code))
+    return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /Connection terminated|connection (?:is )?closed|not queryable|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+    message,
+  );
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,13 @@
+import * as m0001 from './0001_init';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Numbered migrations, applied in order. They are TypeScript string modules (not .sql files) so that
+ * `tsc` ships them in dist/ without a copy step. Never edit an applied migration: add the next number.
+ */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: m0001.name, sql: m0001.sql }];

@@ -1,0 +1,128 @@
+import type { Queryable } from './database';
+
+/** Tables partitioned by UTC day (raw data) and by UTC month (hourly rollups). */
+export const DAILY_TABLES = ['samples_raw', 'host_usage', 'container_usage'] as const;
+export const MONTHLY_TABLES = ['samples_hourly_raw'] as const;
+
+const DAY_MS = 86_400_000;
+
+export function dayStart(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+export function monthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+function nextMonth(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** Partition name suffix: `p20240131` for a day, `p202401` for a month. */
+export function daySuffix(dayMs: number): string {
+  const d = new Date(dayMs);
+  return `p${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+}
+
+export function monthSuffix(monthMs: number): string {
+  const d = new Date(monthMs);
+  return `p${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}`;
+}
+
+/** Parses a partition suffix back into its [lower, upper) range in ms, or undefined. */
+export function suffixRange(suffix: string): { lower: number; upper: number } | undefined {
+  const day = /^p(\d{4})(\d{2})(\d{2})$/.exec(suffix);
+  if (day !== null) {
+    const lower = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
+    return { lower, upper: lower + DAY_MS };
+  }
+  const month = /^p(\d{4})(\d{2})$/.exec(suffix);
+  if (month !== null) {
+    const lower = Date.UTC(Number(month[1]), Number(month[2]) - 1, 1);
+    return { lower, upper: nextMonth(lower) };
+  }
+  return undefined;
+}
+
+/**
+ * Remembers which partitions exist so the write path asks the database only for new days. One instance
+ * per database handle.
+ */
+export class PartitionManager {
+  private readonly known = new Set<string>();
+
+  async ensureDay(db: Queryable, table: (typeof DAILY_TABLES)[number], dayMs: number): Promise<void> {
+    const suffix = daySuffix(dayMs);
+    const key = `${table}_${suffix}`;
+    if (this.known.has(key)) return;
+    await db.query('SELECT hostscope.ensure_partition($1, $2, $3, $4)', [
+      table,
+      suffix,
+      new Date(dayMs).toISOString(),
+      new Date(dayMs + DAY_MS).toISOString(),
+    ]);
+    this.known.add(key);
+  }
+
+  async ensureDays(
+    db: Queryable,
+    table: (typeof DAILY_TABLES)[number],
+    days: Iterable<number>,
+  ): Promise<void> {
+    for (const day of days) await this.ensureDay(db, table, day);
+  }
+
+  async ensureMonth(db: Queryable, table: (typeof MONTHLY_TABLES)[number], ms: number): Promise<void> {
+    const lower = monthStart(ms);
+    const suffix = monthSuffix(lower);
+    const key = `${table}_${suffix}`;
+    if (this.known.has(key)) return;
+    await db.query('SELECT hostscope.ensure_partition($1, $2, $3, $4)', [
+      table,
+      suffix,
+      new Date(lower).toISOString(),
+      new Date(nextMonth(lower)).toISOString(),
+    ]);
+    this.known.add(key);
+  }
+
+  /** Forget everything (after retention dropped partitions, or when a write says one is missing). */
+  reset(): void {
+    this.known.clear();
+  }
+}
+
+export interface PartitionInfo {
+  readonly parent: string;
+  readonly name: string;
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/** Lists the partitions of hostscope's partitioned tables with their ranges (from their names). */
+export async function listPartitions(db: Queryable): Promise<PartitionInfo[]> {
+  const rows = await db.query<{ parent: string; name: string }>(
+    `SELECT p.relname AS parent, c.relname AS name
+       FROM pg_inherits i
+       JOIN pg_class c ON c.oid = i.inhrelid
+       JOIN pg_class p ON p.oid = i.inhparent
+       JOIN pg_namespace n ON n.oid = p.relnamespace
+      WHERE n.nspname = 'hostscope' AND p.relkind = 'p'
+      ORDER BY c.relname`,
+  );
+  const out: PartitionInfo[] = [];
+  for (const r of rows) {
+    const suffix = r.name.startsWith(`${r.parent}_`) ? r.name.slice(r.parent.length + 1) : '';
+    const range = suffixRange(suffix);
+    if (range !== undefined) out.push({ parent: r.parent, name: r.name, ...range });
+  }
+  return out;
+}
+
+export { DAY_MS };

@@ -1,0 +1,276 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
+import { ConfigError } from '../errors';
+import { LOG_FLAGS } from '../exporter/config';
+import { migrate } from '../db/migrate';
+import { openDatabase } from '../db/open';
+import type { Database } from '../db/database';
+import { createLogger, type Logger } from '../log/logger';
+import { waitForShutdownSignal } from '../signals';
+import { readVersion } from '../version';
+import {
+  buildSinkConfig,
+  DATABASE_FLAGS,
+  databaseConfig,
+  logConfig,
+  RETENTION_FLAGS,
+  sinkFlagSpecs,
+  validateSinkFlags,
+  type SinkConfig,
+} from './config';
+import { buildSinkApp } from './http';
+import { maintain } from './maintain';
+import { runSeed } from './seed';
+import { Sink } from './sink';
+
+type Parsed = { kind: 'exit'; code: number } | { kind: 'run'; flags: FlagValues };
+
+function parse(
+  command: string,
+  summary: string,
+  specs: readonly FlagSpec[],
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  validate: (flags: FlagValues) => string[] = () => [],
+): Parsed {
+  const parsed = parseFlags(specs, argv, env);
+  if (parsed.help) {
+    process.stdout.write(formatHelp(command, summary, specs));
+    return { kind: 'exit', code: 0 };
+  }
+  if (parsed.version) {
+    process.stdout.write(`hostscope ${readVersion()}\n`);
+    return { kind: 'exit', code: 0 };
+  }
+  const flags = new FlagValues(parsed.values);
+  const problems = [...parsed.problems, ...(parsed.problems.length === 0 ? validate(flags) : [])];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { kind: 'run', flags };
+}
+
+async function openMigrated(flags: FlagValues, logger: Logger): Promise<Database> {
+  const db = await openDatabase(databaseConfig(flags), logger);
+  try {
+    await migrate(db, logger);
+    return db;
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Opens the database, retrying while it is unreachable (a sink may start before its database). */
+async function openMigratedWithRetry(
+  flags: FlagValues,
+  logger: Logger,
+  deadlineMs: number,
+): Promise<Database> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openMigrated(flags, logger);
+    } catch (err) {
+      if (Date.now() > deadlineMs) throw err;
+      logger.warn({ err, attempt }, 'database not ready; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(5000, 500 * attempt)));
+    }
+  }
+}
+
+function listen(
+  app: ReturnType<typeof buildSinkApp>,
+  host: string | undefined,
+  port: number,
+): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host ?? '::');
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+export interface RunningSink {
+  readonly sink: Sink;
+  readonly port: number | undefined;
+  stop(): Promise<boolean>;
+}
+
+/** Composition root of the sink: database -> migrations -> sink -> HTTP -> schedule. */
+export async function startSink(config: SinkConfig, flags: FlagValues, logger: Logger): Promise<RunningSink> {
+  const db = await openMigratedWithRetry(flags, logger, Date.now() + 60_000);
+  const sink = new Sink(
+    db,
+    {
+      targets: config.targets,
+      intervalMs: config.intervalMs,
+      timeoutMs: config.timeoutMs,
+      bodyLimitBytes: config.bodyLimitBytes,
+      bufferMaxSamples: config.bufferMaxSamples,
+      batchSamples: config.batchSamples,
+      maintainSchedule: config.maintainSchedule,
+      maintain: { retentionRawMs: config.retentionRawMs, retentionHourlyMs: config.retentionHourlyMs },
+    },
+    logger,
+  );
+  let server: Server | undefined;
+  if (config.listen !== undefined) {
+    server = await listen(
+      buildSinkApp({ metrics: () => sink.metrics.families(), health: () => sink.health() }),
+      config.listen.host,
+      config.listen.port,
+    );
+  }
+  const port = server === undefined ? undefined : (server.address() as AddressInfo).port;
+  if (!config.once) {
+    sink.start(config.scrapeCron);
+    void sink.runMaintenance();
+  }
+  logger.info(
+    {
+      targets: config.targets.map((t) => t.url),
+      interval: config.intervalMs,
+      port,
+      database: db.kind,
+      version: readVersion(),
+    },
+    'hostscope sink started',
+  );
+  return {
+    sink,
+    port,
+    async stop() {
+      const flushed = await sink.stop(Date.now() + config.shutdownTimeoutMs);
+      if (!flushed)
+        logger.error({ buffered: sink.buffer.size }, 'could not write everything buffered before exiting');
+      if (server !== undefined) {
+        const s = server;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+      }
+      await db.close().catch(() => undefined);
+      return flushed;
+    },
+  };
+}
+
+/** `hostscope sink`. */
+export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const p = parse(
+    'sink',
+    'Scrapes /metrics targets on a schedule and writes every sample to PostgreSQL (or the embedded PGlite).',
+    sinkFlagSpecs(),
+    argv,
+    env,
+    validateSinkFlags,
+  );
+  if (p.kind === 'exit') return p.code;
+  const config = buildSinkConfig(p.flags);
+  const logger = createLogger({ ...config.log, name: 'sink' });
+  const running = await startSink(config, p.flags, logger);
+  if (config.once) {
+    await running.sink.scrapeRound();
+    const ok = await running.stop();
+    logger.info(
+      { written: running.sink.metrics.samplesWritten },
+      ok ? 'done' : 'done with unwritten samples',
+    );
+    return ok ? 0 : 1;
+  }
+  const signal = await waitForShutdownSignal();
+  logger.info({ signal, buffered: running.sink.buffer.size }, 'shutting down; writing the buffer');
+  const ok = await running.stop();
+  logger.info({ written: running.sink.metrics.samplesWritten }, 'stopped');
+  return ok ? 0 : 1;
+}
+
+/** `hostscope migrate`. */
+export async function migrateCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const p = parse(
+    'migrate',
+    'Creates or upgrades the hostscope schema, then exits.',
+    [...DATABASE_FLAGS, ...LOG_FLAGS],
+    argv,
+    env,
+  );
+  if (p.kind === 'exit') return p.code;
+  const logger = createLogger({ ...logConfig(p.flags), name: 'migrate' });
+  const db = await openDatabase(databaseConfig(p.flags), logger);
+  try {
+    const r = await migrate(db, logger);
+    logger.info({ applied: r.applied, version: r.current }, 'schema up to date');
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+/** `hostscope maintain`. */
+export async function maintainCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const p = parse(
+    'maintain',
+    'Computes hourly rollups of closed hours and drops partitions past retention, then exits.',
+    [...DATABASE_FLAGS, ...RETENTION_FLAGS, ...LOG_FLAGS],
+    argv,
+    env,
+  );
+  if (p.kind === 'exit') return p.code;
+  const logger = createLogger({ ...logConfig(p.flags), name: 'maintain' });
+  const db = await openMigrated(p.flags, logger);
+  try {
+    const r = await maintain(db, logger, {
+      retentionRawMs: p.flags.duration('retention.raw'),
+      retentionHourlyMs: p.flags.duration('retention.hourly'),
+    });
+    logger.info(r, 'maintenance done');
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+const SEED_FLAGS: readonly FlagSpec[] = [
+  { name: 'hosts', kind: 'number', min: 1, default: 3, help: 'Number of synthetic hosts.' },
+  { name: 'days', kind: 'number', min: 1, default: 7, help: 'Days of history, ending now.' },
+  { name: 'seed.interval', kind: 'duration', default: '1m', help: 'Time between synthetic scrapes.' },
+  { name: 'seed.random-seed', kind: 'number', default: 1, help: 'Seed of the pseudo-random generator.' },
+];
+
+/** `hostscope seed --hosts N --days D`. */
+export async function seedCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const p = parse(
+    'seed',
+    'Fills the database with realistic synthetic history (daily cycles, containers, a filling disk).',
+    [...SEED_FLAGS, ...DATABASE_FLAGS, ...LOG_FLAGS],
+    argv,
+    env,
+    (f) => {
+      const problems: string[] = [];
+      if (f.duration('seed.interval') < 1000) problems.push('--seed.interval: must be at least 1s');
+      if (!Number.isInteger(f.number('hosts'))) problems.push('--hosts: must be a whole number');
+      if (f.number('days') > 400) problems.push('--days: at most 400');
+      return problems;
+    },
+  );
+  if (p.kind === 'exit') return p.code;
+  const logger = createLogger({ ...logConfig(p.flags), name: 'seed' });
+  const db = await openMigrated(p.flags, logger);
+  try {
+    const written = await runSeed(
+      db,
+      {
+        hosts: p.flags.number('hosts'),
+        days: p.flags.number('days'),
+        stepMs: p.flags.duration('seed.interval'),
+        nowMs: Date.now(),
+        seed: p.flags.number('seed.random-seed'),
+      },
+      logger,
+    );
+    logger.info({ samples: written }, 'seed done');
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,198 @@
+import * as path from 'node:path';
+import cron from 'node-cron';
+import { FlagValues, parseListenAddress, type FlagSpec, type ListenAddress } from '../config/flags';
+import { LOG_FLAGS } from '../exporter/config';
+import type { LogFormat, LogLevel } from '../log/logger';
+import { intervalToCron } from './sink';
+import { instanceOf, type Target } from './types';
+
+export const DATABASE_FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'database.url',
+    kind: 'string',
+    secret: true,
+    envAliases: ['DATABASE_URL'],
+    help: 'PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: the embedded PostgreSQL (PGlite) in --data.dir.',
+  },
+  {
+    name: 'data.dir',
+    kind: 'string',
+    default: './data',
+    help: 'Directory of the embedded database, used when no --database.url is given.',
+  },
+];
+
+export const RETENTION_FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'retention.raw',
+    kind: 'duration',
+    default: '14d',
+    help: 'Keep raw samples (and usage rows) this long.',
+  },
+  { name: 'retention.hourly', kind: 'duration', default: '400d', help: 'Keep hourly rollups this long.' },
+];
+
+export function sinkFlagSpecs(): FlagSpec[] {
+  return [
+    {
+      name: 'scrape.target',
+      kind: 'list',
+      default: ['http://127.0.0.1:9100/metrics'],
+      help: 'URL of a /metrics endpoint to scrape; repeat the flag for several (env: comma-separated).',
+    },
+    { name: 'scrape.interval', kind: 'duration', default: '15s', help: 'How often to scrape every target.' },
+    { name: 'scrape.timeout', kind: 'duration', default: '10s', help: 'Time limit of one scrape.' },
+    {
+      name: 'scrape.job',
+      kind: 'string',
+      default: 'hostscope',
+      help: 'The job label given to every target.',
+    },
+    {
+      name: 'scrape.body-size-limit',
+      kind: 'number',
+      min: 0,
+      default: 64 * 1024 * 1024,
+      help: 'Largest response body accepted, in bytes (0: no limit); larger is a failed scrape.',
+    },
+    ...DATABASE_FLAGS,
+    {
+      name: 'buffer.max-samples',
+      kind: 'number',
+      min: 1000,
+      default: 2_000_000,
+      help: 'Samples kept in memory while the database is unreachable; past it the oldest are dropped.',
+    },
+    {
+      name: 'write.batch-samples',
+      kind: 'number',
+      min: 1,
+      default: 250_000,
+      help: 'Largest number of samples written in one COPY.',
+    },
+    ...RETENTION_FLAGS,
+    {
+      name: 'maintain.schedule',
+      kind: 'string',
+      default: '7 * * * *',
+      help: 'node-cron schedule of rollups and retention inside the sink ("" disables; see hostscope maintain).',
+    },
+    {
+      name: 'web.listen-address',
+      kind: 'string',
+      default: ':9101',
+      help: 'Address of the sink\'s own /metrics and /health ("" disables the listener).',
+    },
+    {
+      name: 'once',
+      kind: 'boolean',
+      default: false,
+      help: 'Scrape once, write, and exit (for cron and benchmarks).',
+    },
+    {
+      name: 'shutdown.timeout',
+      kind: 'duration',
+      default: '30s',
+      help: 'On SIGTERM (or --once), how long to keep trying to write the buffer before exiting.',
+    },
+    ...LOG_FLAGS,
+  ];
+}
+
+export interface DatabaseConfig {
+  readonly url?: string;
+  readonly dataDir: string;
+}
+
+export interface SinkConfig {
+  readonly targets: readonly Target[];
+  readonly intervalMs: number;
+  readonly scrapeCron: string;
+  readonly timeoutMs: number;
+  readonly bodyLimitBytes: number;
+  readonly database: DatabaseConfig;
+  readonly bufferMaxSamples: number;
+  readonly batchSamples: number;
+  readonly retentionRawMs: number;
+  readonly retentionHourlyMs: number;
+  readonly maintainSchedule: string;
+  readonly listen?: ListenAddress;
+  readonly once: boolean;
+  readonly shutdownTimeoutMs: number;
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
+}
+
+export function databaseConfig(flags: FlagValues): DatabaseConfig {
+  const url = flags.optionalString('database.url');
+  return {
+    ...(url === undefined ? {} : { url }),
+    dataDir: path.resolve(flags.string('data.dir') || './data'),
+  };
+}
+
+export function logConfig(flags: FlagValues): { level: LogLevel; format: LogFormat } {
+  return { level: flags.string('log.level') as LogLevel, format: flags.string('log.format') as LogFormat };
+}
+
+/** Cross-flag checks; returns every problem. */
+export function validateSinkFlags(flags: FlagValues): string[] {
+  const problems: string[] = [];
+  for (const url of flags.list('scrape.target')) {
+    let ok = false;
+    try {
+      const u = new URL(url);
+      ok = u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      problems.push(`--scrape.target (env HOSTSCOPE_SCRAPE_TARGET): expected an http(s) URL, got "${url}"`);
+  }
+  if (flags.list('scrape.target').length === 0)
+    problems.push('--scrape.target: at least one target is needed');
+  const interval = flags.duration('scrape.interval');
+  if (intervalToCron(interval) === undefined)
+    problems.push(
+      `--scrape.interval (env HOSTSCOPE_SCRAPE_INTERVAL): must be whole seconds dividing a minute, minutes dividing an hour, or hours dividing a day (got "${flags.string('scrape.interval')}")`,
+    );
+  if (flags.duration('scrape.timeout') <= 0)
+    problems.push('--scrape.timeout (env HOSTSCOPE_SCRAPE_TIMEOUT): must be greater than 0');
+  if (flags.duration('retention.raw') < 3_600_000) problems.push('--retention.raw: must be at least 1h');
+  if (flags.duration('retention.hourly') < flags.duration('retention.raw'))
+    problems.push('--retention.hourly: must not be shorter than --retention.raw');
+  const schedule = flags.string('maintain.schedule');
+  if (schedule !== '' && !cron.validate(schedule))
+    problems.push(
+      `--maintain.schedule (env HOSTSCOPE_MAINTAIN_SCHEDULE): not a valid cron expression: "${schedule}"`,
+    );
+  const listen = flags.string('web.listen-address');
+  if (listen !== '' && !/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]*):(\d{1,5})$/.test(listen))
+    problems.push(
+      `--web.listen-address (env HOSTSCOPE_WEB_LISTEN_ADDRESS): expected [host]:port, got "${listen}"`,
+    );
+  return problems;
+}
+
+export function buildSinkConfig(flags: FlagValues): SinkConfig {
+  const job = flags.string('scrape.job') || 'hostscope';
+  const intervalMs = flags.duration('scrape.interval');
+  const listen = flags.string('web.listen-address');
+  const config: SinkConfig = {
+    targets: flags.list('scrape.target').map((url) => ({ url, instance: instanceOf(url), job })),
+    intervalMs,
+    scrapeCron: intervalToCron(intervalMs) ?? '*/15 * * * * *',
+    timeoutMs: Math.min(flags.duration('scrape.timeout'), intervalMs),
+    bodyLimitBytes: flags.number('scrape.body-size-limit'),
+    database: databaseConfig(flags),
+    bufferMaxSamples: flags.number('buffer.max-samples'),
+    batchSamples: flags.number('write.batch-samples'),
+    retentionRawMs: flags.duration('retention.raw'),
+    retentionHourlyMs: flags.duration('retention.hourly'),
+    maintainSchedule: flags.string('maintain.schedule'),
+    ...(listen === '' ? {} : { listen: parseListenAddress(listen) }),
+    once: flags.boolean('once'),
+    shutdownTimeoutMs: flags.duration('shutdown.timeout'),
+    log: logConfig(flags),
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,163 @@
+import type { Database } from '../db/database';
+import { listPartitions, PartitionManager } from '../db/partitions';
+import type { Logger } from '../log/logger';
+import { softDeleteStaleHosts } from './inventory';
+
+const HOUR_MS = 3_600_000;
+
+export interface MaintainOptions {
+  readonly retentionRawMs: number;
+  readonly retentionHourlyMs: number;
+  /** An hour is rolled up once it ended this long ago (late scrapes of the hour have been written). */
+  readonly closeDelayMs?: number;
+  /** Hosts not seen for this long are soft-deleted. */
+  readonly hostStaleMs?: number;
+  readonly nowMs?: number;
+}
+
+export interface MaintainResult {
+  readonly hoursRolledUp: number;
+  readonly rollupRows: number;
+  readonly droppedPartitions: readonly string[];
+  readonly hostsDeleted: number;
+}
+
+/**
+ * The hourly rollup of one hour: per series count, sum, min, max, first, last, and for counters the
+ * increase, which sums the deltas between consecutive samples and, where a value went down (a counter
+ * reset), counts the new value from zero (as PromQL's increase does, without extrapolation). The delta from
+ * the previous hour's last value to this hour's first is included, so hourly increases add up.
+ */
+const ROLLUP_SQL = `
+INSERT INTO hostscope.samples_hourly_raw AS h (series_id, hour, count, sum, min, max, first, last, increase)
+SELECT a.series_id, $1::timestamptz, a.n, a.s, a.mn, a.mx, a.f, a.l,
+       CASE WHEN m.is_counter THEN
+         a.inc + CASE WHEN p.last IS NULL THEN 0 WHEN a.f >= p.last THEN a.f - p.last ELSE a.f END
+       END
+  FROM (
+    SELECT series_id, count(*)::int AS n, sum(value) AS s, min(value) AS mn, max(value) AS mx,
+           max(value) FILTER (WHERE pv IS NULL) AS f,
+           max(value) FILTER (WHERE nv IS NULL) AS l,
+           sum(CASE WHEN pv IS NULL THEN 0 WHEN value >= pv THEN value - pv ELSE value END) AS inc
+      FROM (
+        SELECT series_id, value,
+               lag(value) OVER w AS pv,
+               lead(value) OVER w AS nv
+          FROM hostscope.samples_raw
+         WHERE time >= $1::timestamptz AND time < $1::timestamptz + interval '1 hour'
+        WINDOW w AS (PARTITION BY series_id ORDER BY time)
+      ) x
+     GROUP BY series_id
+  ) a
+  JOIN hostscope.series se ON se.id = a.series_id
+  JOIN hostscope.metrics m ON m.id = se.metric_id
+  LEFT JOIN hostscope.samples_hourly_raw p
+         ON p.series_id = a.series_id AND p.hour = $1::timestamptz - interval '1 hour'
+ON CONFLICT (series_id, hour) DO UPDATE SET
+  count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
+  first = EXCLUDED.first, last = EXCLUDED.last, increase = EXCLUDED.increase`;
+
+/** Rolls up one hour (idempotent: recomputes and replaces the hour's rows). Returns the rows written. */
+export async function rollupHour(
+  db: Database,
+  partitions: PartitionManager,
+  hourMs: number,
+): Promise<number> {
+  await partitions.ensureMonth(db, 'samples_hourly_raw', hourMs);
+  const rows = await db.session(async (s) => {
+    await s.exec('BEGIN');
+    try {
+      await s.exec("SET LOCAL work_mem = '256MB'");
+      const r = await s.query<{ n: string | number }>(
+        `WITH ins AS (${ROLLUP_SQL} RETURNING 1) SELECT count(*) AS n FROM ins`,
+        [new Date(hourMs).toISOString()],
+      );
+      await s.exec('COMMIT');
+      return Number(r[0]?.n ?? 0);
+    } catch (err) {
+      await s.exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+  return rows;
+}
+
+/**
+ * Rolls up every closed hour not rolled up yet (from the watermark, or from the oldest raw partition on
+ * the first run), re-rolls hours that received late samples (and the hour after each, whose increase
+ * starts from it), then drops whole partitions past retention and soft-deletes stale hosts.
+ */
+export async function maintain(
+  db: Database,
+  logger: Logger,
+  options: MaintainOptions,
+): Promise<MaintainResult> {
+  const now = options.nowMs ?? Date.now();
+  const closedUntil = Math.floor((now - (options.closeDelayMs ?? 300_000)) / HOUR_MS) * HOUR_MS;
+  const partitions = new PartitionManager();
+  const state = await db.query<{ rolled_until: Date | null }>(
+    'SELECT rolled_until FROM hostscope.rollup_state WHERE id',
+  );
+  let from = state[0]?.rolled_until?.getTime();
+  const parts = await listPartitions(db);
+  const rawParts = parts.filter((p) => p.parent === 'samples_raw');
+  const oldestRaw = rawParts.length === 0 ? undefined : Math.min(...rawParts.map((p) => p.lower));
+  const rawCutoff = now - options.retentionRawMs;
+  if (from === undefined) from = oldestRaw ?? closedUntil;
+  // Nothing older than the oldest raw partition still exists to roll up.
+  if (oldestRaw !== undefined && from < oldestRaw) from = oldestRaw;
+  if (oldestRaw === undefined) from = closedUntil;
+
+  const hours = new Set<number>();
+  for (let h = from; h < closedUntil; h += HOUR_MS) hours.add(h);
+  const pending = await db.query<{ hour: Date }>(
+    'SELECT hour FROM hostscope.rollup_pending WHERE hour < $1 ORDER BY hour',
+    [new Date(closedUntil).toISOString()],
+  );
+  for (const p of pending) {
+    const h = p.hour.getTime();
+    if (oldestRaw !== undefined && h < oldestRaw) continue;
+    hours.add(h);
+    if (h + HOUR_MS < from) hours.add(h + HOUR_MS);
+  }
+  let rollupRows = 0;
+  const ordered = [...hours].sort((a, b) => a - b);
+  for (const h of ordered) {
+    rollupRows += await rollupHour(db, partitions, h);
+    if (h >= from) {
+      await db.query(
+        'UPDATE hostscope.rollup_state SET rolled_until = GREATEST(COALESCE(rolled_until, $1), $1) WHERE id',
+        [new Date(h + HOUR_MS).toISOString()],
+      );
+    }
+  }
+  if (pending.length > 0)
+    await db.query('DELETE FROM hostscope.rollup_pending WHERE hour = ANY($1::timestamptz[])', [
+      pending.map((p) => p.hour.toISOString()),
+    ]);
+  if (ordered.length > 0) logger.info({ hours: ordered.length, rows: rollupRows }, 'hourly rollups done');
+
+  // Retention: whole partitions only, never row deletes.
+  const hourlyCutoff = now - options.retentionHourlyMs;
+  const dropped: string[] = [];
+  for (const p of parts) {
+    const cutoff = p.parent === 'samples_hourly_raw' ? hourlyCutoff : rawCutoff;
+    if (p.upper > cutoff) continue;
+    // Never drop raw data that has not been rolled up yet.
+    if (p.parent === 'samples_raw') {
+      const rolled = await db.query<{ rolled_until: Date | null }>(
+        'SELECT rolled_until FROM hostscope.rollup_state WHERE id',
+      );
+      const until = rolled[0]?.rolled_until?.getTime() ?? 0;
+      if (until < p.upper) continue;
+    }
+    await db.exec(`DROP TABLE IF EXISTS hostscope."${p.name.replace(/"/g, '""')}"`);
+    dropped.push(p.name);
+  }
+  if (dropped.length > 0) logger.info({ partitions: dropped }, 'dropped partitions past retention');
+  await db.query('DELETE FROM hostscope.rollup_pending WHERE hour < $1', [
+    new Date(rawCutoff - HOUR_MS).toISOString(),
+  ]);
+  const hostsDeleted = await softDeleteStaleHosts(db, now, options.hostStaleMs ?? 86_400_000);
+  return { hoursRolledUp: ordered.length, rollupRows, droppedPartitions: dropped, hostsDeleted };
+}

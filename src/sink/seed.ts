@@ -1,0 +1,390 @@
+import type { ParsedFamily, ParsedSample } from '../expfmt/types';
+import type { MetricType } from '../metrics/types';
+import type { Database } from '../db/database';
+import type { Logger } from '../log/logger';
+import { extractInventory, InventoryTracker } from './inventory';
+import { maintain } from './maintain';
+import { syntheticFamilies } from './scrape';
+import type { PendingScrape, Target } from './types';
+import { UsageTracker } from './usage';
+import { SampleWriter } from './writer';
+
+export interface SeedOptions {
+  readonly hosts: number;
+  readonly days: number;
+  readonly stepMs: number;
+  readonly nowMs: number;
+  readonly seed: number;
+  readonly job?: string;
+}
+
+const GiB = 1024 ** 3;
+const MODES = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'] as const;
+const CONTAINERS = [
+  { name: 'web', image: 'nginx:1.25', cpu: 0.08, mem: 0.12 * GiB, limit: 0.5 * GiB },
+  { name: 'db', image: 'postgres:15', cpu: 0.15, mem: 1.2 * GiB, limit: 0 },
+  { name: 'worker', image: 'registry.local/worker:2.3.1', cpu: 0.3, mem: 0.4 * GiB, limit: 1 * GiB },
+];
+
+/** Small deterministic PRNG (mulberry32) so a seed always produces the same history. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class FamilyBuilder {
+  private readonly byName = new Map<string, { type: MetricType; help: string; samples: ParsedSample[] }>();
+  add(name: string, type: MetricType, value: number, labels: Record<string, string> = {}, help = ''): this {
+    let f = this.byName.get(name);
+    if (f === undefined) {
+      f = { type, help: help || `Synthetic ${name} (hostscope seed).`, samples: [] };
+      this.byName.set(name, f);
+    }
+    f.samples.push({ name, labels, value });
+    return this;
+  }
+  families(): ParsedFamily[] {
+    return [...this.byName].map(([name, f]) => ({ name, type: f.type, help: f.help, samples: f.samples }));
+  }
+}
+
+interface HostState {
+  readonly target: Target;
+  readonly name: string;
+  readonly cpus: number;
+  readonly memTotal: number;
+  readonly diskSize: number;
+  readonly base: number;
+  readonly fillsDisk: boolean;
+  readonly cpuSeconds: number[][];
+  rx: number;
+  tx: number;
+  readonly containerCpu: number[];
+  readonly containerIds: string[];
+  readonly bootTime: number;
+}
+
+/**
+ * Synthetic but realistic exporter output for `--hosts` hosts over `--days` days: CPU and load following a
+ * daily cycle with noise, memory, network counters, one filesystem per host (the first host's disk fills
+ * up steadily to 98 %), inventory `*_info` metrics and three containers per host with cAdvisor metrics.
+ */
+export class SeedGenerator {
+  private readonly random: () => number;
+  readonly hosts: HostState[] = [];
+
+  constructor(private readonly options: SeedOptions) {
+    this.random = rng(options.seed);
+    const start = options.nowMs - options.days * 86_400_000;
+    for (let i = 0; i < options.hosts; i++) {
+      const name = `seed-host-${String(i + 1).padStart(2, '0')}`;
+      const cpus = [2, 4, 8, 16][i % 4] as number;
+      this.hosts.push({
+        target: {
+          url: `http://${name}:9100/metrics`,
+          instance: `${name}:9100`,
+          job: options.job ?? 'hostscope-seed',
+        },
+        name,
+        cpus,
+        memTotal: ([8, 16, 32, 64][i % 4] as number) * GiB,
+        diskSize: ([100, 250, 500][i % 3] as number) * GiB,
+        base: 0.15 + 0.4 * this.random(),
+        fillsDisk: i === 0,
+        cpuSeconds: Array.from({ length: cpus }, () => MODES.map(() => 1000 * this.random())),
+        rx: 1e9 * this.random(),
+        tx: 1e9 * this.random(),
+        containerCpu: CONTAINERS.map(() => 100 * this.random()),
+        containerIds: CONTAINERS.map(() =>
+          Array.from({ length: 64 }, () => '0123456789abcdef'[Math.floor(this.random() * 16)]).join(''),
+        ),
+        bootTime: start / 1000 - 86_400 * (1 + Math.floor(this.random() * 30)),
+      });
+    }
+  }
+
+  get startMs(): number {
+    const first = this.options.nowMs - this.options.days * 86_400_000;
+    return Math.ceil(first / this.options.stepMs) * this.options.stepMs;
+  }
+
+  /** Load factor 0..1 of a host at a time: a daily cycle peaking mid-afternoon, plus noise. */
+  private load(h: HostState, t: number): number {
+    const hour = (t / 3_600_000) % 24;
+    const daily = 0.5 + 0.5 * Math.sin((2 * Math.PI * (hour - 9)) / 24);
+    const v = h.base + 0.45 * daily * (1 - h.base) + 0.08 * (this.random() - 0.5);
+    return Math.min(0.98, Math.max(0.02, v));
+  }
+
+  /** The families one scrape of host `h` returns at time `t` (advances its counters by one step). */
+  scrape(h: HostState, t: number): ParsedFamily[] {
+    const step = this.options.stepMs / 1000;
+    const f = this.load(h, t);
+    const b = new FamilyBuilder();
+    for (let c = 0; c < h.cpus; c++) {
+      const u = Math.min(0.99, Math.max(0, f + 0.1 * (this.random() - 0.5)));
+      const share = {
+        user: 0.62 * u,
+        nice: 0.01 * u,
+        system: 0.27 * u,
+        iowait: 0.03,
+        irq: 0.02 * u,
+        softirq: 0.05 * u,
+        steal: 0.03 * u,
+      };
+      const idle = Math.max(0, 1 - u - share.iowait);
+      const secs = h.cpuSeconds[c] as number[];
+      MODES.forEach((mode, m) => {
+        secs[m] = (secs[m] as number) + step * (mode === 'idle' ? idle : share[mode]);
+        b.add(
+          'node_cpu_seconds_total',
+          'counter',
+          secs[m] as number,
+          { cpu: String(c), mode },
+          'Seconds the CPUs spent in each mode.',
+        );
+      });
+    }
+    b.add('node_load1', 'gauge', h.cpus * f * (0.9 + 0.2 * this.random()), {}, '1m load average.');
+    b.add('node_load5', 'gauge', h.cpus * f, {}, '5m load average.');
+    b.add('node_load15', 'gauge', h.cpus * f * 0.95, {}, '15m load average.');
+    const avail = h.memTotal * Math.max(0.05, 0.75 - 0.45 * f - 0.05 * this.random());
+    b.add('node_memory_MemTotal_bytes', 'gauge', h.memTotal, {}, 'Memory information field MemTotal_bytes.');
+    b.add(
+      'node_memory_MemAvailable_bytes',
+      'gauge',
+      Math.round(avail),
+      {},
+      'Memory information field MemAvailable_bytes.',
+    );
+    const start = this.startMs;
+    const progress = (t - start) / Math.max(1, this.options.nowMs - start);
+    const usedFrac = h.fillsDisk ? 0.55 + 0.43 * progress : 0.35 + 0.02 * Math.sin(progress * 6);
+    const fs = { device: '/dev/sda1', fstype: 'ext4', mountpoint: '/' };
+    b.add('node_filesystem_size_bytes', 'gauge', h.diskSize, fs, 'Filesystem size in bytes.');
+    b.add(
+      'node_filesystem_avail_bytes',
+      'gauge',
+      Math.round(h.diskSize * (1 - usedFrac) * 0.95),
+      fs,
+      'Filesystem space available to non-root users in bytes.',
+    );
+    b.add(
+      'node_filesystem_free_bytes',
+      'gauge',
+      Math.round(h.diskSize * (1 - usedFrac)),
+      fs,
+      'Filesystem free space in bytes.',
+    );
+    h.rx += step * 2e6 * f * (0.8 + 0.4 * this.random());
+    h.tx += step * 8e5 * f * (0.8 + 0.4 * this.random());
+    b.add(
+      'node_network_receive_bytes_total',
+      'counter',
+      Math.round(h.rx),
+      { device: 'eth0' },
+      'Network device statistic receive_bytes.',
+    );
+    b.add(
+      'node_network_transmit_bytes_total',
+      'counter',
+      Math.round(h.tx),
+      { device: 'eth0' },
+      'Network device statistic transmit_bytes.',
+    );
+    b.add('node_boot_time_seconds', 'gauge', h.bootTime, {}, 'Node boot time, in unixtime.');
+    b.add(
+      'node_uname_info',
+      'gauge',
+      1,
+      { sysname: 'Linux', nodename: h.name, release: '6.1.0-18-amd64', machine: 'x86_64' },
+      'Labeled system information as provided by the uname system call.',
+    );
+    b.add(
+      'hostscope_system_info',
+      'gauge',
+      1,
+      {
+        vendor: 'QEMU',
+        model: 'Standard PC (Q35 + ICH9, 2009)',
+        version: 'pc-q35-8.1',
+        serial: `SN-${h.name}`,
+        uuid: h.containerIds[0]?.slice(0, 32) ?? '',
+        virtual: 'true',
+        virtualization: 'kvm',
+        os: 'Debian GNU/Linux',
+        os_release: '12',
+        kernel: '6.1.0-18-amd64',
+        arch: 'x64',
+        hostname: h.name,
+      },
+      'Host system: vendor, model, virtualization and OS.',
+    );
+    b.add(
+      'hostscope_cpu_info',
+      'gauge',
+      1,
+      {
+        vendor: 'Intel',
+        brand: 'Xeon Gold 6338',
+        family: '6',
+        model: '106',
+        stepping: '6',
+        cores: String(h.cpus),
+        physical_cores: String(h.cpus),
+        sockets: '1',
+        max_mhz: '3200',
+        virtualization: 'false',
+      },
+      'CPU model and topology, from the inventory.',
+    );
+    b.add(
+      'hostscope_memory_module_info',
+      'gauge',
+      1,
+      {
+        slot: 'DIMM 0',
+        type: 'RAM',
+        size_bytes: String(h.memTotal),
+        clock_mhz: '',
+        form_factor: 'DIMM',
+        manufacturer: 'QEMU',
+        part_number: '',
+        serial: '',
+      },
+      'Memory modules (DIMMs) where the firmware reports them.',
+    );
+    b.add(
+      'hostscope_disk_info',
+      'gauge',
+      1,
+      {
+        device: '/dev/sda',
+        type: 'SSD',
+        name: 'QEMU HARDDISK',
+        vendor: 'ATA',
+        size_bytes: String(h.diskSize),
+        interface: 'SATA',
+        serial: `QM-${h.name}`,
+        firmware: '2.5+',
+      },
+      'Physical disks, from the inventory.',
+    );
+    b.add(
+      'hostscope_network_interface_info',
+      'gauge',
+      1,
+      {
+        interface: 'eth0',
+        mac: '52:54:00:12:34:56',
+        ip4: '10.0.0.10',
+        ip6: '',
+        type: 'wired',
+        speed_mbps: '1000',
+        mtu: '1500',
+        virtual: 'false',
+        internal: 'false',
+      },
+      'Network interfaces, from the inventory.',
+    );
+    b.add('machine_cpu_cores', 'gauge', h.cpus, {}, 'Number of logical CPU cores.');
+    b.add('machine_memory_bytes', 'gauge', h.memTotal, {}, 'Amount of memory installed on the machine.');
+    CONTAINERS.forEach((c, i) => {
+      const labels = {
+        id: `/docker/${h.containerIds[i] as string}`,
+        image: c.image,
+        name: c.name,
+        container_label_com_docker_compose_service: c.name,
+      };
+      h.containerCpu[i] =
+        (h.containerCpu[i] as number) + step * c.cpu * h.cpus * f * (0.7 + 0.6 * this.random());
+      b.add(
+        'container_cpu_usage_seconds_total',
+        'counter',
+        h.containerCpu[i] as number,
+        { ...labels, cpu: 'total' },
+        'Cumulative cpu time consumed in seconds.',
+      );
+      b.add(
+        'container_memory_working_set_bytes',
+        'gauge',
+        Math.round(c.mem * (0.8 + 0.4 * f)),
+        labels,
+        'Current working set in bytes.',
+      );
+      b.add('container_spec_memory_limit_bytes', 'gauge', c.limit, labels, 'Memory limit for the container.');
+      b.add(
+        'container_last_seen',
+        'gauge',
+        t / 1000,
+        labels,
+        'Last time a container was seen by the exporter',
+      );
+    });
+    return b.families();
+  }
+}
+
+/**
+ * `hostscope seed`: fills the database with synthetic history through the same path as real scrapes
+ * (series cache, binary COPY, usage rows, inventory), then runs the hourly rollups. Returns samples written.
+ */
+export async function runSeed(
+  db: Database,
+  options: SeedOptions,
+  logger: Logger,
+  batchSamples = 200_000,
+): Promise<number> {
+  const gen = new SeedGenerator(options);
+  const writer = new SampleWriter(db, logger, { past: (options.days + 1) * 86_400_000, future: 600_000 });
+  const usage = new UsageTracker();
+  const inventory = new InventoryTracker(Number.POSITIVE_INFINITY);
+  let batch: PendingScrape[] = [];
+  let inBatch = 0;
+  let written = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const r = await writer.write(batch, options.nowMs);
+    written += r.written;
+    batch = [];
+    inBatch = 0;
+  };
+  for (let t = gen.startMs; t <= options.nowMs; t += options.stepMs) {
+    for (const h of gen.hosts) {
+      const families = gen.scrape(h, t);
+      const all = [
+        ...families,
+        ...syntheticFamilies({ target: h.target, timeMs: t, durationSeconds: 0.01, families }),
+      ];
+      let sampleCount = 0;
+      for (const f of all) sampleCount += f.samples.length;
+      const u = usage.compute(h.target, t, families);
+      const snap = extractInventory(h.target, t, families);
+      batch.push({
+        target: h.target,
+        timeMs: t,
+        families: all,
+        sampleCount,
+        ...(u.host === undefined ? {} : { hostUsage: u.host }),
+        containerUsage: u.containers,
+        ...(inventory.due(snap) ? { inventory: snap } : {}),
+      });
+      inBatch += sampleCount;
+    }
+    if (inBatch >= batchSamples) await flush();
+  }
+  await flush();
+  logger.info({ samples: written, hosts: options.hosts, days: options.days }, 'seeded history; rolling up');
+  await maintain(db, logger, {
+    retentionRawMs: Math.max(14, options.days + 1) * 86_400_000,
+    retentionHourlyMs: 400 * 86_400_000,
+    nowMs: options.nowMs,
+  });
+  return written;
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import type { Target } from './types';
+
+/**
+ * Series identity. PostgreSQL text cannot hold NUL, so NUL characters (the only thing that cannot be
+ * stored verbatim) become U+FFFD; everything else, quotes, SQL, any unicode, any length, is kept as is.
+ */
+export function pgSafe(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}
+
+/**
+ * The labels a sample is stored with: the exposition's labels, where `instance` and `job` from the target
+ * win and clashing exposed ones are kept as `exported_instance`/`exported_job` (Prometheus'
+ * honor_labels: false). Sorted by name.
+ */
+export function storedLabels(labels: Readonly<Record<string, string>>, target: Target): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name of Object.keys(labels)) {
+    const value = labels[name] as string;
+    if (name === 'instance' || name === 'job') out.push([pgSafe(`exported_${name}`), pgSafe(value)]);
+    else out.push([pgSafe(name), pgSafe(value)]);
+  }
+  // A label already named exported_instance loses to the renamed one, as in Prometheus.
+  const seen = new Map<string, string>();
+  for (const [k, v] of out) seen.set(k, v);
+  seen.set('instance', target.instance);
+  seen.set('job', target.job);
+  return [...seen.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** Canonical identity text of a stored series: metric name and sorted labels, NUL-separated. */
+export function canonicalKey(metric: string, labels: readonly (readonly [string, string])[]): string {
+  let key = metric;
+  for (const [k, v] of labels) key += `\u0000${k}\u0000${v}`;
+  return key;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function labelsJson(labels: readonly (readonly [string, string])[]): string {
+  const obj: Record<string, string> = {};
+  for (const [k, v] of labels) obj[k] = v;
+  return JSON.stringify(obj);
+}
+
+/**
+ * Fast, order-dependent, unambiguous cache key of a sample as scraped (no sorting): the same exposition
+ * line from the same target always gives the same key. Distinct keys may map to the same series id.
+ */
+export function fastKey(prefix: string, name: string, labels: Readonly<Record<string, string>>): string {
+  return `${prefix}${name.length}:${name}${JSON.stringify(labels)}`;
+}
+
+export function targetPrefix(target: Target): string {
+  return JSON.stringify([target.instance, target.job]);
+}

@@ -1,0 +1,320 @@
+import type { ParsedFamily } from '../expfmt/types';
+import { BinaryCopyWriter } from '../db/binary-copy';
+import { isConnectionError, sqlState, transaction, type Database, type Queryable } from '../db/database';
+import { dayStart, PartitionManager } from '../db/partitions';
+import type { Logger } from '../log/logger';
+import { applyInventory } from './inventory';
+import {
+  canonicalKey,
+  fastKey,
+  labelsJson,
+  pgSafe,
+  sha256Hex,
+  storedLabels,
+  targetPrefix,
+} from './series-key';
+import type { PendingScrape, Target } from './types';
+
+const HOUR_MS = 3_600_000;
+const RESOLVE_CHUNK = 5000;
+
+export interface WriteResult {
+  readonly written: number;
+  /** Samples skipped: duplicate series in one scrape, or a timestamp outside the accepted window. */
+  readonly skipped: number;
+  /** True when the fast COPY hit rows already stored (a retried batch) and the idempotent path ran. */
+  readonly deduplicated: boolean;
+}
+
+interface Miss {
+  readonly fast: string;
+  readonly metric: string;
+  readonly family: ParsedFamily;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly target: Target;
+}
+
+/** Histogram and summary parts and counters are cumulative: the hourly rollup computes their increase. */
+export function isCounterSample(family: ParsedFamily, sampleName: string): boolean {
+  if (sampleName.endsWith('_created')) return false;
+  if (family.type === 'counter') return true;
+  if (family.type === 'histogram')
+    return sampleName.endsWith('_bucket') || sampleName.endsWith('_count') || sampleName.endsWith('_sum');
+  if (family.type === 'summary') return sampleName.endsWith('_count') || sampleName.endsWith('_sum');
+  return false;
+}
+
+/**
+ * Writes buffered scrapes: resolves each sample's series id through an in-memory cache (creating
+ * missing metrics and series with parameterised upserts), encodes the rows as binary COPY and streams them
+ * into the day-partitioned samples table. A COPY that collides with rows already stored (a batch that was
+ * committed but whose acknowledgement was lost) is redone through a staging table with ON CONFLICT DO
+ * NOTHING, so retries never duplicate and never fail.
+ */
+export class SampleWriter {
+  private readonly series = new Map<string, number>();
+  private readonly metrics = new Map<string, number>();
+  private readonly partitions = new PartitionManager();
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger: Logger,
+    /** Samples with their own timestamp further than this from the scrape time are skipped. */
+    private readonly maxSkewMs = { past: 14 * 86_400_000, future: 600_000 },
+  ) {}
+
+  get cachedSeries(): number {
+    return this.series.size;
+  }
+
+  /** Drops the caches (tests; or after the schema was recreated under us). */
+  resetCaches(): void {
+    this.series.clear();
+    this.metrics.clear();
+    this.partitions.reset();
+  }
+
+  async write(scrapes: readonly PendingScrape[], nowMs = Date.now()): Promise<WriteResult> {
+    // Pass 1: cache keys for every sample; collect misses.
+    let total = 0;
+    for (const s of scrapes) total += s.sampleCount;
+    const keys: string[] = new Array<string>(total);
+    const values = new Float64Array(total);
+    const times = new Float64Array(total);
+    const explicit = new Uint8Array(total);
+    const scrapeEnds: number[] = [];
+    const misses = new Map<string, Miss>();
+    let n = 0;
+    let skipped = 0;
+    for (const scrape of scrapes) {
+      const prefix = targetPrefix(scrape.target);
+      const low = scrape.timeMs - this.maxSkewMs.past;
+      const high = scrape.timeMs + this.maxSkewMs.future;
+      for (const family of scrape.families) {
+        for (const sample of family.samples) {
+          const ts = sample.timestampMs;
+          if (ts !== undefined && !(ts >= low && ts <= high)) {
+            skipped++;
+            continue;
+          }
+          const key = fastKey(prefix, sample.name, sample.labels);
+          if (!this.series.has(key) && !misses.has(key))
+            misses.set(key, {
+              fast: key,
+              metric: sample.name,
+              family,
+              labels: sample.labels,
+              target: scrape.target,
+            });
+          keys[n] = key;
+          values[n] = sample.value;
+          times[n] = ts ?? scrape.timeMs;
+          explicit[n] = ts === undefined ? 0 : 1;
+          n++;
+        }
+      }
+      scrapeEnds.push(n);
+    }
+    if (misses.size > 0) await this.resolve([...misses.values()]);
+
+    // Pass 2: encode (series_id, time, value) rows, first sample of a series per scrape and timestamp wins.
+    const copy = new BinaryCopyWriter(Math.max(1024, n * 38 + 64));
+    const days = new Set<number>();
+    const lateHours = new Set<number>();
+    const currentHour = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+    let written = 0;
+    let start = 0;
+    for (const end of scrapeEnds) {
+      const seen = new Set<number>();
+      let seenTs: Set<string> | undefined;
+      let lastDay = NaN;
+      for (let i = start; i < end; i++) {
+        const id = this.series.get(keys[i] as string);
+        if (id === undefined) throw new Error('series id missing after resolve');
+        const t = times[i] as number;
+        if (explicit[i] === 0) {
+          if (seen.has(id)) {
+            skipped++;
+            continue;
+          }
+          seen.add(id);
+        } else {
+          seenTs ??= new Set<string>();
+          const k = `${id}@${t}`;
+          if (seenTs.has(k)) {
+            skipped++;
+            continue;
+          }
+          seenTs.add(k);
+        }
+        const day = dayStart(t);
+        if (day !== lastDay) {
+          days.add(day);
+          lastDay = day;
+        }
+        if (t < currentHour) lateHours.add(Math.floor(t / HOUR_MS) * HOUR_MS);
+        copy
+          .row(3)
+          .int8Safe(id)
+          .timestampMs(t)
+          .float8(values[i] as number);
+        written++;
+      }
+      start = end;
+    }
+    const payload = copy.finish();
+    let deduplicated = false;
+    if (written > 0) {
+      await this.partitions.ensureDays(this.db, 'samples_raw', days);
+      deduplicated = await this.copySamples(payload);
+    }
+    await this.writeUsage(scrapes);
+    for (const s of scrapes) if (s.inventory !== undefined) await applyInventory(this.db, s.inventory);
+    if (lateHours.size > 0)
+      await this.db.query(
+        `INSERT INTO hostscope.rollup_pending (hour)
+         SELECT h FROM unnest($1::timestamptz[]) AS h ON CONFLICT DO NOTHING`,
+        [[...lateHours].map((h) => new Date(h).toISOString())],
+      );
+    return { written, skipped, deduplicated };
+  }
+
+  /** COPY into samples_raw; on a key collision redo it idempotently. Returns true when it had to. */
+  private async copySamples(payload: Buffer): Promise<boolean> {
+    try {
+      await this.db.copyBinary('hostscope.samples_raw (series_id, time, value)', payload);
+      return false;
+    } catch (err) {
+      if (isConnectionError(err)) throw err;
+      const state = sqlState(err);
+      if (state === '23514') this.partitions.reset(); // no partition for a row: recreate and retry
+      if (state !== '23505' && state !== '23514') throw err;
+      if (state === '23514') return this.copySamples(payload);
+    }
+    this.logger.info('samples of this batch were already stored (retry after a lost commit); skipping those');
+    await transaction(this.db, async (s) => {
+      await s.exec(
+        `CREATE TEMP TABLE IF NOT EXISTS hostscope_samples_staging
+           (series_id bigint, time timestamptz, value double precision) ON COMMIT DELETE ROWS`,
+      );
+      await s.copyBinary('hostscope_samples_staging (series_id, time, value)', payload);
+      await s.exec(
+        `INSERT INTO hostscope.samples_raw (series_id, time, value)
+         SELECT series_id, time, value FROM hostscope_samples_staging ON CONFLICT DO NOTHING`,
+      );
+    });
+    return true;
+  }
+
+  private async writeUsage(scrapes: readonly PendingScrape[]): Promise<void> {
+    const hosts = [];
+    const containers = [];
+    for (const s of scrapes) {
+      if (s.hostUsage !== undefined) hosts.push(s.hostUsage);
+      containers.push(...s.containerUsage);
+    }
+    if (hosts.length > 0) {
+      await this.partitions.ensureDays(
+        this.db,
+        'host_usage',
+        new Set(hosts.map((h) => dayStart(Date.parse(h.time)))),
+      );
+      await this.db.query(
+        `INSERT INTO hostscope.host_usage
+         SELECT * FROM jsonb_populate_recordset(NULL::hostscope.host_usage, $1::jsonb)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(hosts)],
+      );
+    }
+    if (containers.length > 0) {
+      await this.partitions.ensureDays(
+        this.db,
+        'container_usage',
+        new Set(containers.map((c) => dayStart(Date.parse(c.time)))),
+      );
+      await this.db.query(
+        `INSERT INTO hostscope.container_usage
+         SELECT * FROM jsonb_populate_recordset(NULL::hostscope.container_usage, $1::jsonb)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(containers)],
+      );
+    }
+  }
+
+  /** Creates (or finds) the metrics and series of cache misses and fills the caches. */
+  private async resolve(misses: readonly Miss[]): Promise<void> {
+    const newMetrics = new Map<string, Miss>();
+    for (const m of misses)
+      if (!this.metrics.has(m.metric) && !newMetrics.has(m.metric)) newMetrics.set(m.metric, m);
+    if (newMetrics.size > 0) await this.resolveMetrics([...newMetrics.values()]);
+    for (let i = 0; i < misses.length; i += RESOLVE_CHUNK) {
+      const chunk = misses.slice(i, i + RESOLVE_CHUNK);
+      const byHash = new Map<string, string[]>();
+      const metricIds: number[] = [];
+      const labelTexts: string[] = [];
+      const hashes: string[] = [];
+      for (const m of chunk) {
+        const labels = storedLabels(m.labels, m.target);
+        const metric = pgSafe(m.metric);
+        const hash = sha256Hex(canonicalKey(metric, labels));
+        const list = byHash.get(hash);
+        if (list !== undefined) {
+          list.push(m.fast);
+          continue;
+        }
+        byHash.set(hash, [m.fast]);
+        metricIds.push(this.metrics.get(m.metric) as number);
+        labelTexts.push(labelsJson(labels));
+        hashes.push(hash);
+      }
+      await this.db.query(
+        `INSERT INTO hostscope.series (metric_id, labels, key_hash)
+         SELECT m, l::jsonb, decode(h, 'hex') FROM unnest($1::int[], $2::text[], $3::text[]) AS u(m, l, h)
+         ON CONFLICT (key_hash) DO NOTHING`,
+        [metricIds, labelTexts, hashes],
+      );
+      const rows = await this.db.query<{ id: string | number; h: string }>(
+        `SELECT id, encode(key_hash, 'hex') AS h FROM hostscope.series
+          WHERE key_hash IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)`,
+        [hashes],
+      );
+      for (const r of rows) for (const fast of byHash.get(r.h) ?? []) this.series.set(fast, Number(r.id));
+    }
+    for (const m of misses)
+      if (!this.series.has(m.fast)) throw new Error(`series for ${m.metric} was not created`);
+  }
+
+  private async resolveMetrics(misses: readonly Miss[]): Promise<void> {
+    const names = misses.map((m) => pgSafe(m.metric));
+    const hashes = names.map((n) => sha256Hex(n));
+    await this.db.query(
+      `INSERT INTO hostscope.metrics (name, name_hash, family, type, is_counter, help, unit)
+       SELECT n, decode(h, 'hex'), f, t, c, hp, u
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::text[])
+              AS x(n, h, f, t, c, hp, u)
+       ON CONFLICT (name_hash) DO NOTHING`,
+      [
+        names,
+        hashes,
+        misses.map((m) => pgSafe(m.family.name)),
+        misses.map((m) => m.family.type),
+        misses.map((m) => isCounterSample(m.family, m.metric)),
+        misses.map((m) => pgSafe(m.family.help)),
+        misses.map((m) => pgSafe(m.family.unit ?? '')),
+      ],
+    );
+    const rows = await this.db.query<{ id: string | number; h: string }>(
+      `SELECT id, encode(name_hash, 'hex') AS h FROM hostscope.metrics
+        WHERE name_hash IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)`,
+      [hashes],
+    );
+    const byHash = new Map(rows.map((r) => [r.h, Number(r.id)]));
+    misses.forEach((m, i) => {
+      const id = byHash.get(hashes[i] as string);
+      if (id === undefined) throw new Error(`metric ${m.metric} was not created`);
+      this.metrics.set(m.metric, id);
+    });
+  }
+}
+
+export type { Queryable };
