@@ -63,6 +63,9 @@ async function readMounts(fs: HostFs, logger: Logger): Promise<string> {
  * one of libuv's four pool threads, so piling calls up on a hung mount would stall all file I/O of the
  * process. node_exporter 1.5 keeps the same "stuck mounts" set, keyed by mount point.
  */
+/** Leaves the collector time to report the stuck mount before the runner's own timeout. */
+const DEADLINE_MARGIN_MS = 250;
+
 class MountStatter {
   private readonly inflight = new Map<string, Promise<StatOutcome>>();
   private readonly stuck = new Set<string>();
@@ -73,7 +76,8 @@ class MountStatter {
     private readonly logger: Logger,
   ) {}
 
-  async stat(mountPoint: string, path: string): Promise<StatOutcome> {
+  /** `deadlineMs`: the runner's deadline for this scrape; a stuck mount is declared before it passes. */
+  async stat(mountPoint: string, path: string, deadlineMs = Infinity): Promise<StatOutcome> {
     if (this.stuck.has(mountPoint)) {
       this.logger.debug({ mountpoint: mountPoint }, 'Mount point is in an unresponsive state');
       return { kind: 'stuck' };
@@ -85,7 +89,8 @@ class MountStatter {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
+      const wait = Math.max(0, Math.min(this.timeoutMs, deadlineMs - Date.now() - DEADLINE_MARGIN_MS));
+      timer = setTimeout(() => resolve('timeout'), wait);
     });
     const first = await Promise.race([call, timeout]);
     clearTimeout(timer);
@@ -154,7 +159,7 @@ export function createFilesystemCollector(statfs: StatFsFunction = realStatfs): 
       const statter = new MountStatter(statfs, options.duration('mount-timeout'), logger);
 
       return {
-        async update() {
+        async update({ deadlineMs }) {
           const mounts = selectMounts(
             parseMounts(await readMounts(fs, logger)).map((m) => ({
               ...m,
@@ -165,7 +170,7 @@ export function createFilesystemCollector(statfs: StatFsFunction = realStatfs): 
           );
           // Mounts stacked on one path share one statfs call (statfs sees the top one anyway).
           const outcomes = await Promise.all(
-            mounts.map((m) => statter.stat(m.mountPoint, fs.root(m.mountPoint))),
+            mounts.map((m) => statter.stat(m.mountPoint, fs.root(m.mountPoint), deadlineMs)),
           );
 
           const metrics = new MetricSet();

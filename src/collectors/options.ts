@@ -31,8 +31,8 @@ export function validateOption(spec: CollectorOptionSpec, value: RawOptionValue)
 }
 
 /**
- * Builds the typed accessor a collector receives. Regexes are anchored like node_exporter's
- * (`^(?:...)$`); an empty regex means "not set".
+ * Builds the typed accessor a collector receives. Regexes match unanchored, as node_exporter's do
+ * (Go's MatchString), so a pattern must carry its own `^...$`; an empty regex means "not set".
  */
 export function buildOptions(
   specs: readonly CollectorOptionSpec[],
@@ -47,7 +47,7 @@ export function buildOptions(
     string: (name) => String(value(name)),
     regex: (name) => {
       const v = String(value(name));
-      return v === '' ? undefined : new RegExp(`^(?:${v})$`);
+      return v === '' ? undefined : new RegExp(v);
     },
     number: (name) => Number(value(name)),
     boolean: (name) => {

@@ -68,12 +68,16 @@ export class CollectorRunner {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort();
+        // Reject before aborting: a collector that resolves on abort must still count as timed out.
         reject(new CollectorTimeoutError(name, this.timeoutMs));
+        controller.abort();
       }, this.timeoutMs);
     });
     try {
-      const families = await Promise.race([collector.update({ signal: controller.signal }), timeout]);
+      const families = await Promise.race([
+        collector.update({ signal: controller.signal, deadlineMs: Date.now() + this.timeoutMs }),
+        timeout,
+      ]);
       if (this.lastError.delete(name)) this.logger.info({ collector: name }, 'collector recovered');
       return { name, families, seconds: elapsed(started), ok: true };
     } catch (err) {

@@ -33,6 +33,8 @@ export interface CollectorDeps {
 export interface ScrapeContext {
   /** Aborted when the collector's timeout passes; long-running work should stop early. */
   readonly signal: AbortSignal;
+  /** When the runner gives up on this collector (ms since the epoch); inner waits should end before it. */
+  readonly deadlineMs: number;
 }
 
 export interface Collector {

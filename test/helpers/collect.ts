@@ -27,7 +27,7 @@ export async function collectOnce(
     options: buildOptions(def.options ?? [], options),
   });
   try {
-    return await collector.update({ signal: new AbortController().signal });
+    return await collector.update({ signal: new AbortController().signal, deadlineMs: Date.now() + 5000 });
   } finally {
     await collector.close?.();
   }
@@ -36,14 +36,20 @@ export async function collectOnce(
 /** Looks up one family by name, failing the test clearly when it is missing. */
 export function family(families: readonly MetricFamily[], name: string): MetricFamily {
   const found = families.find((f) => f.name === name);
-  if (found === undefined) throw new Error(`family ${name} not found; have: ${families.map((f) => f.name).join(', ')}`);
+  if (found === undefined)
+    throw new Error(`family ${name} not found; have: ${families.map((f) => f.name).join(', ')}`);
   return found;
 }
 
 /** The value of the single sample matching the given labels. */
-export function valueOf(families: readonly MetricFamily[], name: string, labels: Record<string, string> = {}): number {
+export function valueOf(
+  families: readonly MetricFamily[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
   const fam = family(families, name);
   const matches = fam.samples.filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  if (matches.length !== 1) throw new Error(`${name}${JSON.stringify(labels)} matched ${matches.length} samples`);
+  if (matches.length !== 1)
+    throw new Error(`${name}${JSON.stringify(labels)} matched ${matches.length} samples`);
   return (matches[0] as { value: number }).value;
 }

@@ -186,7 +186,7 @@ describe('cpu collector across scrapes', () => {
       options: buildOptions(cpuCollector.options ?? [], {}),
     });
     const scrape = async (): Promise<MetricFamily[]> =>
-      collector.update({ signal: new AbortController().signal });
+      collector.update({ signal: new AbortController().signal, deadlineMs: Date.now() + 60_000 });
     const iowait = (f: MetricFamily[]): number =>
       valueOf(f, 'node_cpu_seconds_total', { cpu: '0', mode: 'iowait' });
     const user = (f: MetricFamily[]): number =>

@@ -45,7 +45,8 @@ function instance(
   });
 }
 
-const update = (c: Collector): Promise<MetricFamily[]> => c.update({ signal: new AbortController().signal });
+const update = (c: Collector): Promise<MetricFamily[]> =>
+  c.update({ signal: new AbortController().signal, deadlineMs: Date.now() + 60_000 });
 
 function tempProc(files: Record<string, string>): HostPaths {
   const procfs = mkdtempSync(path.join(tmpdir(), 'hostscope-fs-'));

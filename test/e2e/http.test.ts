@@ -1,0 +1,138 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { buildApp } from '../../src/http/app';
+import { HttpStats } from '../../src/http/http-stats';
+import { silentLogger } from '../../src/log/logger';
+import { MetricSet } from '../../src/metrics/metric-set';
+import type { MetricFamily } from '../../src/metrics/types';
+import { runCli, startExporterProcess } from '../helpers/exporter-process';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('exporter HTTP app (in process)', () => {
+  const releases: Array<() => void> = [];
+  let scrapes = 0;
+  let blockScrapes = false;
+  const scrape = async (): Promise<MetricFamily[]> => {
+    scrapes++;
+    if (blockScrapes) await new Promise<void>((r) => releases.push(r));
+    return new MetricSet().counter('demo_total', 'Demo.', 7, { q: 'a"b' }).families();
+  };
+  const stats = new HttpStats();
+  let ready = true;
+  const app = buildApp({
+    scrape,
+    telemetryPath: '/metrics',
+    maxRequests: 2,
+    stats,
+    logger: silentLogger(),
+    isReady: () => ready,
+    title: 'hostscope exporter',
+    version: 'test',
+  });
+  const server = app.listen(0, '127.0.0.1');
+  let port = 0;
+  beforeAll(async () => {
+    await new Promise((r) => server.once('listening', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+
+  it('serves text format 0.0.4 by default', async () => {
+    const r = await get(port, '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(r.body.toString()).toContain('demo_total{q="a\\"b"} 7\n');
+    expect(r.body.toString()).not.toContain('# EOF');
+  });
+
+  it('serves OpenMetrics when the Accept header asks for it', async () => {
+    const r = await get(port, '/metrics', { Accept: 'application/openmetrics-text; version=1.0.0' });
+    expect(r.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(r.body.toString()).toMatch(/# TYPE demo counter\n[^]*demo_total\{q="a\\"b"\} 7\n# EOF\n$/);
+  });
+
+  it('gzips when accepted, and not when gzip has q=0', async () => {
+    const r = await get(port, '/metrics', { 'Accept-Encoding': 'gzip, deflate' });
+    expect(r.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(r.body).toString()).toContain('demo_total');
+    const plain = await get(port, '/metrics', { 'Accept-Encoding': 'gzip;q=0' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('answers 404 for unknown paths, and serves health, readiness and a landing page', async () => {
+    expect((await get(port, '/nope')).status).toBe(404);
+    expect((await get(port, '/health')).status).toBe(200);
+    expect((await get(port, '/ready')).status).toBe(200);
+    ready = false;
+    expect((await get(port, '/ready')).status).toBe(503);
+    ready = true;
+    const landing = await get(port, '/');
+    expect(landing.body.toString()).toContain('<a href="/metrics">');
+  });
+
+  it('answers 503 beyond --web.max-requests parallel scrapes', async () => {
+    blockScrapes = true;
+    const first = get(port, '/metrics');
+    const second = get(port, '/metrics');
+    while (stats.current < 2) await new Promise((r) => setTimeout(r, 5));
+    const third = await get(port, '/metrics');
+    expect(third.status).toBe(503);
+    blockScrapes = false;
+    for (const r of releases.splice(0)) r();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+  });
+});
+
+describe('exporter process', () => {
+  it('exits 0 on SIGTERM after finishing, and logs the shutdown', async () => {
+    const exporter = await startExporterProcess(['--collector.disable-defaults', '--collector.loadavg']);
+    const r = await get(exporter.port, '/metrics');
+    expect(r.body.toString()).toContain('node_load1 ');
+    expect(await exporter.stop('SIGTERM')).toBe(0);
+    expect(exporter.output()).toContain('"msg":"shutting down"');
+    expect(exporter.output()).toContain('"signal":"SIGTERM"');
+  });
+
+  it('exits 2 naming every invalid flag', async () => {
+    const r = await runCli([
+      'exporter',
+      '--web.listen-address=x',
+      '--collector.loadavg.bogus=1',
+      '--log.format=xml',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--web.listen-address (env HOSTSCOPE_WEB_LISTEN_ADDRESS)');
+    expect(r.stderr).toContain('unknown flag --collector.loadavg.bogus');
+    expect(r.stderr).toContain('--log.format (env HOSTSCOPE_LOG_FORMAT)');
+  });
+
+  it('prints help and version', async () => {
+    const help = await runCli(['exporter', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--web.listen-address');
+    expect(help.stdout).toContain('--no-collector.loadavg');
+    const version = await runCli(['--version']);
+    expect(version.stdout).toMatch(/^hostscope \d+\.\d+\.\d+/);
+  });
+});

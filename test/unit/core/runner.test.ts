@@ -1,0 +1,106 @@
+import { Writable } from 'node:stream';
+import { CollectorRunner } from '../../../src/collectors/runner';
+import { NoDataError } from '../../../src/errors';
+import { gather } from '../../../src/exporter/gather';
+import { createLogger } from '../../../src/log/logger';
+import { MetricSet } from '../../../src/metrics/metric-set';
+import type { MetricFamily } from '../../../src/metrics/types';
+
+function captureLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, done) {
+      for (const l of chunk.toString().split('\n'))
+        if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', format: 'json' }, sink), lines };
+}
+
+const ok = { update: async () => new MetricSet().gauge('x_value', 'x', 1).families() };
+const failing = {
+  update: async (): Promise<MetricFamily[]> => {
+    throw new Error('boom');
+  },
+};
+const hanging = {
+  update: (ctx: { signal: AbortSignal }) =>
+    new Promise<MetricFamily[]>((resolve) => ctx.signal.addEventListener('abort', () => resolve([]))),
+};
+const noData = {
+  update: async (): Promise<MetricFamily[]> => {
+    throw new NoDataError('no hwmon here');
+  },
+};
+
+function success(families: MetricFamily[], collector: string): number | undefined {
+  return families
+    .find((f) => f.name === 'node_scrape_collector_success')
+    ?.samples.find((s) => s.labels.collector === collector)?.value;
+}
+
+describe('CollectorRunner', () => {
+  it('serves the rest of the scrape when collectors fail, hang or have no data', async () => {
+    const { logger, lines } = captureLogger();
+    const runner = new CollectorRunner(
+      [
+        { name: 'ok', collector: ok },
+        { name: 'failing', collector: failing },
+        { name: 'hanging', collector: hanging },
+        { name: 'nodata', collector: noData },
+      ],
+      50,
+      logger,
+    );
+    const families = await runner.collect();
+    expect(families.find((f) => f.name === 'x_value')?.samples[0]?.value).toBe(1);
+    expect(success(families, 'ok')).toBe(1);
+    expect(success(families, 'failing')).toBe(0);
+    expect(success(families, 'hanging')).toBe(0);
+    expect(success(families, 'nodata')).toBe(0);
+    const errors = lines.filter((l) => l.level === 'error');
+    expect(errors.map((l) => l.collector).sort()).toEqual(['failing', 'hanging']);
+    expect(JSON.stringify(errors)).toContain('boom');
+    expect(JSON.stringify(errors)).toContain('did not finish within 50 ms');
+    expect(lines.some((l) => l.level === 'debug' && l.collector === 'nodata')).toBe(true);
+  });
+
+  it('logs a repeated failure at error level once, then at debug', async () => {
+    const { logger, lines } = captureLogger();
+    const runner = new CollectorRunner([{ name: 'failing', collector: failing }], 1000, logger);
+    await runner.collect();
+    await runner.collect();
+    await runner.collect();
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+    expect(lines.filter((l) => l.level === 'debug')).toHaveLength(2);
+  });
+});
+
+describe('gather', () => {
+  it('merges same-name families, drops conflicting types, duplicate series and invalid names', () => {
+    const { families, problems } = gather([
+      { name: 'a_total', help: 'a', type: 'counter', samples: [{ labels: { x: '1' }, value: 1 }] },
+      {
+        name: 'a_total',
+        help: 'a',
+        type: 'counter',
+        samples: [
+          { labels: { x: '2' }, value: 2 },
+          { labels: { x: '1' }, value: 9 },
+        ],
+      },
+      { name: 'a_total', help: 'a', type: 'gauge', samples: [{ labels: { x: '3' }, value: 3 }] },
+      { name: 'bad-name', help: '', type: 'gauge', samples: [{ labels: {}, value: 1 }] },
+      { name: 'b', help: '', type: 'gauge', samples: [{ labels: { 'bad-label': 'v' }, value: 1 }] },
+    ]);
+    const a = families.find((f) => f.name === 'a_total');
+    expect(a?.samples.map((s) => s.value)).toEqual([1, 2]);
+    expect(problems.map((p) => p.problem)).toEqual([
+      expect.stringMatching(/duplicate series/),
+      expect.stringMatching(/type gauge conflicts with counter/),
+      'invalid metric name',
+      expect.stringMatching(/invalid label name/),
+    ]);
+  });
+});
