@@ -1,4 +1,23 @@
+import { arpCollector } from './arp';
+import { conntrackCollector } from './conntrack';
+import { cpuCollector } from './cpu';
+import { cpufreqCollector } from './cpufreq';
+import { diskstatsCollector } from './diskstats';
+import { entropyCollector } from './entropy';
+import { filefdCollector } from './filefd';
+import { filesystemCollector } from './filesystem';
 import { loadavgCollector } from './loadavg';
+import { meminfoCollector } from './meminfo';
+import { netclassCollector } from './netclass';
+import { netdevCollector } from './netdev';
+import { netstatCollector } from './netstat';
+import { pressureCollector } from './pressure';
+import { schedstatCollector } from './schedstat';
+import { sockstatCollector } from './sockstat';
+import { softnetCollector } from './softnet';
+import { statCollector } from './stat';
+import { udpQueuesCollector } from './udp_queues';
+import { vmstatCollector } from './vmstat';
 import type { CollectorDefinition } from './types';
 
 /**
@@ -7,7 +26,26 @@ import type { CollectorDefinition } from './types';
  */
 // prettier-ignore
 const ALL: readonly CollectorDefinition[] = [
+  arpCollector,
+  conntrackCollector,
+  cpuCollector,
+  cpufreqCollector,
+  diskstatsCollector,
+  entropyCollector,
+  filefdCollector,
+  filesystemCollector,
   loadavgCollector,
+  meminfoCollector,
+  netclassCollector,
+  netdevCollector,
+  netstatCollector,
+  pressureCollector,
+  schedstatCollector,
+  sockstatCollector,
+  softnetCollector,
+  statCollector,
+  udpQueuesCollector,
+  vmstatCollector,
 ];
 
 export const COLLECTORS: readonly CollectorDefinition[] = [...ALL].sort((a, b) =>
