@@ -3,20 +3,27 @@ import { conntrackCollector } from './conntrack';
 import { cpuCollector } from './cpu';
 import { cpufreqCollector } from './cpufreq';
 import { diskstatsCollector } from './diskstats';
+import { dmiCollector } from './dmi';
 import { entropyCollector } from './entropy';
 import { filefdCollector } from './filefd';
 import { filesystemCollector } from './filesystem';
+import { hwmonCollector } from './hwmon';
 import { loadavgCollector } from './loadavg';
 import { meminfoCollector } from './meminfo';
 import { netclassCollector } from './netclass';
 import { netdevCollector } from './netdev';
 import { netstatCollector } from './netstat';
+import { osCollector } from './os';
 import { pressureCollector } from './pressure';
 import { schedstatCollector } from './schedstat';
 import { sockstatCollector } from './sockstat';
 import { softnetCollector } from './softnet';
 import { statCollector } from './stat';
+import { thermalZoneCollector } from './thermal_zone';
+import { timeCollector } from './time';
+import { timexCollector } from './timex';
 import { udpQueuesCollector } from './udp_queues';
+import { unameCollector } from './uname';
 import { vmstatCollector } from './vmstat';
 import type { CollectorDefinition } from './types';
 
@@ -31,20 +38,27 @@ const ALL: readonly CollectorDefinition[] = [
   cpuCollector,
   cpufreqCollector,
   diskstatsCollector,
+  dmiCollector,
   entropyCollector,
   filefdCollector,
   filesystemCollector,
+  hwmonCollector,
   loadavgCollector,
   meminfoCollector,
   netclassCollector,
   netdevCollector,
   netstatCollector,
+  osCollector,
   pressureCollector,
   schedstatCollector,
   sockstatCollector,
   softnetCollector,
   statCollector,
+  thermalZoneCollector,
+  timeCollector,
+  timexCollector,
   udpQueuesCollector,
+  unameCollector,
   vmstatCollector,
 ];
 
