@@ -97,19 +97,22 @@ export class Sink {
     };
   }
 
-  /** One scrape round: every target concurrently, each under its own time limit; then a background flush. */
+  /**
+   * One scrape round: every target concurrently, each under its own time limit. Each scrape is buffered
+   * as soon as it is parsed and the background flush is nudged, so writing overlaps with slower targets.
+   */
   async scrapeRound(nowMs = Date.now()): Promise<void> {
-    const outcomes = await Promise.all(
-      this.options.targets.map((t) =>
-        scrapeTarget(t, {
+    await Promise.all(
+      this.options.targets.map(async (t) => {
+        const outcome = await scrapeTarget(t, {
           timeoutMs: this.options.timeoutMs,
           bodyLimitBytes: this.options.bodyLimitBytes,
           nowMs,
-        }),
-      ),
+        });
+        this.buffer.push(this.accept(outcome));
+        void this.flush();
+      }),
     );
-    for (const o of outcomes) this.buffer.push(this.accept(o));
-    void this.flush();
   }
 
   /** Writes everything buffered, batch by batch. Single-flight. Resolves true when the buffer is empty. */

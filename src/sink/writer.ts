@@ -1,5 +1,5 @@
 import type { ParsedFamily } from '../expfmt/types';
-import { BinaryCopyWriter } from '../db/binary-copy';
+import { BinaryCopyWriter, splitTimestamp } from '../db/binary-copy';
 import { isConnectionError, sqlState, transaction, type Database, type Queryable } from '../db/database';
 import { dayStart, PartitionManager } from '../db/partitions';
 import type { Logger } from '../log/logger';
@@ -26,7 +26,14 @@ export interface WriteResult {
   readonly deduplicated: boolean;
 }
 
+/** A cached series: its id, and the last scrape (by sequence number) that wrote it. */
+interface SeriesEntry {
+  id: number;
+  stamp: number;
+}
+
 interface Miss {
+  readonly entry: SeriesEntry;
   readonly fast: string;
   readonly metric: string;
   readonly family: ParsedFamily;
@@ -52,7 +59,8 @@ export function isCounterSample(family: ParsedFamily, sampleName: string): boole
  * NOTHING, so retries never duplicate and never fail.
  */
 export class SampleWriter {
-  private readonly series = new Map<string, number>();
+  private readonly series = new Map<string, SeriesEntry>();
+  private stamp = 0;
   private readonly metrics = new Map<string, number>();
   private readonly partitions = new PartitionManager();
 
@@ -75,10 +83,10 @@ export class SampleWriter {
   }
 
   async write(scrapes: readonly PendingScrape[], nowMs = Date.now()): Promise<WriteResult> {
-    // Pass 1: cache keys for every sample; collect misses.
+    // Pass 1: look every sample's series up in the cache; misses get a placeholder filled by resolve().
     let total = 0;
     for (const s of scrapes) total += s.sampleCount;
-    const keys: string[] = new Array<string>(total);
+    const entries = new Array<SeriesEntry>(total);
     const values = new Float64Array(total);
     const times = new Float64Array(total);
     const explicit = new Uint8Array(total);
@@ -98,15 +106,23 @@ export class SampleWriter {
             continue;
           }
           const key = fastKey(prefix, sample.name, sample.labels);
-          if (!this.series.has(key) && !misses.has(key))
-            misses.set(key, {
-              fast: key,
-              metric: sample.name,
-              family,
-              labels: sample.labels,
-              target: scrape.target,
-            });
-          keys[n] = key;
+          let entry = this.series.get(key);
+          if (entry === undefined) {
+            let miss = misses.get(key);
+            if (miss === undefined) {
+              miss = {
+                fast: key,
+                metric: sample.name,
+                family,
+                labels: sample.labels,
+                target: scrape.target,
+                entry: { id: -1, stamp: 0 },
+              };
+              misses.set(key, miss);
+            }
+            entry = miss.entry;
+          }
+          entries[n] = entry;
           values[n] = sample.value;
           times[n] = ts ?? scrape.timeMs;
           explicit[n] = ts === undefined ? 0 : 1;
@@ -117,7 +133,8 @@ export class SampleWriter {
     }
     if (misses.size > 0) await this.resolve([...misses.values()]);
 
-    // Pass 2: encode (series_id, time, value) rows, first sample of a series per scrape and timestamp wins.
+    // Pass 2: encode (series_id, time, value) rows. The first sample of a series in a scrape wins
+    // (Prometheus rejects the later ones as duplicates); `stamp` marks the scrape that last wrote a series.
     const copy = new BinaryCopyWriter(Math.max(1024, n * 38 + 64));
     const days = new Set<number>();
     const lateHours = new Set<number>();
@@ -125,39 +142,36 @@ export class SampleWriter {
     let written = 0;
     let start = 0;
     for (const end of scrapeEnds) {
-      const seen = new Set<number>();
+      const stamp = ++this.stamp;
       let seenTs: Set<string> | undefined;
-      let lastDay = NaN;
+      let lastT = NaN;
+      let tHigh = 0;
+      let tLow = 0;
       for (let i = start; i < end; i++) {
-        const id = this.series.get(keys[i] as string);
-        if (id === undefined) throw new Error('series id missing after resolve');
+        const entry = entries[i] as SeriesEntry;
         const t = times[i] as number;
         if (explicit[i] === 0) {
-          if (seen.has(id)) {
+          if (entry.stamp === stamp) {
             skipped++;
             continue;
           }
-          seen.add(id);
+          entry.stamp = stamp;
         } else {
           seenTs ??= new Set<string>();
-          const k = `${id}@${t}`;
+          const k = `${entry.id}@${t}`;
           if (seenTs.has(k)) {
             skipped++;
             continue;
           }
           seenTs.add(k);
         }
-        const day = dayStart(t);
-        if (day !== lastDay) {
-          days.add(day);
-          lastDay = day;
+        if (t !== lastT) {
+          lastT = t;
+          [tHigh, tLow] = splitTimestamp(t);
+          days.add(dayStart(t));
+          if (t < currentHour) lateHours.add(Math.floor(t / HOUR_MS) * HOUR_MS);
         }
-        if (t < currentHour) lateHours.add(Math.floor(t / HOUR_MS) * HOUR_MS);
-        copy
-          .row(3)
-          .int8Safe(id)
-          .timestampMs(t)
-          .float8(values[i] as number);
+        copy.sampleRow(entry.id, tHigh, tLow, values[i] as number);
         written++;
       }
       start = end;
@@ -249,7 +263,7 @@ export class SampleWriter {
     if (newMetrics.size > 0) await this.resolveMetrics([...newMetrics.values()]);
     for (let i = 0; i < misses.length; i += RESOLVE_CHUNK) {
       const chunk = misses.slice(i, i + RESOLVE_CHUNK);
-      const byHash = new Map<string, string[]>();
+      const byHash = new Map<string, Miss[]>();
       const metricIds: number[] = [];
       const labelTexts: string[] = [];
       const hashes: string[] = [];
@@ -259,10 +273,10 @@ export class SampleWriter {
         const hash = sha256Hex(canonicalKey(metric, labels));
         const list = byHash.get(hash);
         if (list !== undefined) {
-          list.push(m.fast);
+          list.push(m);
           continue;
         }
-        byHash.set(hash, [m.fast]);
+        byHash.set(hash, [m]);
         metricIds.push(this.metrics.get(m.metric) as number);
         labelTexts.push(labelsJson(labels));
         hashes.push(hash);
@@ -278,10 +292,16 @@ export class SampleWriter {
           WHERE key_hash IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)`,
         [hashes],
       );
-      for (const r of rows) for (const fast of byHash.get(r.h) ?? []) this.series.set(fast, Number(r.id));
+      const ids = new Map(rows.map((r) => [r.h, Number(r.id)]));
+      for (const [hash, list] of byHash) {
+        const id = ids.get(hash);
+        if (id === undefined) throw new Error('a series was not created');
+        for (const m of list) {
+          m.entry.id = id;
+          this.series.set(m.fast, m.entry);
+        }
+      }
     }
-    for (const m of misses)
-      if (!this.series.has(m.fast)) throw new Error(`series for ${m.metric} was not created`);
   }
 
   private async resolveMetrics(misses: readonly Miss[]): Promise<void> {
