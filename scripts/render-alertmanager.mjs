@@ -159,6 +159,25 @@ function lookup(env, name, spec) {
   return direct !== undefined && direct !== '' ? direct : undefined;
 }
 
+/**
+ * Alertmanager 0.25 sends the password file's content verbatim, so a trailing newline (what `echo` and
+ * most editors write) makes every login fail with 535. The file is checked when it is readable here (it
+ * may only exist in Alertmanager's container).
+ */
+function checkPasswordFile(file) {
+  if (file === '') return undefined;
+  let content;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (content === '') return `SMTP_AUTH_PASSWORD_FILE ${file} is empty`;
+  if (/[\r\n]$/.test(content))
+    return `SMTP_AUTH_PASSWORD_FILE ${file} ends with a newline, which Alertmanager would send as part of the password; write it with printf '%s' 'the-password' > ${file}`;
+  return undefined;
+}
+
 export function render(template, env) {
   const problems = [];
   const raw = {};
@@ -187,6 +206,8 @@ export function render(template, env) {
   }
   if (values.SMTP_AUTH_USERNAME !== '' && values.SMTP_AUTH_PASSWORD_FILE === '')
     problems.push('SMTP_AUTH_USERNAME is set but SMTP_AUTH_PASSWORD_FILE is not');
+  const passwordProblem = checkPasswordFile(values.SMTP_AUTH_PASSWORD_FILE);
+  if (passwordProblem !== undefined) problems.push(passwordProblem);
   const rendered = {};
   if (missing.length === 0 && unreadable.size === 0) {
     for (const [name, spec] of Object.entries(VARIABLES)) {

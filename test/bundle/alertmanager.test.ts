@@ -87,6 +87,22 @@ describe('render-alertmanager.mjs', () => {
     }
   });
 
+  it('refuses a readable password file that ends with a newline (Alertmanager would send it)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hostscope-render-'));
+    try {
+      const file = path.join(dir, 'smtp_password');
+      writeFileSync(file, 'secret\n');
+      const bad = renderAlertmanager({ ...BASE_ENV, SMTP_AUTH_PASSWORD_FILE: file });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain(`SMTP_AUTH_PASSWORD_FILE ${file} ends with a newline`);
+      expect(bad.stderr).not.toContain('secret');
+      writeFileSync(file, 'secret');
+      expect(renderAlertmanager({ ...BASE_ENV, SMTP_AUTH_PASSWORD_FILE: file }).status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails clearly when an X_FILE cannot be read', () => {
     const r = renderAlertmanager({ ...without(BASE_ENV, 'SMTP_FROM'), SMTP_FROM_FILE: '/nonexistent/from' });
     expect(r.status).toBe(2);
