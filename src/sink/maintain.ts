@@ -1,5 +1,5 @@
 import type { Database } from '../db/database';
-import { listPartitions, PartitionManager } from '../db/partitions';
+import { dayStart, listPartitions, PartitionManager } from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { softDeleteStaleHosts } from './inventory';
 
@@ -122,8 +122,10 @@ export async function maintain(
   }
   let rollupRows = 0;
   const ordered = [...hours].sort((a, b) => a - b);
+  const rawDays = new Set(rawParts.map((p) => p.lower));
   for (const h of ordered) {
-    rollupRows += await rollupHour(db, partitions, h);
+    // An hour whose day has no raw partition has no samples: nothing to roll up.
+    if (rawDays.has(dayStart(h))) rollupRows += await rollupHour(db, partitions, h);
     if (h >= from) {
       await db.query(
         'UPDATE hostscope.rollup_state SET rolled_until = GREATEST(COALESCE(rolled_until, $1), $1) WHERE id',

@@ -1,0 +1,475 @@
+import { PostgresDatabase } from '../../../src/db/postgres';
+import { migrate, MIGRATION_LOCK_KEY } from '../../../src/db/migrate';
+import { MIGRATIONS } from '../../../src/db/migrations';
+import { BinaryCopyWriter, encodeBinaryCopy, splitTimestamp } from '../../../src/db/binary-copy';
+import { parseExposition } from '../../../src/expfmt/parse';
+import { silentLogger } from '../../../src/log/logger';
+import { applyInventory, extractInventory } from '../../../src/sink/inventory';
+import { maintain } from '../../../src/sink/maintain';
+import { runSeed } from '../../../src/sink/seed';
+import { syntheticFamilies } from '../../../src/sink/scrape';
+import type { PendingScrape, Target } from '../../../src/sink/types';
+import { UsageTracker } from '../../../src/sink/usage';
+import { SampleWriter } from '../../../src/sink/writer';
+import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgres';
+import { describeWithService } from '../../helpers/services';
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const logger = silentLogger();
+const target: Target = { url: 'http://h1:9100/metrics', instance: 'h1:9100', job: 'node' };
+
+function scrape(body: string, timeMs: number, t: Target = target): PendingScrape {
+  const families = [
+    ...parseExposition(body, 'text'),
+    ...syntheticFamilies({ target: t, timeMs, durationSeconds: 0.01, families: [] }),
+  ];
+  return {
+    target: t,
+    timeMs,
+    families,
+    sampleCount: families.reduce((a, f) => a + f.samples.length, 0),
+    containerUsage: [],
+  };
+}
+
+describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real PostgreSQL', () => {
+  let pg: PgServer;
+  let db: PostgresDatabase;
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    db = new PostgresDatabase(pg.url);
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await pg.destroy();
+  });
+
+  beforeEach(async () => {
+    await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE');
+    await migrate(db, logger);
+  });
+
+  describe('binary COPY', () => {
+    it('is read back by the server exactly as encoded, for every column type', async () => {
+      const json = JSON.stringify({ q: `'"\\`, u: '😀' });
+      const payload = encodeBinaryCopy(
+        ['int8', 'int4', 'float8', 'timestamptz', 'text', 'jsonb', 'bool'],
+        [
+          [
+            2 ** 53 - 1,
+            -7,
+            -1.5e-300,
+            Date.UTC(2024, 1, 29, 12, 0, 0, 123),
+            `'); drop table x; -- é`,
+            json,
+            true,
+          ],
+          [-5, 0, Infinity, Date.UTC(1999, 0, 1), '', '{}', false],
+          [null, null, null, null, null, null, null],
+        ],
+      );
+      await db.session(async (s) => {
+        await s.exec(
+          `CREATE TEMP TABLE copy_types (a int8, b int4, c float8, d timestamptz, e text, f jsonb, g bool)`,
+        );
+        await s.copyBinary('copy_types (a, b, c, d, e, f, g)', payload);
+        const rows = await s.query(
+          `SELECT a::text, b, c::text, d, e, f, g FROM copy_types ORDER BY a NULLS LAST`,
+        );
+        expect(rows).toEqual([
+          { a: '-5', b: 0, c: 'Infinity', d: new Date(Date.UTC(1999, 0, 1)), e: '', f: {}, g: false },
+          {
+            a: String(2 ** 53 - 1),
+            b: -7,
+            c: '-1.5e-300',
+            d: new Date(Date.UTC(2024, 1, 29, 12, 0, 0, 123)),
+            e: `'); drop table x; -- é`,
+            f: JSON.parse(json),
+            g: true,
+          },
+          { a: null, b: null, c: null, d: null, e: null, f: null, g: null },
+        ]);
+        const w = new BinaryCopyWriter();
+        const [hi, lo] = splitTimestamp(Date.UTC(2030, 5, 1, 0, 0, 0, 1));
+        w.sampleRow(123_456_789_012, hi, lo, NaN);
+        await s.exec('CREATE TEMP TABLE copy_samples (s int8, t timestamptz, v float8)');
+        await s.copyBinary('copy_samples (s, t, v)', w.finish());
+        expect(await s.query('SELECT s::text, t, v::text FROM copy_samples')).toEqual([
+          { s: '123456789012', t: new Date(Date.UTC(2030, 5, 1, 0, 0, 0, 1)), v: 'NaN' },
+        ]);
+      });
+    });
+  });
+
+  describe('migrations', () => {
+    it('two concurrent migrators apply each migration once under the advisory lock', async () => {
+      await db.exec('DROP SCHEMA hostscope CASCADE');
+      const a = new PostgresDatabase(pg.url);
+      const b = new PostgresDatabase(pg.url);
+      try {
+        // Hold the lock so both start waiting, then release it: they race for real.
+        const results = await db.session(async (s) => {
+          await s.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+          const both = Promise.all([migrate(a, logger), migrate(b, logger)]);
+          await new Promise((r) => setTimeout(r, 300));
+          const waiting = await s.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+          );
+          expect(Number(waiting[0]?.n)).toBe(2);
+          await s.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+          return both;
+        });
+        const applied = results.map((r) => r.applied.length).sort();
+        expect(applied).toEqual([0, MIGRATIONS.length]);
+        expect(results.map((r) => r.current)).toEqual([MIGRATIONS.length, MIGRATIONS.length]);
+        const rows = await db.query('SELECT version FROM hostscope.schema_migrations');
+        expect(rows).toHaveLength(MIGRATIONS.length);
+        expect((await migrate(db, logger)).applied).toEqual([]);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+
+  describe('writer', () => {
+    it('is idempotent: a retried batch and a restarted writer never duplicate or fail', async () => {
+      const t0 = Date.UTC(2030, 0, 1, 10);
+      const batch = [scrape('a_total{x="1"} 1\nb 2\n', t0), scrape('a_total{x="1"} 2\nb 3\n', t0 + 15_000)];
+      const w1 = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      expect(await w1.write(batch, t0)).toMatchObject({ written: 10, deduplicated: false });
+      expect(await w1.write(batch, t0)).toMatchObject({ written: 10, deduplicated: true });
+      const w2 = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY }); // after a restart
+      const more = [...batch, scrape('a_total{x="1"} 3\nb 4\n', t0 + 30_000)];
+      expect(await w2.write(more, t0)).toMatchObject({ deduplicated: true });
+      const rows = await db.query<{ metric: string; n: string }>(
+        `SELECT metric, count(*) AS n FROM hostscope.samples GROUP BY 1 ORDER BY 1`,
+      );
+      expect(rows.map((r) => [r.metric, Number(r.n)])).toEqual([
+        ['a_total', 3],
+        ['b', 3],
+        ['scrape_duration_seconds', 3],
+        ['scrape_samples_scraped', 3],
+        ['up', 3],
+      ]);
+      expect(await db.query('SELECT count(*)::int AS n FROM hostscope.series')).toEqual([{ n: 5 }]);
+    });
+
+    it('keeps the first of duplicate series in one scrape and same series with labels in another order', async () => {
+      const t0 = Date.UTC(2030, 0, 1, 10);
+      const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      const r = await w.write(
+        [scrape('d{a="1",b="2"} 1\nd{a="1",b="2"} 2\n', t0), scrape('d{b="2",a="1"} 5\n', t0 + 1000)],
+        t0,
+      );
+      expect(r.skipped).toBe(1);
+      const rows = await db.query<{ value: number }>(
+        `SELECT value FROM hostscope.samples WHERE metric = 'd' ORDER BY time`,
+      );
+      expect(rows.map((x) => x.value)).toEqual([1, 5]);
+      expect(
+        await db.query(
+          `SELECT count(DISTINCT series_id)::int AS n FROM hostscope.samples WHERE metric = 'd'`,
+        ),
+      ).toEqual([{ n: 1 }]);
+    });
+
+    it('writes host_usage and container_usage rows computed from known counter values', async () => {
+      const t0 = Date.UTC(2030, 0, 1, 10);
+      const usage = new UsageTracker();
+      const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      const body = (busy: number, idle: number, ccpu: number): string =>
+        [
+          `node_cpu_seconds_total{cpu="0",mode="user"} ${busy}`,
+          `node_cpu_seconds_total{cpu="0",mode="idle"} ${idle}`,
+          'node_memory_MemTotal_bytes 1000',
+          'node_memory_MemAvailable_bytes 250',
+          'machine_cpu_cores 2',
+          'machine_memory_bytes 1000',
+          `container_cpu_usage_seconds_total{id="/docker/${'b'.repeat(64)}",name="db",image="pg"} ${ccpu}`,
+          `container_memory_working_set_bytes{id="/docker/${'b'.repeat(64)}",name="db",image="pg"} 100`,
+        ].join('\n') + '\n';
+      const batch = [
+        [100, 900, 10],
+        [103, 901, 11],
+        [106, 905, 14],
+      ].map(([b, i, c], k) => {
+        const s = scrape(body(b as number, i as number, c as number), t0 + k * 10_000);
+        const u = usage.compute(
+          target,
+          s.timeMs,
+          parseExposition(body(b as number, i as number, c as number), 'text'),
+        );
+        return { ...s, ...(u.host === undefined ? {} : { hostUsage: u.host }), containerUsage: u.containers };
+      });
+      await w.write(batch, t0);
+      const hosts = await db.query(
+        `SELECT time, host, cpu_count, cpu_percent, memory_total_bytes::float8 AS total, memory_used_bytes::float8 AS used, memory_percent
+           FROM hostscope.host_usage ORDER BY time`,
+      );
+      expect(hosts).toEqual(
+        [
+          {
+            time: new Date(t0),
+            host: 'h1:9100',
+            cpu_count: 1,
+            cpu_percent: null,
+            total: 1000,
+            used: 750,
+            memory_percent: 75,
+          },
+          {
+            time: new Date(t0 + 10_000),
+            host: 'h1:9100',
+            cpu_count: 1,
+            cpu_percent: 75,
+            total: 1000,
+            used: 750,
+            memory_percent: 75,
+          },
+          {
+            time: new Date(t0 + 20_000),
+            host: 'h1:9100',
+            cpu_count: 1,
+            cpu_percent: (100 * 3) / 7,
+            total: 1000,
+            used: 750,
+            memory_percent: 75,
+          },
+        ].map((r) => ({
+          ...r,
+          cpu_percent: r.cpu_percent === null ? null : Math.round(r.cpu_percent * 1e6) / 1e6,
+        })),
+      );
+      const containers = await db.query(
+        `SELECT container, cpu_cores, cpu_percent, memory_usage_bytes::float8 AS mem, memory_percent FROM hostscope.container_usage ORDER BY time`,
+      );
+      expect(containers).toEqual([
+        { container: 'db', cpu_cores: null, cpu_percent: null, mem: 100, memory_percent: 10 },
+        { container: 'db', cpu_cores: 0.1, cpu_percent: 5, mem: 100, memory_percent: 10 },
+        { container: 'db', cpu_cores: 0.3, cpu_percent: 15, mem: 100, memory_percent: 10 },
+      ]);
+    });
+  });
+
+  describe('maintenance', () => {
+    it('rolls up closed hours with count/sum/min/max/first/last and a counter increase that survives resets', async () => {
+      const h0 = Date.UTC(2030, 0, 1, 10);
+      const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      // Counter: 10, 20, 5 (reset), 15 in hour 0; 25, 2 (reset) in hour 1. Gauge: 4, 8 then 6.
+      const values = [
+        [0, 10, 4],
+        [15, 20, 8],
+        [30, 5, null],
+        [45, 15, null],
+        [60, 25, 6],
+        [75, 2, null],
+      ] as const;
+      await w.write(
+        values.map(([min, c, g]) =>
+          scrape(`# TYPE c_total counter\nc_total ${c}\n${g === null ? '' : `g ${g}\n`}`, h0 + min * 60_000),
+        ),
+        h0,
+      );
+      const r = await maintain(db, logger, {
+        retentionRawMs: 3650 * DAY,
+        retentionHourlyMs: 3650 * DAY,
+        nowMs: h0 + 3 * HOUR,
+      });
+      expect(r.hoursRolledUp).toBeGreaterThanOrEqual(2);
+      const rows = await db.query(
+        `SELECT metric, time, count, sum, min, max, first, last, increase, avg FROM hostscope.samples_hourly
+          WHERE metric IN ('c_total', 'g') ORDER BY metric, time`,
+      );
+      expect(rows).toEqual([
+        // 10 -> 20 (+10), 20 -> 5 reset (+5), 5 -> 15 (+10): 25
+        {
+          metric: 'c_total',
+          time: new Date(h0),
+          count: 4,
+          sum: 50,
+          min: 5,
+          max: 20,
+          first: 10,
+          last: 15,
+          increase: 25,
+          avg: 12.5,
+        },
+        // from the previous hour's last 15: -> 25 (+10), 25 -> 2 reset (+2): 12
+        {
+          metric: 'c_total',
+          time: new Date(h0 + HOUR),
+          count: 2,
+          sum: 27,
+          min: 2,
+          max: 25,
+          first: 25,
+          last: 2,
+          increase: 12,
+          avg: 13.5,
+        },
+        {
+          metric: 'g',
+          time: new Date(h0),
+          count: 2,
+          sum: 12,
+          min: 4,
+          max: 8,
+          first: 4,
+          last: 8,
+          increase: null,
+          avg: 6,
+        },
+        {
+          metric: 'g',
+          time: new Date(h0 + HOUR),
+          count: 1,
+          sum: 6,
+          min: 6,
+          max: 6,
+          first: 6,
+          last: 6,
+          increase: null,
+          avg: 6,
+        },
+      ]);
+      // A late sample for hour 0 (after an outage) re-rolls hour 0 and the hour after it.
+      await w.write([scrape('# TYPE c_total counter\nc_total 17\n', h0 + 50 * 60_000)], h0 + 3 * HOUR);
+      await maintain(db, logger, {
+        retentionRawMs: 3650 * DAY,
+        retentionHourlyMs: 3650 * DAY,
+        nowMs: h0 + 4 * HOUR,
+      });
+      const again = await db.query<{ count: number; increase: number }>(
+        `SELECT count, increase FROM hostscope.samples_hourly WHERE metric = 'c_total' ORDER BY time`,
+      );
+      expect(again).toEqual([
+        { count: 5, increase: 27 },
+        { count: 2, increase: 10 },
+      ]);
+    });
+
+    it('drops whole partitions past retention (raw daily, rollups monthly) and keeps the rest', async () => {
+      const now = Date.UTC(2030, 5, 20, 12);
+      const w = new SampleWriter(db, logger, { past: 3650 * DAY, future: DAY });
+      const times = [now - 20 * DAY, now - 15 * DAY, now - 13 * DAY, now - HOUR * 3];
+      await w.write(
+        times.map((t) => scrape('m 1\n', t)),
+        now,
+      );
+      await maintain(db, logger, { retentionRawMs: 14 * DAY, retentionHourlyMs: 400 * DAY, nowMs: now });
+      const parts = await db.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'hostscope.samples_raw'::regclass ORDER BY 1`,
+      );
+      expect(parts.map((p) => p.name)).toEqual(['samples_raw_p20300607', 'samples_raw_p20300620']);
+      expect(await db.query(`SELECT count(*)::int AS n FROM hostscope.samples WHERE metric = 'm'`)).toEqual([
+        { n: 2 },
+      ]);
+      // Rollups of every closed hour, those of the dropped days included, were made before the drop.
+      expect(
+        await db.query(`SELECT count(*)::int AS n FROM hostscope.samples_hourly WHERE metric = 'm'`),
+      ).toEqual([{ n: 4 }]);
+      await maintain(db, logger, {
+        retentionRawMs: 14 * DAY,
+        retentionHourlyMs: 14 * DAY,
+        nowMs: now + 20 * DAY,
+      });
+      const hourly = await db.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'hostscope.samples_hourly_raw'::regclass ORDER BY 1`,
+      );
+      expect(hourly.map((p) => p.name)).toEqual(['samples_hourly_raw_p203006']);
+    });
+  });
+
+  describe('inventory', () => {
+    const info = (disks: string[], cname = 'web'): string =>
+      [
+        'hostscope_system_info{hostname="h1",os="Debian",kernel="6.1",arch="x64",virtual="false"} 1',
+        ...disks.map((d) => `hostscope_disk_info{device="${d}",size_bytes="1000",type="SSD"} 1`),
+        'machine_cpu_cores 2',
+        cname === ''
+          ? ''
+          : `container_last_seen{id="/docker/${'c'.repeat(64)}",name="${cname}",image="nginx",container_label_app="x"} 1`,
+      ].join('\n') + '\n';
+
+    async function apply(body: string, t: number): Promise<void> {
+      await applyInventory(db, extractInventory(target, t, parseExposition(body, 'text')));
+    }
+
+    it('upserts, soft-deletes vanished items and undeletes returning ones, keeping ids', async () => {
+      await apply(info(['/dev/sda', '/dev/sdb']), 1000);
+      const first = await db.query<{ id: string; device: string }>(
+        'SELECT id, device FROM hostscope.disk_info ORDER BY device',
+      );
+      expect(first.map((d) => d.device)).toEqual(['/dev/sda', '/dev/sdb']);
+      await apply(info(['/dev/sda'], ''), 2000);
+      expect(await db.query('SELECT device, is_deleted FROM hostscope.disk_info ORDER BY device')).toEqual([
+        { device: '/dev/sda', is_deleted: false },
+        { device: '/dev/sdb', is_deleted: true },
+      ]);
+      expect(await db.query('SELECT name, is_deleted, labels FROM hostscope.containers')).toEqual([
+        { name: 'web', is_deleted: true, labels: { app: 'x' } },
+      ]);
+      const deletedAt = await db.query<{ updated_at: Date; created_at: Date }>(
+        `SELECT updated_at, created_at FROM hostscope.disk_info WHERE device = '/dev/sdb'`,
+      );
+      await apply(info(['/dev/sda', '/dev/sdb']), 3000);
+      const back = await db.query<{ id: string; device: string; is_deleted: boolean; size_bytes: string }>(
+        'SELECT id, device, is_deleted, size_bytes FROM hostscope.disk_info ORDER BY device',
+      );
+      expect(back.map((d) => [d.device, d.is_deleted, Number(d.size_bytes)])).toEqual([
+        ['/dev/sda', false, 1000],
+        ['/dev/sdb', false, 1000],
+      ]);
+      expect(back.map((d) => d.id)).toEqual(first.map((d) => d.id));
+      const undeleted = await db.query<{ updated_at: Date; created_at: Date }>(
+        `SELECT updated_at, created_at FROM hostscope.disk_info WHERE device = '/dev/sdb'`,
+      );
+      expect(undeleted[0]?.created_at).toEqual(deletedAt[0]?.created_at);
+      expect(await db.query('SELECT is_deleted FROM hostscope.containers')).toEqual([{ is_deleted: false }]);
+      expect(await db.query('SELECT instance, hostname, os, is_deleted FROM hostscope.hosts')).toEqual([
+        { instance: 'h1:9100', hostname: 'h1', os: 'Debian', is_deleted: false },
+      ]);
+    });
+  });
+
+  describe('seed', () => {
+    it('fills samples, usage, inventory and rollups with a host whose disk fills up', async () => {
+      const now = Date.UTC(2030, 0, 2, 0, 30);
+      const written = await runSeed(db, { hosts: 2, days: 1, stepMs: 300_000, nowMs: now, seed: 3 }, logger);
+      expect(written).toBeGreaterThan(10_000);
+      const hosts = await db.query<{ hostname: string }>('SELECT hostname FROM hostscope.hosts ORDER BY 1');
+      expect(hosts.map((h) => h.hostname)).toEqual(['seed-host-01', 'seed-host-02']);
+      expect(
+        await db.query('SELECT count(*)::int AS n FROM hostscope.containers WHERE NOT is_deleted'),
+      ).toEqual([{ n: 6 }]);
+      const usage = await db.query<{ host: string; lo: number; hi: number; n: string }>(
+        `SELECT host, min(cpu_percent) AS lo, max(cpu_percent) AS hi, count(*) AS n FROM hostscope.host_usage GROUP BY 1 ORDER BY 1`,
+      );
+      for (const u of usage) {
+        expect(Number(u.n)).toBe(289);
+        expect(u.lo).toBeGreaterThan(0);
+        expect(u.hi).toBeLessThan(100);
+        expect(u.hi - u.lo).toBeGreaterThan(10); // a daily cycle, not a flat line
+      }
+      const disk = await db.query<{ host: string; first: number; last: number }>(
+        `SELECT labels->>'instance' AS host, min(value) AS last, max(value) AS first FROM hostscope.samples
+          WHERE metric = 'node_filesystem_avail_bytes' GROUP BY 1 ORDER BY 1`,
+      );
+      expect(disk[0]?.last).toBeLessThan(0.05 * (disk[0]?.first ?? 0)); // seed-host-01 fills its disk
+      const rolled = await db.query<{ n: number }>(
+        `SELECT count(DISTINCT time)::int AS n FROM hostscope.samples_hourly`,
+      );
+      expect(rolled[0]?.n).toBeGreaterThanOrEqual(24);
+      const cu = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM hostscope.container_usage WHERE cpu_percent > 0`,
+      );
+      expect(cu[0]?.n).toBeGreaterThan(1000);
+    });
+  });
+});
