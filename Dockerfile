@@ -1,0 +1,64 @@
+# hostscope image: one image for every role (exporter, sink, maintain, migrate, seed) plus the
+# Alertmanager config renderer. Build:
+#   docker build -t hostscope .
+# Behind a TLS-intercepting proxy, pass its CA certificate (PEM text) so npm trusts it:
+#   docker build --build-arg EXTRA_CA_CERT="$(cat proxy-ca.pem)" -t hostscope .
+# BASE_IMAGE must provide Node.js 20+ with npm on PATH (Debian bookworm based: node:20-bookworm-slim).
+ARG BASE_IMAGE=node:20-bookworm-slim
+
+# ---- base: the Node image plus the optional extra CA, for the stages that download packages --------
+FROM ${BASE_IMAGE} AS base
+ARG EXTRA_CA_CERT=""
+WORKDIR /app
+# The image installs no OS packages, so npm (Node's TLS) is the only client that needs the CA.
+# NODE_EXTRA_CA_CERTS adds it to Node's built-in roots instead of replacing them.
+RUN set -eu; \
+    if [ -n "${EXTRA_CA_CERT}" ]; then \
+      printf '%s\n' "${EXTRA_CA_CERT}" > /usr/local/share/hostscope-extra-ca.pem; \
+    else \
+      : > /usr/local/share/hostscope-extra-ca.pem; \
+    fi
+ENV NODE_EXTRA_CA_CERTS=/usr/local/share/hostscope-extra-ca.pem \
+    npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+
+# ---- deps: production dependencies only ------------------------------------------------------------
+FROM base AS deps
+COPY package.json package-lock.json ./
+# No install scripts: the native addons either ship prebuilt binaries (koffi) or are optional
+# accelerators of optional dependencies (cpu-features, ssh2's crypto binding) that hostscope does not use.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+# ---- build: dev dependencies + TypeScript compile --------------------------------------------------
+FROM base AS build
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime -------------------------------------------------------------------------------------
+FROM ${BASE_IMAGE} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+# A fixed, unprivileged uid/gid. The exporter reads the host's /proc and /sys (world-readable) and the
+# Docker socket (give the container the socket's group: docker run --group-add <gid>).
+RUN groupadd --system --gid 10001 hostscope \
+ && useradd --system --uid 10001 --gid hostscope --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin hostscope
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY scripts/render-alertmanager.mjs ./scripts/render-alertmanager.mjs
+COPY alertmanager ./alertmanager
+# Where the compose stack renders the Alertmanager config (a named volume copies this ownership).
+RUN mkdir -p /var/lib/hostscope/alertmanager && chown 10001:10001 /var/lib/hostscope/alertmanager
+USER 10001:10001
+EXPOSE 9100
+# Liveness of the exporter; the sink's service overrides HOSTSCOPE_HEALTHCHECK_URL (port 9101).
+ENV HOSTSCOPE_HEALTHCHECK_URL=http://127.0.0.1:9100/health
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.HOSTSCOPE_HEALTHCHECK_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["exporter"]

@@ -1,0 +1,121 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { REPO } from '../helpers/prometheus';
+import { describeWithService } from '../helpers/services';
+
+const COMPOSE = '/usr/bin/docker-compose';
+const COMPOSE_FILE = path.join(REPO, 'docker-compose.yml');
+const EXAMPLE = readFileSync(path.join(REPO, '.env.example'), 'utf8');
+
+const REQUIRED: Record<string, string> = {
+  POSTGRES_PASSWORD: 'pg0123456789abcdef',
+  GRAFANA_ADMIN_PASSWORD: 'gf0123456789abcdef',
+  DOCKER_GID: '998',
+};
+
+/** .env.example with the given variables filled in (the others as the example has them). */
+function envFile(values: Record<string, string>): string {
+  return EXAMPLE.split('\n')
+    .map((line) => {
+      const m = /^([A-Z0-9_]+)=/.exec(line);
+      const name = m?.[1];
+      return name !== undefined && name in values ? `${name}=${values[name] ?? ''}` : line;
+    })
+    .join('\n');
+}
+
+/**
+ * docker-compose config with only the given env file: a clean process environment (no variables of the
+ * developer's shell) and --env-file (not a .env the developer may have in the checkout).
+ */
+function composeConfig(
+  env: string,
+  args: readonly string[] = [],
+): { status: number | null; out: string; err: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hostscope-compose-'));
+  try {
+    const file = path.join(dir, 'stack.env');
+    writeFileSync(file, env);
+    const r = spawnSync(COMPOSE, ['-f', COMPOSE_FILE, '--env-file', file, ...args, 'config'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { status: r.status, out: r.stdout, err: r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describeWithService(
+  'docker-compose',
+  () => existsSync(COMPOSE),
+  'docker-compose.yml',
+  () => {
+    it('validates with the required values filled in, and interpolates them', () => {
+      const r = composeConfig(envFile(REQUIRED));
+      expect(r.err).not.toMatch(/ERROR|Missing/i);
+      expect(r.status).toBe(0);
+      expect(r.out).toContain('POSTGRES_PASSWORD: pg0123456789abcdef');
+      expect(r.out).toContain('GF_SECURITY_ADMIN_PASSWORD: gf0123456789abcdef');
+      expect(r.out).toContain(
+        'DATABASE_URL: postgres://hostscope:pg0123456789abcdef@postgres:5432/hostscope',
+      );
+      expect(r.out).toMatch(/group_add:\n\s+- '?998'?\n/);
+      // Retention flags with their defaults.
+      expect(r.out).toContain('--storage.tsdb.retention.time=30d');
+      expect(r.out).toContain('--retention.raw=14d');
+    });
+
+    it('puts the mail catcher, and only it, in the "mail" profile', () => {
+      const r = composeConfig(envFile(REQUIRED));
+      const block = r.out.slice(r.out.indexOf('\nservices:\n'), r.out.indexOf('\nvolumes:\n'));
+      const profiled = block
+        .split(/\n {2}(?=[a-z][a-z0-9-]*:\n)/)
+        .slice(1)
+        .filter((svc) => /\n {4}profiles:\n/.test(svc))
+        .map((svc) => svc.slice(0, svc.indexOf(':')));
+      expect(profiled).toEqual(['mailpit']);
+      expect(block).toMatch(/\n {2}mailpit:\n(?: {4}.*\n)*? {4}profiles:\n {4}- mail\n/);
+    });
+
+    it('refuses to start with the example .env as shipped (empty passwords)', () => {
+      const r = composeConfig(EXAMPLE);
+      expect(r.status).not.toBe(0);
+      expect(r.err).toMatch(/set (POSTGRES_PASSWORD|GRAFANA_ADMIN_PASSWORD|DOCKER_GID) in \.env/);
+    });
+
+    it.each(Object.keys(REQUIRED))('refuses to start without %s and says to set it', (name) => {
+      const r = composeConfig(envFile({ ...REQUIRED, [name]: '' }));
+      expect(r.status).not.toBe(0);
+      expect(r.err).toContain(`set ${name} in .env`);
+    });
+
+    it('pins every image, has no default password and a healthcheck or restart policy per service', () => {
+      const text = readFileSync(COMPOSE_FILE, 'utf8');
+      const images = [...text.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1] ?? '');
+      expect(images.length).toBeGreaterThanOrEqual(6);
+      for (const image of images) {
+        expect(image).toMatch(/:[^:]+$/);
+        expect(image).not.toMatch(/:latest$/);
+      }
+      // A password may only come from .env, never from a ${VAR:-default}.
+      expect(text).not.toMatch(/\$\{[A-Z_]*PASSWORD:?-/);
+      expect(text).toMatch(/\$\{POSTGRES_PASSWORD:\?/);
+      const r = composeConfig(envFile(REQUIRED), ['--profile', 'mail']);
+      const block = r.out.slice(r.out.indexOf('\nservices:\n'), r.out.indexOf('\nvolumes:\n'));
+      const perService = block.split(/\n {2}(?=[a-z][a-z0-9-]*:\n)/).slice(1);
+      expect(perService.length).toBe(8);
+      for (const svc of perService) {
+        const name = svc.slice(0, svc.indexOf(':'));
+        expect([name, /\n {4}restart: /.test(svc)]).toEqual([name, true]);
+        // The exporter and the sink inherit the image's HEALTHCHECK; the render job runs once.
+        if (!['hostscope', 'sink', 'alertmanager-config'].includes(name))
+          expect([name, /\n {4}healthcheck:\n(?: {6}.*\n)*? {6}test:/.test(svc)]).toEqual([name, true]);
+      }
+    });
+  },
+);
