@@ -179,8 +179,7 @@ export class SampleWriter {
     const payload = copy.finish();
     let deduplicated = false;
     if (written > 0) {
-      await this.partitions.ensureDays(this.db, 'samples_raw', days);
-      deduplicated = await this.copySamples(payload);
+      deduplicated = await this.copySamples(payload, days);
     }
     await this.writeUsage(scrapes);
     for (const s of scrapes) if (s.inventory !== undefined) await applyInventory(this.db, s.inventory);
@@ -193,17 +192,23 @@ export class SampleWriter {
     return { written, skipped, deduplicated };
   }
 
-  /** COPY into samples_raw; on a key collision redo it idempotently. Returns true when it had to. */
-  private async copySamples(payload: Buffer): Promise<boolean> {
+  /**
+   * COPY into samples_raw; on a key collision redo it idempotently (returns true then). A missing
+   * partition (dropped by retention in another process since we cached it) is recreated once.
+   */
+  private async copySamples(payload: Buffer, days: ReadonlySet<number>, attempt = 0): Promise<boolean> {
+    await this.partitions.ensureDays(this.db, 'samples_raw', days);
     try {
       await this.db.copyBinary('hostscope.samples_raw (series_id, time, value)', payload);
       return false;
     } catch (err) {
       if (isConnectionError(err)) throw err;
       const state = sqlState(err);
-      if (state === '23514') this.partitions.reset(); // no partition for a row: recreate and retry
-      if (state !== '23505' && state !== '23514') throw err;
-      if (state === '23514') return this.copySamples(payload);
+      if (state === '23514' && attempt === 0) {
+        this.partitions.reset();
+        return this.copySamples(payload, days, attempt + 1);
+      }
+      if (state !== '23505') throw err;
     }
     this.logger.info('samples of this batch were already stored (retry after a lost commit); skipping those');
     await transaction(this.db, async (s) => {
