@@ -8,7 +8,7 @@
 // Uses $DATABASE_URL when set; otherwise a private throwaway PostgreSQL cluster (needs root and the
 // server binaries under /usr/lib/postgresql), removed afterwards.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -61,8 +61,10 @@ async function privateCluster() {
   const port = await freePort();
   const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=1GB -c max_wal_size=4GB -c checkpoint_timeout=30min`;
   asPg('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(base, 'log'), '-w', 'start']);
+  const postmaster = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    postmaster,
     stop() {
       try {
         asPg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
@@ -90,6 +92,33 @@ function exposition(target) {
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** CPU seconds (user + system) used so far by a process and its live children (the PostgreSQL server). */
+function serverCpuSeconds(postmaster) {
+  if (postmaster === undefined) return NaN;
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pid) === postmaster || Number(f[1]) === postmaster)
+        ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // process went away
+    }
+  }
+  return ticks / 100;
+}
+
+function cpuMeter(postmaster) {
+  const c0 = process.cpuUsage();
+  const s0 = serverCpuSeconds(postmaster);
+  return () => {
+    const c = process.cpuUsage(c0);
+    return { client: (c.user + c.system) / 1e6, server: serverCpuSeconds(postmaster) - s0 };
+  };
 }
 
 function fmt(n) {
@@ -144,9 +173,11 @@ async function main() {
     if (!(await sink.flush())) throw new Error('flush failed');
     const perRound = sink.metrics.samplesWritten;
     const t0 = performance.now();
+    const pathCpu = cpuMeter(cluster?.postmaster);
     for (let r = 1; r <= ROUNDS; r++) await round(r);
     if (!(await sink.flush())) throw new Error('flush failed');
     const pathSeconds = (performance.now() - t0) / 1000;
+    const pathCpuUsed = pathCpu();
     const pathSamples = sink.metrics.samplesWritten - perRound;
     const pathRate = pathSamples / pathSeconds;
 
@@ -168,8 +199,10 @@ async function main() {
     }
     rows.length = 0;
     const t1 = performance.now();
+    const copyCpu = cpuMeter(cluster?.postmaster);
     for (const p of payloads) await db.copyBinary('bench_raw_copy (series_id, time, value)', p);
     const copySeconds = (performance.now() - t1) / 1000;
+    const copyCpuUsed = copyCpu();
     const copySamples = Number((await db.query('SELECT count(*)::float8 AS n FROM bench_raw_copy'))[0].n);
     const copyRate = copySamples / copySeconds;
     payloads.length = 0;
@@ -187,6 +220,17 @@ async function main() {
     );
     console.log(
       `  ratio sink/raw: ${(pathRate / copyRate).toFixed(2)}x   (targets: >= 200,000 samples/s and >= 0.6x)`,
+    );
+    const us = (sec, n) => ((sec * 1e6) / n).toFixed(2);
+    console.log(
+      `  CPU per sample: sink path ${us(pathCpuUsed.client, pathSamples)} us node + ${us(pathCpuUsed.server, pathSamples)} us postgres;` +
+        ` raw COPY ${us(copyCpuUsed.client, copySamples)} us node + ${us(copyCpuUsed.server, copySamples)} us postgres`,
+    );
+    console.log(
+      `  load average at the end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} on ${os.cpus().length} CPUs (other work on the machine skews the wall-clock rates)`,
     );
     console.log(
       `  memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, series cached ${fmt(sink.writer.cachedSeries)}`,

@@ -1,7 +1,7 @@
 import type { ParsedFamily } from '../expfmt/types';
 import { BinaryCopyWriter, splitTimestamp } from '../db/binary-copy';
 import { isConnectionError, sqlState, transaction, type Database, type Queryable } from '../db/database';
-import { dayStart, PartitionManager } from '../db/partitions';
+import { dayStart, daySuffix, PartitionManager } from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { applyInventory } from './inventory';
 import {
@@ -199,12 +199,16 @@ export class SampleWriter {
   private async copySamples(payload: Buffer, days: ReadonlySet<number>, attempt = 0): Promise<boolean> {
     await this.partitions.ensureDays(this.db, 'samples_raw', days);
     try {
-      await this.db.copyBinary('hostscope.samples_raw (series_id, time, value)', payload);
+      // All rows of one day (the usual case): COPY straight into that day's partition, skipping routing.
+      const [only] = days;
+      const table = days.size === 1 && only !== undefined ? `samples_raw_${daySuffix(only)}` : 'samples_raw';
+      await this.db.copyBinary(`hostscope.${table} (series_id, time, value)`, payload);
       return false;
     } catch (err) {
       if (isConnectionError(err)) throw err;
       const state = sqlState(err);
-      if (state === '23514' && attempt === 0) {
+      // 23514: no partition for a row; 42P01: the cached day partition was dropped meanwhile.
+      if ((state === '23514' || state === '42P01') && attempt === 0) {
         this.partitions.reset();
         return this.copySamples(payload, days, attempt + 1);
       }
