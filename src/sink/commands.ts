@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
 import { ConfigError } from '../errors';
-import { LOG_FLAGS } from '../exporter/config';
+import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlags } from '../exporter/config';
+import { startExporter, type RunningExporter } from '../exporter/main';
 import { migrate } from '../db/migrate';
 import { openDatabase } from '../db/open';
 import type { Database } from '../db/database';
@@ -23,6 +24,7 @@ import { buildSinkApp } from './http';
 import { maintain } from './maintain';
 import { runSeed } from './seed';
 import { Sink } from './sink';
+import { instanceOf } from './types';
 
 type Parsed = { kind: 'exit'; code: number } | { kind: 'run'; flags: FlagValues };
 
@@ -166,23 +168,70 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
     validateSinkFlags,
   );
   if (p.kind === 'exit') return p.code;
-  const config = buildSinkConfig(p.flags);
+  let config = buildSinkConfig(p.flags);
   const logger = createLogger({ ...config.log, name: 'sink' });
-  const running = await startSink(config, p.flags, logger);
+  let exporter: RunningExporter | undefined;
+  if (p.flags.boolean('exporter.embedded')) {
+    exporter = await startEmbeddedExporter(p.flags.string('exporter.listen-address'), config, logger);
+    if (!explicitTargets(argv, env)) {
+      const url = `http://127.0.0.1:${exporter.port}/metrics`;
+      config = {
+        ...config,
+        targets: [{ url, instance: instanceOf(url), job: config.targets[0]?.job ?? 'hostscope' }],
+      };
+    }
+  }
+  let running: RunningSink;
+  try {
+    running = await startSink(config, p.flags, logger);
+  } catch (err) {
+    await exporter?.stop();
+    throw err;
+  }
+  let ok: boolean;
   if (config.once) {
     await running.sink.scrapeRound();
-    const ok = await running.stop();
-    logger.info(
-      { written: running.sink.metrics.samplesWritten },
-      ok ? 'done' : 'done with unwritten samples',
-    );
-    return ok ? 0 : 1;
+    ok = await running.stop();
+  } else {
+    const signal = await waitForShutdownSignal();
+    logger.info({ signal, buffered: running.sink.buffer.size }, 'shutting down; writing the buffer');
+    ok = await running.stop();
   }
-  const signal = await waitForShutdownSignal();
-  logger.info({ signal, buffered: running.sink.buffer.size }, 'shutting down; writing the buffer');
-  const ok = await running.stop();
-  logger.info({ written: running.sink.metrics.samplesWritten }, 'stopped');
+  await exporter?.stop();
+  logger.info(
+    { written: running.sink.metrics.samplesWritten },
+    ok ? 'stopped' : 'stopped with unwritten samples',
+  );
   return ok ? 0 : 1;
+}
+
+/** True when targets were given on the command line or in the environment (not the default). */
+function explicitTargets(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  return (
+    argv.some((a) => a === '--scrape.target' || a.startsWith('--scrape.target=')) ||
+    (env.HOSTSCOPE_SCRAPE_TARGET ?? '') !== ''
+  );
+}
+
+/**
+ * The exporter with its default collectors in this process (`hostscope sink --exporter.embedded`), so one
+ * command monitors a single host. Its own flags are the exporter defaults; run `hostscope exporter`
+ * separately to tune collectors.
+ */
+async function startEmbeddedExporter(
+  address: string,
+  sink: SinkConfig,
+  logger: Logger,
+): Promise<RunningExporter> {
+  const parsed = parseFlags(
+    exporterFlagSpecs(),
+    [`--web.listen-address=${address}`, `--log.level=${sink.log.level}`, `--log.format=${sink.log.format}`],
+    {},
+  );
+  const flags = new FlagValues(parsed.values);
+  const problems = [...parsed.problems, ...validateExporterFlags(flags)];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return startExporter(buildExporterConfig(flags), logger.child({ component: 'exporter' }));
 }
 
 /** `hostscope migrate`. */

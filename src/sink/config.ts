@@ -84,6 +84,18 @@ export function sinkFlagSpecs(): FlagSpec[] {
       help: 'Address of the sink\'s own /metrics and /health ("" disables the listener).',
     },
     {
+      name: 'exporter.embedded',
+      kind: 'boolean',
+      default: false,
+      help: 'Also run the exporter (default collectors) inside this process, on --exporter.listen-address; with no --scrape.target, the sink scrapes it. One command for a single host.',
+    },
+    {
+      name: 'exporter.listen-address',
+      kind: 'address',
+      default: '127.0.0.1:9100',
+      help: 'Address of the embedded exporter (with --exporter.embedded).',
+    },
+    {
       name: 'once',
       kind: 'boolean',
       default: false,

@@ -98,6 +98,28 @@ describe('embedded PGlite mode (no database URL)', () => {
     expect(Number(migrations?.[0]?.n)).toBeGreaterThan(0);
   });
 
+  it('one command on a fresh machine: sink --exporter.embedded scrapes the exporter it runs itself', async () => {
+    const own = mkdtempSync(path.join(os.tmpdir(), 'hostscope-pglite-'));
+    try {
+      const sink = runCli([
+        'sink',
+        '--once',
+        '--exporter.embedded',
+        '--exporter.listen-address=127.0.0.1:0',
+        `--data.dir=${own}`,
+        '--web.listen-address=',
+      ]);
+      expect(await sink.exited).toBe(0);
+      expect(sink.output()).toContain('hostscope exporter listening');
+      const [rows] = pgliteQueries(own, [
+        `SELECT count(*)::int AS n FROM hostscope.samples WHERE metric IN ('node_cpu_seconds_total', 'node_load1') AND labels->>'job' = 'hostscope'`,
+      ]);
+      expect(Number(rows?.[0]?.n)).toBeGreaterThan(1);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a second process on the same data directory while the first runs', async () => {
     const first = runCli([
       'sink',
