@@ -1,17 +1,31 @@
 #!/usr/bin/env node
 import { ConfigError } from './errors';
-import { exporterCommand } from './exporter/main';
-import { maintainCommand, migrateCommand, seedCommand, sinkCommand } from './sink/commands';
 import { readVersion } from './version';
 
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { summary: string; run: Command }>> = {
-  exporter: { summary: 'serve host and container metrics on /metrics', run: exporterCommand },
-  sink: { summary: 'scrape /metrics targets and write every sample to PostgreSQL', run: sinkCommand },
-  maintain: { summary: 'compute hourly rollups and drop partitions past retention', run: maintainCommand },
-  migrate: { summary: 'create or upgrade the database schema', run: migrateCommand },
-  seed: { summary: 'fill the database with synthetic history', run: seedCommand },
+  // Commands load their modules on demand: the exporter must not pay for pg/PGlite in memory.
+  exporter: {
+    summary: 'serve host and container metrics on /metrics',
+    run: async (argv, env) => (await import('./exporter/main')).exporterCommand(argv, env),
+  },
+  sink: {
+    summary: 'scrape /metrics targets and write every sample to PostgreSQL',
+    run: async (argv, env) => (await import('./sink/commands')).sinkCommand(argv, env),
+  },
+  maintain: {
+    summary: 'compute hourly rollups and drop partitions past retention',
+    run: async (argv, env) => (await import('./sink/commands')).maintainCommand(argv, env),
+  },
+  migrate: {
+    summary: 'create or upgrade the database schema',
+    run: async (argv, env) => (await import('./sink/commands')).migrateCommand(argv, env),
+  },
+  seed: {
+    summary: 'fill the database with synthetic history',
+    run: async (argv, env) => (await import('./sink/commands')).seedCommand(argv, env),
+  },
 };
 
 function usage(): string {

@@ -19,6 +19,7 @@ import { schedstatCollector } from './schedstat';
 import { sockstatCollector } from './sockstat';
 import { softnetCollector } from './softnet';
 import { statCollector } from './stat';
+import { textfileCollector } from './textfile';
 import { thermalZoneCollector } from './thermal_zone';
 import { timeCollector } from './time';
 import { timexCollector } from './timex';
@@ -54,6 +55,7 @@ const ALL: readonly CollectorDefinition[] = [
   sockstatCollector,
   softnetCollector,
   statCollector,
+  textfileCollector,
   thermalZoneCollector,
   timeCollector,
   timexCollector,

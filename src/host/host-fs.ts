@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { close, open, promises as fsp, read, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface HostPaths {
@@ -49,14 +49,32 @@ export class HostFs {
     return p.startsWith(`${normalized}/`) ? p.slice(normalized.length) : p;
   }
 
+  /**
+   * Reads a whole file. Files under procfs are read synchronously: the kernel generates them from memory
+   * (they never wait on a disk or a network), a sync read costs a few microseconds, while ~100 async reads
+   * per scrape queue behind libuv's 4 pool threads and made the scrape ~30% slower. Everything else (sysfs
+   * sensors that may talk to slow hardware, the rootfs) stays asynchronous.
+   */
   readText(file: string): Promise<string> {
-    return fsp.readFile(file, 'utf8');
+    if (this.isProc(file)) {
+      try {
+        return Promise.resolve(readFileSync(file, 'utf8'));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
+    return readWhole(file);
+  }
+
+  private isProc(file: string): boolean {
+    const root = this.paths.procfs;
+    return file.startsWith(root.endsWith('/') ? root : `${root}/`);
   }
 
   /** Reads a sysfs attribute: trimmed text, or undefined when the file is missing or unreadable. */
   async readAttr(file: string): Promise<string | undefined> {
     try {
-      return (await fsp.readFile(file, 'utf8')).trim();
+      return (await this.readText(file)).trim();
     } catch {
       return undefined;
     }
@@ -90,4 +108,38 @@ export function isNotFound(err: unknown): boolean {
   return (
     typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 'ENOENT'
   );
+}
+
+const CHUNK = 8 * 1024;
+
+/**
+ * Reads a whole file with open/read.../close on callbacks. A scrape reads ~100 small /proc and /sys files;
+ * fs.promises.readFile adds an fstat and several promise hops per file and is 2-3x slower here. Pseudo
+ * files report size 0 and seq_file hands out a page at a time, so it reads until EOF.
+ */
+export function readWhole(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    open(file, 'r', (openErr, fd) => {
+      if (openErr !== null) return reject(openErr);
+      const chunks: Buffer[] = [];
+      const next = (): void => {
+        const buffer = Buffer.allocUnsafe(CHUNK);
+        read(fd, buffer, 0, CHUNK, null, (readErr, n) => {
+          if (readErr !== null) return close(fd, () => reject(readErr));
+          if (n === 0) {
+            return close(fd, () =>
+              resolve(
+                chunks.length === 1
+                  ? (chunks[0] as Buffer).toString('utf8')
+                  : Buffer.concat(chunks).toString('utf8'),
+              ),
+            );
+          }
+          chunks.push(n === CHUNK ? buffer : buffer.subarray(0, n));
+          next();
+        });
+      };
+      next();
+    });
+  });
 }

@@ -1,0 +1,62 @@
+// Benchmark: hostscope exporter vs the real node_exporter, side by side in one run on this machine.
+// Scrapes both alternately (same conditions), then prints p50/p99 latency, CPU ms per scrape, RSS, ratios.
+// Usage: npm run bench:exporter [-- --scrapes 300]
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { cpuMs, freePort, percentile, rssMb, table, timedScrape, waitForHttp } from './bench-lib.mjs';
+
+const args = process.argv.slice(2);
+const scrapes = Number(args[args.indexOf('--scrapes') + 1] || 0) || 300;
+const root = path.join(import.meta.dirname, '..');
+
+async function start(name, cmd, argv) {
+  const port = await freePort();
+  const child = spawn(cmd, [...argv, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}/metrics`;
+  await waitForHttp(url);
+  return { name, child, url, latencies: [], lines: 0 };
+}
+
+const peers = [
+  await start('node_exporter 1.5', 'prometheus-node-exporter', []),
+  // Host collectors only: the docker collector has its own benchmark (bench:docker).
+  await start('hostscope', process.execPath, [path.join(root, 'dist/cli.js'), 'exporter', '--no-collector.docker', '--log.level=warn']),
+];
+try {
+  // Warm-up: JIT, lazily loaded modules, first inventory refresh.
+  for (let i = 0; i < 20; i++) for (const p of peers) await timedScrape(p.url);
+  await new Promise((r) => setTimeout(r, 1000));
+  const cpuStart = peers.map((p) => cpuMs(p.child.pid));
+  for (let i = 0; i < scrapes; i++) {
+    for (const p of i % 2 === 0 ? peers : [...peers].reverse()) {
+      const r = await timedScrape(p.url);
+      p.latencies.push(r.ms);
+      p.lines = r.lines;
+    }
+  }
+  const rows = [['exporter', 'samples', 'p50 ms', 'p99 ms', 'CPU ms/scrape', 'RSS MB']];
+  const results = peers.map((p, i) => ({
+    p50: percentile(p.latencies, 50),
+    p99: percentile(p.latencies, 99),
+    cpu: (cpuMs(p.child.pid) - cpuStart[i]) / scrapes,
+    rss: rssMb(p.child.pid),
+  }));
+  peers.forEach((p, i) => {
+    const r = results[i];
+    rows.push([p.name, p.lines, r.p50.toFixed(2), r.p99.toFixed(2), r.cpu.toFixed(2), r.rss.toFixed(1)]);
+  });
+  const [ne, hs] = results;
+  rows.push([
+    'ratio hostscope/node_exporter',
+    '',
+    (hs.p50 / ne.p50).toFixed(2),
+    (hs.p99 / ne.p99).toFixed(2),
+    (hs.cpu / ne.cpu).toFixed(2),
+    (hs.rss / ne.rss).toFixed(2),
+  ]);
+  console.log(`${scrapes} scrapes each, alternating, sequential, on ${(await import('node:os')).cpus().length} cores`);
+  console.log(table(rows));
+  console.log('targets: p50 ratio <= 1.00, CPU ratio <= 1.50, hostscope RSS <= 80 MB');
+} finally {
+  for (const p of peers) p.child.kill('SIGTERM');
+}
