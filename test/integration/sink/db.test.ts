@@ -177,6 +177,17 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
       ).toEqual([{ n: 1 }]);
     });
 
+    it('recreates a day partition that retention dropped under a running writer', async () => {
+      const t0 = Date.UTC(2030, 0, 1, 10);
+      const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      await w.write([scrape('p 1\n', t0)], t0);
+      await db.exec('DROP TABLE hostscope.samples_raw_p20300101');
+      await w.write([scrape('p 2\n', t0 + 1000)], t0);
+      expect(await db.query(`SELECT value FROM hostscope.samples WHERE metric = 'p'`)).toEqual([
+        { value: 2 },
+      ]);
+    });
+
     it('writes host_usage and container_usage rows computed from known counter values', async () => {
       const t0 = Date.UTC(2030, 0, 1, 10);
       const usage = new UsageTracker();
