@@ -62,23 +62,6 @@ async function openMigrated(flags: FlagValues, logger: Logger): Promise<Database
   }
 }
 
-/** Opens the database, retrying while it is unreachable (a sink may start before its database). */
-async function openMigratedWithRetry(
-  flags: FlagValues,
-  logger: Logger,
-  deadlineMs: number,
-): Promise<Database> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await openMigrated(flags, logger);
-    } catch (err) {
-      if (Date.now() > deadlineMs) throw err;
-      logger.warn({ err, attempt }, 'database not ready; retrying');
-      await new Promise((r) => setTimeout(r, Math.min(5000, 500 * attempt)));
-    }
-  }
-}
-
 function listen(
   app: ReturnType<typeof buildSinkApp>,
   host: string | undefined,
@@ -99,7 +82,9 @@ export interface RunningSink {
 
 /** Composition root of the sink: database -> migrations -> sink -> HTTP -> schedule. */
 export async function startSink(config: SinkConfig, flags: FlagValues, logger: Logger): Promise<RunningSink> {
-  const db = await openMigratedWithRetry(flags, logger, Date.now() + 60_000);
+  // Scraping starts at once; migrations run before the first write and are retried while the database
+  // is unreachable, so a sink started before its database buffers instead of failing.
+  const db = await openDatabase(databaseConfig(flags), logger);
   const sink = new Sink(
     db,
     {
@@ -113,6 +98,9 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       maintain: { retentionRawMs: config.retentionRawMs, retentionHourlyMs: config.retentionHourlyMs },
     },
     logger,
+    async () => {
+      await migrate(db, logger);
+    },
   );
   let server: Server | undefined;
   if (config.listen !== undefined) {

@@ -54,11 +54,14 @@ export class Sink {
   private tasks: ScheduledTask[] = [];
   private headFailures = 0;
   private dbUp = true;
+  private prepared: Promise<void> | undefined;
 
   constructor(
     private readonly db: Database,
     private readonly options: SinkOptions,
     private readonly logger: Logger,
+    /** Runs once before the first write (migrations); retried on the next flush when it fails. */
+    private readonly prepare: () => Promise<void> = async () => undefined,
   ) {
     this.buffer = new ScrapeBuffer(options.bufferMaxSamples);
     this.writer = new SampleWriter(db, logger, {
@@ -128,6 +131,11 @@ export class Sink {
       const batch = this.buffer.peek(this.options.batchSamples);
       const started = performance.now();
       try {
+        this.prepared ??= this.prepare().catch((err: unknown) => {
+          this.prepared = undefined;
+          throw err;
+        });
+        await this.prepared;
         const result = await this.writer.write(batch);
         this.buffer.remove(batch);
         this.skipped += result.skipped;
@@ -174,6 +182,11 @@ export class Sink {
   async runMaintenance(): Promise<void> {
     this.maintaining ??= (async () => {
       try {
+        this.prepared ??= this.prepare().catch((err: unknown) => {
+          this.prepared = undefined;
+          throw err;
+        });
+        await this.prepared;
         await maintain(this.db, this.logger, this.options.maintain);
         this.metrics.maintenanceRuns++;
       } catch (err) {

@@ -108,6 +108,22 @@ describeWithService('PostgreSQL', hasPostgres, 'sink through database outages, S
     expect(values).toEqual(Array.from({ length: target.requests }, (_, i) => i + 1));
   });
 
+  it('starts while PostgreSQL is down: scrapes and buffers, then migrates and writes everything', async () => {
+    await pg.stop();
+    const sink = runCli(sinkArgs());
+    await sink.waitFor(/hostscope sink started/);
+    await eventually(async () => target.requests >= 3, 'scrapes before the database exists');
+    await pg.start();
+    await eventually(
+      async () => (await storedCount('fixture_requests_total')) >= 3,
+      'buffer written after migrating',
+    );
+    sink.child.kill('SIGTERM');
+    expect(await sink.exited).toBe(0);
+    expect(await storedCounterValues()).toEqual(Array.from({ length: target.requests }, (_, i) => i + 1));
+    expect(sink.output()).toContain('applied migration');
+  });
+
   it('after a crash (SIGKILL) restarts without duplicates or errors', async () => {
     const first = runCli(sinkArgs());
     await eventually(async () => (await storedCount('fixture_requests_total')) >= 3, 'first run stored');
