@@ -12,7 +12,7 @@ export const DATABASE_FLAGS: readonly FlagSpec[] = [
     kind: 'string',
     secret: true,
     envAliases: ['DATABASE_URL'],
-    help: 'PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: the embedded PostgreSQL (PGlite) in --data.dir.',
+    help: 'PostgreSQL URL (postgres://user:pass@host:5432/db); also read from DATABASE_URL (and *_FILE). Empty: the embedded PostgreSQL (PGlite) in --data.dir.',
   },
   {
     name: 'data.dir',

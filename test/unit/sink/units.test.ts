@@ -1,7 +1,9 @@
+import { FlagValues, parseFlags } from '../../../src/config/flags';
 import { BinaryCopyWriter, encodeBinaryCopy, splitTimestamp } from '../../../src/db/binary-copy';
 import { daySuffix, monthSuffix, suffixRange } from '../../../src/db/partitions';
 import type { ParsedFamily } from '../../../src/expfmt/types';
 import { ScrapeBuffer } from '../../../src/sink/buffer';
+import { buildSinkConfig, sinkFlagSpecs, validateSinkFlags } from '../../../src/sink/config';
 import { intervalToCron } from '../../../src/sink/sink';
 import { canonicalKey, fastKey, pgSafe, storedLabels, targetPrefix } from '../../../src/sink/series-key';
 import { instanceOf, type PendingScrape, type Target } from '../../../src/sink/types';
@@ -156,5 +158,50 @@ describe('counter detection', () => {
     expect(isCounterSample(fam('summary'), 'x')).toBe(false);
     expect(isCounterSample(fam('summary'), 'x_count')).toBe(true);
     expect(isCounterSample(fam('gauge'), 'x')).toBe(false);
+  });
+});
+
+describe('sink flags', () => {
+  function configure(argv: string[], env: NodeJS.ProcessEnv = {}): { problems: string[]; flags: FlagValues } {
+    const parsed = parseFlags(sinkFlagSpecs(), argv, env);
+    const flags = new FlagValues(parsed.values);
+    return { problems: [...parsed.problems, ...validateSinkFlags(flags)], flags };
+  }
+
+  it('has working defaults: local exporter, 15 s, embedded database in ./data', () => {
+    const { problems, flags } = configure([]);
+    expect(problems).toEqual([]);
+    const config = buildSinkConfig(flags);
+    expect(config.targets).toEqual([
+      { url: 'http://127.0.0.1:9100/metrics', instance: '127.0.0.1:9100', job: 'hostscope' },
+    ]);
+    expect(config.scrapeCron).toBe('*/15 * * * * *');
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.dataDir).toMatch(/\/data$/);
+    expect(config.retentionRawMs).toBe(14 * 86_400_000);
+    expect(config.retentionHourlyMs).toBe(400 * 86_400_000);
+  });
+
+  it('reads DATABASE_URL and comma-separated targets from the environment', () => {
+    const { problems, flags } = configure([], {
+      DATABASE_URL: 'postgres://u:p@db/x',
+      HOSTSCOPE_SCRAPE_TARGET: 'http://a:9100/metrics, http://b:9100/metrics',
+    });
+    expect(problems).toEqual([]);
+    const config = buildSinkConfig(flags);
+    expect(config.database.url).toBe('postgres://u:p@db/x');
+    expect(config.targets.map((t) => t.instance)).toEqual(['a:9100', 'b:9100']);
+  });
+
+  it('reports every problem at once', () => {
+    const { problems } = configure([
+      '--scrape.target=ftp://x',
+      '--scrape.interval=7s',
+      '--retention.raw=30m',
+      '--maintain.schedule=not cron',
+      '--buffer.max-samples=5',
+    ]);
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).toContain('HOSTSCOPE_SCRAPE_INTERVAL');
   });
 });
