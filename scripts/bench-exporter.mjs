@@ -20,7 +20,12 @@ async function start(name, cmd, argv) {
 const peers = [
   await start('node_exporter 1.5', 'prometheus-node-exporter', []),
   // Host collectors only: the docker collector has its own benchmark (bench:docker).
-  await start('hostscope', process.execPath, [path.join(root, 'dist/cli.js'), 'exporter', '--no-collector.docker', '--log.level=warn']),
+  await start('hostscope', process.execPath, [
+    path.join(root, 'dist/cli.js'),
+    'exporter',
+    '--no-collector.docker',
+    '--log.level=warn',
+  ]),
 ];
 try {
   // Warm-up: JIT, lazily loaded modules, first inventory refresh.
@@ -54,7 +59,9 @@ try {
     (hs.cpu / ne.cpu).toFixed(2),
     (hs.rss / ne.rss).toFixed(2),
   ]);
-  console.log(`${scrapes} scrapes each, alternating, sequential, on ${(await import('node:os')).cpus().length} cores`);
+  console.log(
+    `${scrapes} scrapes each, alternating, sequential, on ${(await import('node:os')).cpus().length} cores`,
+  );
   console.log(table(rows));
   console.log('targets: p50 ratio <= 1.00, CPU ratio <= 1.50, hostscope RSS <= 80 MB');
 } finally {

@@ -52,7 +52,10 @@ export async function timedScrape(url) {
   const t = process.hrtime.bigint();
   const res = await fetch(url);
   const body = await res.text();
-  return { ms: Number(process.hrtime.bigint() - t) / 1e6, lines: body.split('\n').filter((l) => l && !l.startsWith('#')).length };
+  return {
+    ms: Number(process.hrtime.bigint() - t) / 1e6,
+    lines: body.split('\n').filter((l) => l && !l.startsWith('#')).length,
+  };
 }
 
 export function table(rows) {

@@ -30,10 +30,8 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
 
 describe('exporter HTTP app (in process)', () => {
   const releases: Array<() => void> = [];
-  let scrapes = 0;
   let blockScrapes = false;
   const scrape = async (): Promise<MetricFamily[]> => {
-    scrapes++;
     if (blockScrapes) await new Promise<void>((r) => releases.push(r));
     return new MetricSet().counter('demo_total', 'Demo.', 7, { q: 'a"b' }).families();
   };

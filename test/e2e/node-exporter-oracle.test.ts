@@ -146,8 +146,18 @@ describeWithService(
       const enable = implemented.map((c) => `--collector.${c}`);
       const textfile = `--collector.textfile.directory=${dir}`;
       [theirs, ours] = await Promise.all([
-        startNodeExporter(['--collector.disable-defaults', ...enable, ...UPSTREAM_DEFAULTS, ...(implemented.includes('textfile') ? [textfile] : [])]),
-        startExporterProcess(['--collector.disable-defaults', ...enable, ...(implemented.includes('textfile') ? [textfile] : []), '--inventory.interval=0']),
+        startNodeExporter([
+          '--collector.disable-defaults',
+          ...enable,
+          ...UPSTREAM_DEFAULTS,
+          ...(implemented.includes('textfile') ? [textfile] : []),
+        ]),
+        startExporterProcess([
+          '--collector.disable-defaults',
+          ...enable,
+          ...(implemented.includes('textfile') ? [textfile] : []),
+          '--inventory.interval=0',
+        ]),
       ]);
       // Warm both up once (first-scrape effects such as lazily loaded libraries), then scrape together.
       await Promise.all([fetch(`${theirs.url}/metrics`), fetch(`${ours.url}/metrics`)]);
@@ -179,8 +189,8 @@ describeWithService(
     });
 
     it('exposes exactly the same family names', () => {
-    // Guard against a vacuous pass: this machine gives node_exporter well over 200 host families.
-    expect(theirFamilies.size).toBeGreaterThan(150);
+      // Guard against a vacuous pass: this machine gives node_exporter well over 200 host families.
+      expect(theirFamilies.size).toBeGreaterThan(150);
       const missing = [...theirFamilies.keys()].filter((n) => !oursFamilies.has(n)).sort();
       const extra = [...oursFamilies.keys()].filter((n) => !theirFamilies.has(n)).sort();
       expect({ missing, extra }).toEqual({ missing: [], extra: [] });
