@@ -12,12 +12,13 @@ export function pgSafe(text: string): string {
 /**
  * The labels a sample is stored with: the exposition's labels, where `instance` and `job` from the target
  * win and clashing exposed ones are kept as `exported_instance`/`exported_job` (Prometheus'
- * honor_labels: false). Sorted by name.
+ * honor_labels: false). Labels with an empty value are dropped, as Prometheus does. Sorted by name.
  */
 export function storedLabels(labels: Readonly<Record<string, string>>, target: Target): [string, string][] {
   const out: [string, string][] = [];
   for (const name of Object.keys(labels)) {
     const value = labels[name] as string;
+    if (value === '') continue; // an empty label is no label (Prometheus)
     if (name === 'instance' || name === 'job') out.push([pgSafe(`exported_${name}`), pgSafe(value)]);
     else out.push([pgSafe(name), pgSafe(value)]);
   }

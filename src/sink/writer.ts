@@ -32,6 +32,23 @@ interface SeriesEntry {
   stamp: number;
 }
 
+interface ScrapeLayout {
+  readonly names: string[];
+  readonly labels: Readonly<Record<string, string>>[];
+  readonly entries: SeriesEntry[];
+}
+
+/** Same label names and values (order ignored). */
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const k in b) if (Object.prototype.hasOwnProperty.call(b, k)) n--;
+  return n === 0;
+}
+
 interface Miss {
   readonly entry: SeriesEntry;
   readonly fast: string;
@@ -60,6 +77,8 @@ export function isCounterSample(family: ParsedFamily, sampleName: string): boole
  */
 export class SampleWriter {
   private readonly series = new Map<string, SeriesEntry>();
+  /** Per target, the samples of its last written scrape in order (see write()). */
+  private readonly layouts = new Map<string, ScrapeLayout>();
   private stamp = 0;
   private readonly metrics = new Map<string, number>();
   private readonly partitions = new PartitionManager();
@@ -78,6 +97,7 @@ export class SampleWriter {
   /** Drops the caches (tests; or after the schema was recreated under us). */
   resetCaches(): void {
     this.series.clear();
+    this.layouts.clear();
     this.metrics.clear();
     this.partitions.reset();
   }
@@ -94,10 +114,16 @@ export class SampleWriter {
     const misses = new Map<string, Miss>();
     let n = 0;
     let skipped = 0;
+    const layouts = new Map<string, ScrapeLayout>();
     for (const scrape of scrapes) {
       const prefix = targetPrefix(scrape.target);
       const low = scrape.timeMs - this.maxSkewMs.past;
       const high = scrape.timeMs + this.maxSkewMs.future;
+      // Exporters list the same series in the same order every time: compare each sample with the one at
+      // the same position in this target's previous scrape before building and hashing a cache key.
+      const prev = layouts.get(prefix) ?? this.layouts.get(prefix);
+      const layout: ScrapeLayout = { names: [], labels: [], entries: [] };
+      let pos = 0;
       for (const family of scrape.families) {
         for (const sample of family.samples) {
           const ts = sample.timestampMs;
@@ -105,23 +131,36 @@ export class SampleWriter {
             skipped++;
             continue;
           }
-          const key = fastKey(prefix, sample.name, sample.labels);
-          let entry = this.series.get(key);
-          if (entry === undefined) {
-            let miss = misses.get(key);
-            if (miss === undefined) {
-              miss = {
-                fast: key,
-                metric: sample.name,
-                family,
-                labels: sample.labels,
-                target: scrape.target,
-                entry: { id: -1, stamp: 0 },
-              };
-              misses.set(key, miss);
+          let entry: SeriesEntry | undefined;
+          if (
+            prev !== undefined &&
+            prev.names[pos] === sample.name &&
+            sameLabels(prev.labels[pos] as Readonly<Record<string, string>>, sample.labels)
+          ) {
+            entry = prev.entries[pos] as SeriesEntry;
+          } else {
+            const key = fastKey(prefix, sample.name, sample.labels);
+            entry = this.series.get(key);
+            if (entry === undefined) {
+              let miss = misses.get(key);
+              if (miss === undefined) {
+                miss = {
+                  fast: key,
+                  metric: sample.name,
+                  family,
+                  labels: sample.labels,
+                  target: scrape.target,
+                  entry: { id: -1, stamp: 0 },
+                };
+                misses.set(key, miss);
+              }
+              entry = miss.entry;
             }
-            entry = miss.entry;
           }
+          layout.names.push(sample.name);
+          layout.labels.push(sample.labels);
+          layout.entries.push(entry);
+          pos++;
           entries[n] = entry;
           values[n] = sample.value;
           times[n] = ts ?? scrape.timeMs;
@@ -129,6 +168,7 @@ export class SampleWriter {
           n++;
         }
       }
+      layouts.set(prefix, layout);
       scrapeEnds.push(n);
     }
     if (misses.size > 0) await this.resolve([...misses.values()]);
@@ -189,6 +229,8 @@ export class SampleWriter {
          SELECT h FROM unnest($1::timestamptz[]) AS h ON CONFLICT DO NOTHING`,
         [[...lateHours].map((h) => new Date(h).toISOString())],
       );
+    // Only now are all entries resolved and stored: remember the layouts for the next scrapes.
+    for (const [prefix, layout] of layouts) this.layouts.set(prefix, layout);
     return { written, skipped, deduplicated };
   }
 

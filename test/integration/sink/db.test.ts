@@ -177,6 +177,24 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
       ).toEqual([{ n: 1 }]);
     });
 
+    it('maps samples to the right series when a target reorders, adds or drops series between scrapes', async () => {
+      const t0 = Date.UTC(2030, 0, 1, 10);
+      const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      await w.write([scrape('x{a="1"} 1\nx{a="2"} 2\ny 3\n', t0)], t0);
+      await w.write([scrape('x{a="2"} 20\nz 40\nx{a="1"} 10\n', t0 + 1000)], t0);
+      await w.write([scrape('x{a="2",b=""} 200\nx{a="1"} 100\n', t0 + 2000)], t0);
+      const rows = await db.query<{ metric: string; labels: Record<string, string>; values: number[] }>(
+        `SELECT metric, labels - 'instance' - 'job' AS labels, array_agg(value ORDER BY time) AS values
+           FROM hostscope.samples WHERE metric IN ('x', 'y', 'z') GROUP BY 1, 2 ORDER BY 1, 2::text`,
+      );
+      expect(rows).toEqual([
+        { metric: 'x', labels: { a: '1' }, values: [1, 10, 100] },
+        { metric: 'x', labels: { a: '2' }, values: [2, 20, 200] },
+        { metric: 'y', labels: {}, values: [3] },
+        { metric: 'z', labels: {}, values: [40] },
+      ]);
+    });
+
     it('recreates a day partition that retention dropped under a running writer', async () => {
       const t0 = Date.UTC(2030, 0, 1, 10);
       const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
