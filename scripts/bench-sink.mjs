@@ -178,6 +178,8 @@ async function main() {
     if (!(await sink.flush())) throw new Error('flush failed');
     const pathSeconds = (performance.now() - t0) / 1000;
     const pathCpuUsed = pathCpu();
+    // Memory of the sink path in steady state (before the raw COPY comparison loads its rows).
+    const mem = process.memoryUsage();
     const pathSamples = sink.metrics.samplesWritten - perRound;
     const pathRate = pathSamples / pathSeconds;
 
@@ -206,7 +208,6 @@ async function main() {
     const copySamples = Number((await db.query('SELECT count(*)::float8 AS n FROM bench_raw_copy'))[0].n);
     const copyRate = copySamples / copySeconds;
     payloads.length = 0;
-    const mem = process.memoryUsage();
 
     console.log('hostscope sink benchmark');
     console.log(

@@ -60,8 +60,8 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'buffer.max-samples',
       kind: 'number',
       min: 1000,
-      default: 2_000_000,
-      help: 'Samples kept in memory while the database is unreachable; past it the oldest are dropped.',
+      default: 1_000_000,
+      help: 'Samples kept in memory while the database is unreachable (about 250 bytes each); past it the oldest are dropped.',
     },
     {
       name: 'write.batch-samples',
