@@ -4,6 +4,7 @@ import { cpuCollector } from './cpu';
 import { cpufreqCollector } from './cpufreq';
 import { diskstatsCollector } from './diskstats';
 import { dmiCollector } from './dmi';
+import { dockerCollector } from './docker/docker';
 import { entropyCollector } from './entropy';
 import { filefdCollector } from './filefd';
 import { filesystemCollector } from './filesystem';
@@ -40,6 +41,7 @@ const ALL: readonly CollectorDefinition[] = [
   cpufreqCollector,
   diskstatsCollector,
   dmiCollector,
+  dockerCollector,
   entropyCollector,
   filefdCollector,
   filesystemCollector,
