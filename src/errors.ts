@@ -1,3 +1,5 @@
+import type { MetricFamily } from './metrics/types';
+
 /** Error classes with stable codes; `cause` carries the underlying error. */
 
 export class HostscopeError extends Error {
@@ -22,6 +24,21 @@ export class ConfigError extends HostscopeError {
 export class NoDataError extends HostscopeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_NO_DATA', message, options);
+  }
+}
+
+/**
+ * A collector failed but has series that must still be served with success 0, like node_exporter which
+ * keeps what a collector sent before failing (e.g. `hostscope_docker_up 0` while the engine is down).
+ */
+export class PartialCollectionError extends HostscopeError {
+  constructor(
+    code: string,
+    message: string,
+    readonly families: readonly MetricFamily[],
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
   }
 }
 

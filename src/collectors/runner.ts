@@ -1,4 +1,10 @@
-import { CollectorError, CollectorTimeoutError, describe, NoDataError } from '../errors';
+import {
+  CollectorError,
+  CollectorTimeoutError,
+  describe,
+  NoDataError,
+  PartialCollectionError,
+} from '../errors';
 import type { Logger } from '../log/logger';
 import { MetricSet } from '../metrics/metric-set';
 import type { MetricFamily } from '../metrics/types';
@@ -82,7 +88,8 @@ export class CollectorRunner {
       return { name, families, seconds: elapsed(started), ok: true };
     } catch (err) {
       this.report(name, err);
-      return { name, families: [], seconds: elapsed(started), ok: false };
+      const partial = err instanceof PartialCollectionError ? [...err.families] : [];
+      return { name, families: partial, seconds: elapsed(started), ok: false };
     } finally {
       clearTimeout(timer);
     }

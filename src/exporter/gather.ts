@@ -1,4 +1,5 @@
-import { isValidLabelName, isValidMetricName } from '../exposition/escape';
+import { isValidMetricName } from '../exposition/escape';
+import { formatLabels } from '../exposition/labels';
 import type { MetricFamily, Sample } from '../metrics/types';
 
 export interface GatherProblem {
@@ -52,12 +53,6 @@ export function gather(input: readonly MetricFamily[]): {
 }
 
 function seriesId(sample: Sample): string | undefined {
-  const names = Object.keys(sample.labels);
-  if (names.length > 1) names.sort();
-  let id = sample.suffix ?? '';
-  for (const name of names) {
-    if (!isValidLabelName(name)) return undefined;
-    id += `{${name}=${JSON.stringify(sample.labels[name])}}`;
-  }
-  return id;
+  const labels = formatLabels(sample.labels);
+  return labels.valid ? (sample.suffix ?? '') + labels.text : undefined;
 }

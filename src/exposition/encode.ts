@@ -1,5 +1,6 @@
-import type { Labels, MetricFamily, Sample } from '../metrics/types';
-import { escapeHelp, escapeHelpOpenMetrics, escapeLabelValue, formatValue } from './escape';
+import type { MetricFamily, Sample } from '../metrics/types';
+import { escapeHelp, escapeHelpOpenMetrics, formatValue } from './escape';
+import { formatLabels } from './labels';
 
 export type ExpositionFormat = 'text' | 'openmetrics';
 
@@ -14,19 +15,6 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return 'text';
 }
 
-function formatLabels(labels: Labels): string {
-  const names = Object.keys(labels);
-  if (names.length === 0) return '';
-  if (names.length > 1) names.sort();
-  let out = '{';
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    if (i > 0) out += ',';
-    out += `${name}="${escapeLabelValue(labels[name] as string)}"`;
-  }
-  return out + '}';
-}
-
 /** Sort key of a sample's series, ignoring `le`/`quantile` so histogram buckets stay in their given order. */
 function seriesKey(sample: Sample): string {
   const names = Object.keys(sample.labels).sort();
@@ -38,10 +26,23 @@ function seriesKey(sample: Sample): string {
   return key;
 }
 
-function sortedSamples(samples: readonly Sample[]): readonly Sample[] {
+/**
+ * Samples in series order. Plain families sort by their formatted label text; histograms and summaries by
+ * the labels without `le`/`quantile`, keeping bucket order as given (a stable sort).
+ */
+function sortedSamples(family: MetricFamily): readonly Sample[] {
+  const samples = family.samples;
   if (samples.length < 2) return samples;
-  const keyed = samples.map((sample, index) => ({ sample, index, key: seriesKey(sample) }));
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.index - b.index));
+  if (family.type === 'histogram' || family.type === 'summary') {
+    const keyed = samples.map((sample, index) => ({ sample, index, key: seriesKey(sample) }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.index - b.index));
+    return keyed.map((k) => k.sample);
+  }
+  const keyed = samples.map((sample) => ({
+    sample,
+    key: (sample.suffix ?? '') + formatLabels(sample.labels).text,
+  }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return keyed.map((k) => k.sample);
 }
 
@@ -60,9 +61,11 @@ export function encode(families: readonly MetricFamily[], format: ExpositionForm
     if (family.samples.length === 0) continue;
     if (format === 'text') {
       parts.push(`# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`);
-      for (const s of sortedSamples(family.samples)) {
+      for (const s of sortedSamples(family)) {
         const ts = s.timestampMs === undefined ? '' : ` ${Math.round(s.timestampMs)}`;
-        parts.push(`${family.name}${s.suffix ?? ''}${formatLabels(s.labels)} ${formatValue(s.value)}${ts}\n`);
+        parts.push(
+          `${family.name}${s.suffix ?? ''}${formatLabels(s.labels).text} ${formatValue(s.value)}${ts}\n`,
+        );
       }
     } else {
       // OpenMetrics names a counter family without `_total` and puts the suffix on its samples.
@@ -72,10 +75,10 @@ export function encode(families: readonly MetricFamily[], format: ExpositionForm
       parts.push(
         `# TYPE ${base} ${openMetricsType(family)}\n# HELP ${base} ${escapeHelpOpenMetrics(family.help)}\n`,
       );
-      for (const s of sortedSamples(family.samples)) {
+      for (const s of sortedSamples(family)) {
         const ts = s.timestampMs === undefined ? '' : ` ${(s.timestampMs / 1000).toString()}`;
         const name = s.suffix === undefined ? sampleName : `${base}${s.suffix}`;
-        parts.push(`${name}${formatLabels(s.labels)} ${formatValue(s.value)}${ts}\n`);
+        parts.push(`${name}${formatLabels(s.labels).text} ${formatValue(s.value)}${ts}\n`);
       }
     }
   }

@@ -1,5 +1,5 @@
 import Dockerode from 'dockerode';
-import { describe, HostscopeError } from '../../errors';
+import { describe, PartialCollectionError } from '../../errors';
 import type { Logger } from '../../log/logger';
 import type { MetricFamily } from '../../metrics/types';
 import {
@@ -18,13 +18,9 @@ import {
  * The Engine API did not answer. Carries the families the collector still has to say (hostscope_docker_up
  * 0, machine_*), so a runner that knows this error can export them while reporting success 0.
  */
-export class DockerUnavailableError extends HostscopeError {
-  constructor(
-    message: string,
-    readonly families: readonly MetricFamily[],
-    options?: { cause?: unknown },
-  ) {
-    super('E_DOCKER_UNAVAILABLE', message, options);
+export class DockerUnavailableError extends PartialCollectionError {
+  constructor(message: string, families: readonly MetricFamily[], options?: { cause?: unknown }) {
+    super('E_DOCKER_UNAVAILABLE', message, families, options);
   }
 }
 
