@@ -1,0 +1,297 @@
+import { PROMETHEUS_DATASOURCE, sel, type DashboardSpec } from './lib';
+
+const E = sel('job=~"$job"', 'instance=~"$instance"');
+const S = 'job=~"$sink_job"';
+
+/** hostscope watching itself: collectors of the exporters, and the PostgreSQL sink's pipeline. */
+export const healthDashboard: DashboardSpec = {
+  uid: 'hostscope-health',
+  title: 'hostscope / Health',
+  description:
+    'The exporters (scrapes, collector durations and failures, process) and the sink (throughput, buffer, writes).',
+  tags: ['hostscope', 'health'],
+  datasource: 'prometheus',
+  variables: [
+    PROMETHEUS_DATASOURCE,
+    {
+      kind: 'query',
+      name: 'job',
+      label: 'Exporter job',
+      query: 'label_values(node_scrape_collector_success, job)',
+      multi: false,
+      includeAll: false,
+    },
+    {
+      kind: 'query',
+      name: 'instance',
+      label: 'Exporter',
+      query: 'label_values(node_scrape_collector_success{job=~"$job"}, instance)',
+      multi: true,
+      includeAll: true,
+      allValue: '.+',
+    },
+    {
+      kind: 'query',
+      name: 'sink_job',
+      label: 'Sink job',
+      query: 'label_values(hostscope_sink_buffer_max_samples, job)',
+      multi: false,
+      includeAll: false,
+    },
+  ],
+  sections: [
+    {
+      title: 'Exporters',
+      panels: [
+        {
+          type: 'stat',
+          title: 'Exporters up',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          queries: [{ expr: `sum(up{${E}})` }],
+        },
+        {
+          type: 'stat',
+          title: 'Exporters down',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          thresholds: [
+            { value: null, color: 'green' },
+            { value: 1, color: 'red' },
+          ],
+          queries: [{ expr: `count(up{${E}} == 0) or vector(0)` }],
+        },
+        {
+          type: 'stat',
+          title: 'Failing collectors',
+          description:
+            'Collectors whose last run failed or found no data (a subsystem this host lacks also counts).',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          thresholds: [
+            { value: null, color: 'green' },
+            { value: 1, color: 'orange' },
+          ],
+          queries: [{ expr: `count(node_scrape_collector_success{${E}} == 0) or vector(0)` }],
+        },
+        {
+          type: 'stat',
+          title: 'Slowest scrape',
+          unit: 's',
+          w: 6,
+          h: 4,
+          queries: [{ expr: `max(scrape_duration_seconds{${E}})` }],
+        },
+        {
+          type: 'timeseries',
+          title: 'Collector duration',
+          description: 'Time each collector took in the last scrape (slowest exporter).',
+          unit: 's',
+          min: 0,
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              expr: `max by (collector) (node_scrape_collector_duration_seconds{${E}})`,
+              legend: '{{collector}}',
+            },
+          ],
+        },
+        {
+          type: 'state-timeline',
+          title: 'Collector success',
+          description: 'Whether every selected exporter ran the collector successfully.',
+          unit: 'none',
+          w: 12,
+          h: 8,
+          queries: [
+            { expr: `min by (collector) (node_scrape_collector_success{${E}})`, legend: '{{collector}}' },
+          ],
+          mappings: [
+            { value: '0', text: 'failing', color: 'red' },
+            { value: '1', text: 'ok', color: 'green' },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Scrape duration',
+          unit: 's',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [{ expr: `scrape_duration_seconds{${E}}`, legend: '{{instance}}' }],
+        },
+        {
+          type: 'timeseries',
+          title: 'Exporter CPU',
+          unit: 'suffix: cores',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [
+            { expr: `rate(process_cpu_seconds_total{${E}}[$__rate_interval])`, legend: '{{instance}}' },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Exporter memory',
+          unit: 'bytes',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [{ expr: `process_resident_memory_bytes{${E}}`, legend: '{{instance}}' }],
+        },
+      ],
+    },
+    {
+      title: 'PostgreSQL sink',
+      panels: [
+        {
+          type: 'stat',
+          title: 'Since last write',
+          unit: 's',
+          w: 6,
+          h: 4,
+          thresholds: [
+            { value: null, color: 'green' },
+            { value: 120, color: 'orange' },
+            { value: 600, color: 'red' },
+          ],
+          queries: [
+            { expr: `time() - max(hostscope_sink_last_successful_write_timestamp_seconds{${S}} > 0)` },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Buffer fill',
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          w: 6,
+          h: 4,
+          queries: [
+            {
+              expr: `max(hostscope_sink_buffer_samples{${S}} / hostscope_sink_buffer_max_samples{${S}})`,
+            },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Samples dropped in the time range',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          thresholds: [
+            { value: null, color: 'green' },
+            { value: 1, color: 'red' },
+          ],
+          queries: [
+            { expr: `sum(increase(hostscope_sink_samples_dropped_total{${S}}[$__range])) or vector(0)` },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Targets failing',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          thresholds: [
+            { value: null, color: 'green' },
+            { value: 1, color: 'orange' },
+          ],
+          queries: [
+            {
+              expr: `count(rate(hostscope_sink_scrape_failures_total{${S}}[$__rate_interval]) > 0) or vector(0)`,
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Samples written',
+          unit: 'cps',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [
+            {
+              expr: `sum by (instance) (rate(hostscope_sink_samples_written_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}}',
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Buffer',
+          description: 'Samples waiting to be written, and the capacity (--buffer.max-samples).',
+          unit: 'short',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [
+            { expr: `hostscope_sink_buffer_samples{${S}}`, legend: '{{instance}} buffered' },
+            { expr: `hostscope_sink_buffer_max_samples{${S}}`, legend: '{{instance}} capacity' },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Write duration',
+          unit: 's',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [
+            {
+              expr: `histogram_quantile(0.5, sum by (instance, le) (rate(hostscope_sink_write_duration_seconds_bucket{${S}}[$__rate_interval])))`,
+              legend: '{{instance}} p50',
+            },
+            {
+              expr: `histogram_quantile(0.99, sum by (instance, le) (rate(hostscope_sink_write_duration_seconds_bucket{${S}}[$__rate_interval])))`,
+              legend: '{{instance}} p99',
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Write failures and drops',
+          unit: 'cps',
+          min: 0,
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              expr: `rate(hostscope_sink_write_failures_total{${S}}[$__rate_interval])`,
+              legend: '{{instance}} failed writes',
+            },
+            {
+              expr: `sum by (instance, reason) (rate(hostscope_sink_samples_dropped_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}} dropped ({{reason}})',
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Sink scrapes',
+          description:
+            "Scrapes per target and second, and the failed ones (the target is exported_instance: Prometheus renames the sink's own instance label).",
+          unit: 'cps',
+          min: 0,
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              expr: `sum by (exported_instance) (rate(hostscope_sink_scrapes_total{${S}}[$__rate_interval]))`,
+              legend: '{{exported_instance}}',
+            },
+            {
+              expr: `sum by (exported_instance) (rate(hostscope_sink_scrape_failures_total{${S}}[$__rate_interval]))`,
+              legend: '{{exported_instance}} failed',
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
