@@ -216,7 +216,7 @@ export function formatHelp(command: string, summary: string, specs: readonly Fla
     lines.push(
       `  --${spec.name}${neg}`,
       `      ${spec.help}${def}`,
-      `      env: ${envName(spec.name)}${spec.secret ? ' or ' + envName(spec.name) + '_FILE' : ''}`,
+      `      env: ${[envName(spec.name), ...(spec.envAliases ?? [])].map((e) => (spec.secret ? `${e} or ${e}_FILE` : e)).join(', ')}`,
     );
   }
   return lines.join('\n') + '\n';
