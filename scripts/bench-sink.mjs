@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { freePort } from './bench-lib.mjs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,17 +32,6 @@ const SERIES_PER_TARGET = Number(process.env.BENCH_SERIES ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const ROLLUP_SERIES = 2000;
 const STEP_MS = 15_000;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function privateCluster() {
   const root = '/usr/lib/postgresql';

@@ -1,24 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { hasBinary } from './services';
+import { freePort } from './net';
+
+export { freePort };
 
 export const NODE_EXPORTER_BIN = 'prometheus-node-exporter';
 
 export function hasNodeExporter(): boolean {
   return hasBinary(NODE_EXPORTER_BIN);
-}
-
-/** A free TCP port on 127.0.0.1 (closed again before returning; fine for tests on one machine). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface NodeExporterProcess {
