@@ -1,9 +1,9 @@
-import Dockerode from 'dockerode';
 import { describe, PartialCollectionError } from '../../errors';
 import type { Logger } from '../../log/logger';
 import type { MetricFamily } from '../../metrics/types';
 import {
   connectionOptions,
+  containerIds,
   engineInfoFrom,
   isIgnoredAction,
   metaFromInspect,
@@ -13,6 +13,7 @@ import {
   type EngineInfo,
   type HealthStatus,
 } from './engine.parse';
+import { EngineClient } from './engine-client';
 
 /**
  * The Engine API did not answer. Carries the families the collector still has to say (hostscope_docker_up
@@ -44,11 +45,6 @@ export interface TrackedMeta extends ContainerMeta {
 
 type ConnState = 'idle' | 'connecting' | 'up' | 'down';
 
-interface AbortableCalls {
-  ping(opts: { abortSignal: AbortSignal }): Promise<unknown>;
-  info(opts: { abortSignal: AbortSignal }): Promise<unknown>;
-}
-
 /**
  * The collector's view of the Docker Engine: one connection, a container metadata cache filled once by
  * list + inspect and then kept current from the event stream (one inspect per relevant event, never one
@@ -57,7 +53,7 @@ interface AbortableCalls {
  * first scrape after the daemon returns.
  */
 export class DockerEngine {
-  private readonly docker: Dockerode;
+  private readonly docker: EngineClient;
   private readonly containers = new Map<string, TrackedMeta>();
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -75,11 +71,7 @@ export class DockerEngine {
   constructor(private readonly opts: EngineOptions) {
     // Explicit options, so that DOCKER_HOST / DOCKER_CERT_PATH in the environment cannot override them.
     const conn = connectionOptions(opts.host);
-    this.docker = new Dockerode(
-      'socketPath' in conn
-        ? { socketPath: conn.socketPath, host: undefined, port: undefined }
-        : { host: conn.host, port: conn.port, protocol: conn.protocol, socketPath: undefined },
-    );
+    this.docker = new EngineClient(conn);
     this.backoffMs = opts.backoffInitialMs ?? 500;
   }
 
@@ -96,7 +88,7 @@ export class DockerEngine {
     return this.info;
   }
 
-  get api(): Dockerode {
+  get api(): EngineClient {
     return this.docker;
   }
 
@@ -133,6 +125,7 @@ export class DockerEngine {
     this.retryTimer = undefined;
     this.dropEvents();
     await Promise.allSettled([this.connecting, ...this.inflight.values()]);
+    this.docker.close();
   }
 
   /** An AbortSignal for one API request: the request timeout or close(), whichever comes first. */
@@ -188,23 +181,17 @@ export class DockerEngine {
 
   /** Ping, read /info, subscribe to events, then list + inspect every container. */
   private async sync(generation: number): Promise<void> {
-    // dockerode accepts an abort signal on every call; its typings omit it for ping and info.
-    const api = this.docker as unknown as AbortableCalls;
-    await api.ping({ abortSignal: this.requestSignal() });
-    this.info = engineInfoFrom(await api.info({ abortSignal: this.requestSignal() }));
+    await this.docker.ping(this.requestSignal());
+    this.info = engineInfoFrom(await this.docker.info(this.requestSignal()));
     await this.subscribe(generation);
-    const list = await this.docker.listContainers({ all: true, abortSignal: this.requestSignal() });
-    const ids = new Set(list.map((c) => c.Id));
+    const ids = containerIds(await this.docker.listContainers(this.requestSignal()));
     for (const id of this.containers.keys()) if (!ids.has(id)) this.containers.delete(id);
     await mapLimit([...ids], this.opts.inspectConcurrency ?? 8, (id) => this.inspect(id));
   }
 
   private async subscribe(generation: number): Promise<void> {
     this.dropEvents();
-    const stream = (await this.docker.getEvents({
-      filters: { type: ['container'] },
-      abortSignal: this.abort.signal,
-    })) as NodeJS.ReadableStream;
+    const stream = await this.docker.events({ type: ['container'] }, this.abort.signal);
     if (this.closed || generation !== this.generation) {
       destroyStream(stream);
       return;
@@ -289,7 +276,7 @@ export class DockerEngine {
 
   private async inspectOnce(id: string): Promise<void> {
     try {
-      const json: unknown = await this.docker.getContainer(id).inspect({ abortSignal: this.requestSignal() });
+      const json = await this.docker.inspect(id, this.requestSignal());
       const meta = metaFromInspect(json);
       if (meta === undefined) return;
       const previous = this.containers.get(id);
