@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import express, { type Express, type Request, type Response } from 'express';
-import { CONTENT_TYPES, encode, negotiateFormat } from '../exposition/encode';
+import { CONTENT_TYPES, encodeChunks, negotiateFormat } from '../exposition/encode';
 import type { Logger } from '../log/logger';
 import type { MetricFamily } from '../metrics/types';
 import type { HttpStats } from './http-stats';
@@ -50,14 +50,21 @@ export function buildApp(deps: AppDeps): Express {
     let code = 200;
     try {
       const format = negotiateFormat(req.headers.accept);
-      const body = encode(await deps.scrape(), format);
+      // Buffer chunks, never one string of the whole body (see encodeChunks).
+      const chunks = encodeChunks(await deps.scrape(), format);
       res.setHeader('Content-Type', CONTENT_TYPES[format]);
       res.setHeader('Vary', 'Accept, Accept-Encoding');
       if (acceptsGzip(req)) {
         res.setHeader('Content-Encoding', 'gzip');
-        res.end(await gzip(body));
+        res.end(await gzip(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
       } else {
-        res.end(body);
+        let length = 0;
+        for (const c of chunks) length += c.length;
+        res.setHeader('Content-Length', length);
+        res.cork();
+        for (const c of chunks) res.write(c);
+        res.end();
+        res.uncork();
       }
     } catch (err) {
       code = 500;
