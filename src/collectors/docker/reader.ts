@@ -29,8 +29,9 @@ export interface ReadGroup {
  * offset 0): one syscall per file instead of open+fstat+read+close. A descriptor whose cgroup was removed
  * fails (ENODEV) and is reopened once, since a restarted container gets a new cgroup at the same path.
  * /proc files are opened per read: holding /proc/<pid>/net/dev open would pin a dead container's network
- * namespace and could show it under a recycled pid. Results travel back as one string plus lengths, which
- * is far cheaper to pass between threads than thousands of small strings.
+ * namespace and could show it under a recycled pid. Results travel back as one transferred buffer of bytes
+ * plus lengths: far cheaper to pass between threads than thousands of small strings, and unlike one joined
+ * string it leaves no large object in either heap (those are freed only by a full GC).
  */
 const WORKER_SOURCE = `
 'use strict';
@@ -40,32 +41,39 @@ const fds = new Map();
 const groups = new Map();
 const MAX_OPEN = 16384;
 let generation = 0;
-let buf = Buffer.allocUnsafe(65536);
+// Scratch buffer for the /proc/<tid>/stat reads of 'states'.
+let buf = Buffer.allocUnsafe(4096);
+// The answer's bytes: every file is read straight into it, and its memory is transferred (not copied)
+// to the exporter's thread, which then needs no large string: a new one for each answer.
+let out = Buffer.allocUnsafeSlow(1 << 20);
+let used = 0;
+function grow(need) {
+  const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, need));
+  out.copy(bigger, 0, 0, used);
+  out = bigger;
+}
+// Appends the file's content at out[used...] (without advancing used); returns its length in bytes.
 // A short read means end of file: seq_file fills the buffer while records remain, and a read past the
 // end would make kernfs generate the whole content a second time just to find nothing.
 function readFd(fd) {
   let total = 0;
   for (;;) {
-    if (total === buf.length) {
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger, 0, 0, total);
-      buf = bigger;
-    }
-    const room = buf.length - total;
-    const n = fs.readSync(fd, buf, total, room, total);
+    if (used + total === out.length) grow(out.length + 65536);
+    const room = out.length - used - total;
+    const n = fs.readSync(fd, out, used + total, room, total);
     total += n;
     if (n < room) return total;
   }
 }
 function readOnce(path) {
   const fd = fs.openSync(path, 'r');
-  try { return buf.toString('utf8', 0, readFd(fd)); } finally { fs.closeSync(fd); }
+  try { return readFd(fd); } finally { fs.closeSync(fd); }
 }
 function readCached(path) {
   const entry = fds.get(path);
   if (entry !== undefined) {
     entry.gen = generation;
-    try { return buf.toString('utf8', 0, readFd(entry.fd)); } catch (err) {
+    try { return readFd(entry.fd); } catch (err) {
       fds.delete(path);
       try { fs.closeSync(entry.fd); } catch (e) {}
     }
@@ -73,44 +81,53 @@ function readCached(path) {
   if (fds.size >= MAX_OPEN) return readOnce(path);
   const fd = fs.openSync(path, 'r');
   try {
-    const text = buf.toString('utf8', 0, readFd(fd));
+    const n = readFd(fd);
     fds.set(path, { fd, gen: generation });
-    return text;
+    return n;
   } catch (err) {
     fs.closeSync(fd);
     throw err;
   }
 }
-function countLines(text) {
+function countLines(start, end) {
   let n = 0;
-  let start = 0;
-  for (;;) {
-    const nl = text.indexOf('\\n', start);
-    const end = nl < 0 ? text.length : nl;
-    if (end > start) n++;
-    if (nl < 0) return n;
-    start = nl + 1;
+  let lineStart = start;
+  for (let i = start; i < end; i++) {
+    if (out[i] === 10) {
+      if (i > lineStart) n++;
+      lineStart = i + 1;
+    }
   }
+  if (end > lineStart) n++;
+  return n;
+}
+function statState(path) {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const close = buf.lastIndexOf(41, n - 1);
+    return close < 0 || close + 2 >= n ? '?' : String.fromCharCode(buf[close + 2]);
+  } finally { fs.closeSync(fd); }
 }
 function states(text, procfs) {
-  let out = '';
+  let s = '';
   for (const tid of text.split('\\n')) {
     if (tid === '') continue;
     try {
-      const stat = readOnce(procfs + '/' + tid + '/stat');
-      const close = stat.lastIndexOf(')');
-      out += close < 0 ? '?' : (stat.charAt(close + 2) || '?');
+      s += statState(procfs + '/' + tid + '/stat');
     } catch (err) {
-      out += '-';
+      s += '-';
     }
   }
-  return out;
+  return s;
 }
+// Appends one item's answer at out[used...]; returns its length in bytes.
 function readItem(item) {
-  const text = item.keep ? readCached(item.path) : readOnce(item.path);
-  if (item.kind === 'count') return String(countLines(text));
-  if (item.kind === 'states') return states(text, item.procfs);
-  return text;
+  const n = item.keep ? readCached(item.path) : readOnce(item.path);
+  if (item.kind === 'text') return n;
+  const s = item.kind === 'count' ? String(countLines(used, used + n)) : states(out.toString('latin1', used, used + n), item.procfs);
+  if (used + s.length > out.length) grow(used + s.length);
+  return out.write(s, used, 'latin1');
 }
 parentPort.on('message', (msg) => {
   if (msg.type === 'close') {
@@ -122,17 +139,17 @@ parentPort.on('message', (msg) => {
   }
   generation++;
   for (const d of msg.defs) groups.set(d.key, { items: d.items, gen: generation });
-  const parts = [];
   const lens = [];
+  used = 0;
   for (const key of msg.keys) {
     const g = groups.get(key);
     if (g === undefined) { lens.push(-2); continue; }
     g.gen = generation;
     for (const item of g.items) {
       try {
-        const text = readItem(item);
-        parts.push(text);
-        lens.push(text.length);
+        const n = readItem(item);
+        used += n;
+        lens.push(n);
       } catch (err) {
         lens.push(-1);
       }
@@ -143,7 +160,12 @@ parentPort.on('message', (msg) => {
     if (generation - e.gen > 4) { fds.delete(path); try { fs.closeSync(e.fd); } catch (err) {} }
   }
   for (const [key, g] of groups) if (generation - g.gen > 4) groups.delete(key);
-  parentPort.postMessage({ type: 'result', id: msg.id, data: parts.join(''), lens: Int32Array.from(lens) });
+  const data = out.buffer;
+  const lengths = Int32Array.from(lens);
+  parentPort.postMessage({ type: 'result', id: msg.id, data, size: used, lens: lengths }, [data, lengths.buffer]);
+  // The transferred memory is gone from this thread: the next answer gets a buffer sized for this one.
+  out = Buffer.allocUnsafeSlow(Math.max(65536, used + (used >> 2)));
+  used = 0;
 });
 `;
 
@@ -157,7 +179,10 @@ interface WireItem {
 interface ResultMessage {
   readonly type: 'result';
   readonly id: number;
-  readonly data: string;
+  /** The items' bytes, back to back (transferred from the worker). */
+  readonly data: ArrayBuffer;
+  readonly size: number;
+  /** Byte length of each item; -1 unreadable, -2 (once per group) group unknown to the worker. */
   readonly lens: Int32Array;
 }
 
@@ -255,6 +280,7 @@ export class BatchFileReader {
 
   private unpack(msg: ResultMessage, groups: readonly ReadGroup[]): (string | undefined)[] {
     const out: (string | undefined)[] = [];
+    const bytes = Buffer.from(msg.data, 0, msg.size);
     let at = 0;
     let li = 0;
     for (const g of groups) {
@@ -271,7 +297,7 @@ export class BatchFileReader {
         if (len < 0) {
           out.push(undefined);
         } else {
-          out.push(msg.data.slice(at, at + len));
+          out.push(bytes.toString('utf8', at, at + len));
           at += len;
         }
       }
