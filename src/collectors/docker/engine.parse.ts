@@ -187,17 +187,7 @@ export function isIgnoredAction(action: string): boolean {
   return IGNORED_ACTIONS.has(action);
 }
 
-/** The ids of a `/containers/json` answer; entries without a string `Id` are skipped. */
-export function containerIds(json: unknown): Set<string> {
-  const ids = new Set<string>();
-  if (!Array.isArray(json)) throw new Error('container list is not an array');
-  for (const c of json as unknown[]) {
-    if (typeof c === 'object' && c !== null && 'Id' in c && typeof c.Id === 'string') ids.add(c.Id);
-  }
-  return ids;
-}
-
-/** Parses `unix:///path`, `tcp://host:port` (and a bare `/path`) into Engine API connection options. */
+/** Parses `unix:///path`, `tcp://host:port` (and a bare `/path`) into dockerode connection options. */
 export function connectionOptions(
   host: string,
 ): { socketPath: string } | { host: string; port: number; protocol: 'http' | 'https' } {

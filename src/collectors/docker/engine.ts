@@ -1,9 +1,9 @@
+import Dockerode from 'dockerode';
 import { describe, PartialCollectionError } from '../../errors';
 import type { Logger } from '../../log/logger';
 import type { MetricFamily } from '../../metrics/types';
 import {
   connectionOptions,
-  containerIds,
   engineInfoFrom,
   isIgnoredAction,
   metaFromInspect,
@@ -13,7 +13,6 @@ import {
   type EngineInfo,
   type HealthStatus,
 } from './engine.parse';
-import { EngineClient } from './engine-client';
 
 /**
  * The Engine API did not answer. Carries the families the collector still has to say (hostscope_docker_up
@@ -45,6 +44,11 @@ export interface TrackedMeta extends ContainerMeta {
 
 type ConnState = 'idle' | 'connecting' | 'up' | 'down';
 
+interface AbortableCalls {
+  ping(opts: { abortSignal: AbortSignal }): Promise<unknown>;
+  info(opts: { abortSignal: AbortSignal }): Promise<unknown>;
+}
+
 /**
  * The collector's view of the Docker Engine: one connection, a container metadata cache filled once by
  * list + inspect and then kept current from the event stream (one inspect per relevant event, never one
@@ -53,7 +57,7 @@ type ConnState = 'idle' | 'connecting' | 'up' | 'down';
  * first scrape after the daemon returns.
  */
 export class DockerEngine {
-  private readonly docker: EngineClient;
+  private readonly docker: Dockerode;
   private readonly containers = new Map<string, TrackedMeta>();
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -71,7 +75,11 @@ export class DockerEngine {
   constructor(private readonly opts: EngineOptions) {
     // Explicit options, so that DOCKER_HOST / DOCKER_CERT_PATH in the environment cannot override them.
     const conn = connectionOptions(opts.host);
-    this.docker = new EngineClient(conn);
+    this.docker = new Dockerode(
+      'socketPath' in conn
+        ? { socketPath: conn.socketPath, host: undefined, port: undefined }
+        : { host: conn.host, port: conn.port, protocol: conn.protocol, socketPath: undefined },
+    );
     this.backoffMs = opts.backoffInitialMs ?? 500;
   }
 
@@ -88,7 +96,7 @@ export class DockerEngine {
     return this.info;
   }
 
-  get api(): EngineClient {
+  get api(): Dockerode {
     return this.docker;
   }
 
@@ -125,7 +133,6 @@ export class DockerEngine {
     this.retryTimer = undefined;
     this.dropEvents();
     await Promise.allSettled([this.connecting, ...this.inflight.values()]);
-    this.docker.close();
   }
 
   /** An AbortSignal for one API request: the request timeout or close(), whichever comes first. */
@@ -181,17 +188,23 @@ export class DockerEngine {
 
   /** Ping, read /info, subscribe to events, then list + inspect every container. */
   private async sync(generation: number): Promise<void> {
-    await this.docker.ping(this.requestSignal());
-    this.info = engineInfoFrom(await this.docker.info(this.requestSignal()));
+    // dockerode accepts an abort signal on every call; its typings omit it for ping and info.
+    const api = this.docker as unknown as AbortableCalls;
+    await api.ping({ abortSignal: this.requestSignal() });
+    this.info = engineInfoFrom(await api.info({ abortSignal: this.requestSignal() }));
     await this.subscribe(generation);
-    const ids = containerIds(await this.docker.listContainers(this.requestSignal()));
+    const list = await this.docker.listContainers({ all: true, abortSignal: this.requestSignal() });
+    const ids = new Set(list.map((c) => c.Id));
     for (const id of this.containers.keys()) if (!ids.has(id)) this.containers.delete(id);
     await mapLimit([...ids], this.opts.inspectConcurrency ?? 8, (id) => this.inspect(id));
   }
 
   private async subscribe(generation: number): Promise<void> {
     this.dropEvents();
-    const stream = await this.docker.events({ type: ['container'] }, this.abort.signal);
+    const stream = (await this.docker.getEvents({
+      filters: { type: ['container'] },
+      abortSignal: this.abort.signal,
+    })) as NodeJS.ReadableStream;
     if (this.closed || generation !== this.generation) {
       destroyStream(stream);
       return;
@@ -276,7 +289,7 @@ export class DockerEngine {
 
   private async inspectOnce(id: string): Promise<void> {
     try {
-      const json = await this.docker.inspect(id, this.requestSignal());
+      const json: unknown = await this.docker.getContainer(id).inspect({ abortSignal: this.requestSignal() });
       const meta = metaFromInspect(json);
       if (meta === undefined) return;
       const previous = this.containers.get(id);

@@ -1,6 +1,5 @@
 import {
   connectionOptions,
-  containerIds,
   engineInfoFrom,
   isIgnoredAction,
   metaFromInspect,
@@ -104,16 +103,5 @@ describe('connectionOptions', () => {
     expect(connectionOptions('tcp://docker.example:2376')).toMatchObject({ protocol: 'https', port: 2376 });
     expect(connectionOptions('localhost:2375')).toMatchObject({ host: 'localhost', port: 2375 });
     expect(() => connectionOptions('ssh://user@host')).toThrow(/unsupported Docker host/);
-  });
-});
-
-describe('containerIds', () => {
-  it('takes the Id of each listed container and skips malformed entries', () => {
-    const ids = containerIds([{ Id: 'a1', Names: ['/x'] }, { Id: 7 }, null, { Names: ['/y'] }, { Id: 'b2' }]);
-    expect([...ids]).toEqual(['a1', 'b2']);
-  });
-
-  it('rejects an answer that is not a list', () => {
-    expect(() => containerIds({ message: 'page not found' })).toThrow(/not an array/);
   });
 });
