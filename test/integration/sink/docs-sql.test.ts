@@ -7,7 +7,7 @@ import { runSeed } from '../../../src/sink/seed';
 import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgres';
 import { describeWithService } from '../../helpers/services';
 
-/** Every SQL example in docs/sql.md runs on a seeded database and returns rows. */
+/** Every SQL example in docs/sql.md and the README runs on a seeded database. */
 describeWithService('PostgreSQL', hasPostgres, 'docs/sql.md examples', () => {
   let pg: PgServer;
   let db: PostgresDatabase;
@@ -24,7 +24,9 @@ describeWithService('PostgreSQL', hasPostgres, 'docs/sql.md examples', () => {
     await pg.destroy();
   });
 
-  const doc = readFileSync(path.join(__dirname, '../../../docs/sql.md'), 'utf8');
+  const doc = ['docs/sql.md', 'README.md']
+    .map((f) => readFileSync(path.join(__dirname, '../../..', f), 'utf8'))
+    .join('\n');
   const statements = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)]
     .flatMap((m) => (m[1] as string).split(/;\s*\n/))
     .map((s) => s.trim())
@@ -35,7 +37,7 @@ describeWithService('PostgreSQL', hasPostgres, 'docs/sql.md examples', () => {
   });
 
   it.each(statements.map((s) => [s.split('\n')[0] as string, s]))('%s', async (_title, sql) => {
-    const seeded = sql.replace(/web-1:9100/g, 'seed-host-01:9100');
+    const seeded = sql.replace(/web-1/g, 'seed-host-01');
     await expect(db.query(seeded)).resolves.toBeDefined();
   });
 });
