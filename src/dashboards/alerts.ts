@@ -106,23 +106,24 @@ export const alertsDashboard: DashboardSpec = {
         {
           type: 'table',
           title: 'Fired in the time range',
-          description: 'Alerts that were firing at some point in the time range, with the time spent firing.',
-          unit: 's',
+          description: 'Every alert that was firing at some point in the time range, and when it last was.',
+          unit: 'dateTimeAsIso',
           w: 24,
           h: 9,
           queries: [
             {
-              expr: `sum by (alertname, severity, instance) (count_over_time(${FIRING}[$__range:1m])) * 60`,
+              expr: `max by (alertname, severity, instance) (max_over_time(timestamp(${FIRING})[$__range:])) * 1000`,
               instant: true,
             },
           ],
           transformations: [
             {
               id: 'organize',
-              options: { excludeByName: { Time: true }, renameByName: { Value: 'Firing for (about)' } },
+              options: { excludeByName: { Time: true }, renameByName: { Value: 'Last firing' } },
             },
           ],
-          options: { sortBy: [{ displayName: 'Firing for (about)', desc: true }] },
+          overrides: [{ field: 'severity', properties: [{ id: 'unit', value: 'none' }] }],
+          options: { sortBy: [{ displayName: 'Last firing', desc: true }] },
         },
       ],
     },

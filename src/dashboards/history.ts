@@ -6,9 +6,19 @@ import { POSTGRES_DATASOURCE, type DashboardSpec, type SqlQuery } from './lib';
  * --retention.raw, 14 days) for peaks, and the inventory. Only the documented public surface is used.
  */
 
-/** Host name for an instance: the inventory's hostname, else the instance itself. */
-const HOSTNAME = (instance: string): string =>
-  `coalesce((SELECT h.hostname FROM hostscope.hosts h WHERE h.instance = ${instance}), ${instance})`;
+/**
+ * Names the series of an aggregate over hourly rows by host: `inner` selects `time`, `instance`, `value`
+ * (and the columns `suffix` uses, as x.<column>); the inventory's hostname replaces the instance.
+ */
+const perHost = (
+  inner: string,
+  suffix: string,
+): string => `SELECT x.time, coalesce(h.hostname, x.instance)${suffix} AS metric, x.value
+FROM (
+${inner}
+) x
+LEFT JOIN hostscope.hosts h ON h.instance = x.instance
+ORDER BY 1`;
 
 const BUCKET = (column: string): string => `$__timeGroupAlias(${column}, '$resolution')`;
 
@@ -75,12 +85,16 @@ export const historyDashboard: DashboardSpec = {
           w: 12,
           h: 9,
           queries: [
-            ts(`SELECT ${BUCKET('s.time')}, ${HOSTNAME("s.labels->>'instance'")} || ' avg' AS metric,
+            ts(
+              perHost(
+                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance,
   100 * sum(s.increase) FILTER (WHERE s.labels->>'mode' NOT IN ('idle', 'iowait')) / nullif(sum(s.increase), 0) AS value
 FROM hostscope.samples_hourly s
 WHERE ${hourly('node_cpu_seconds_total')}
-GROUP BY 1, s.labels->>'instance'
-ORDER BY 1`),
+GROUP BY s.labels->>'instance', 1`,
+                ` || ' avg'`,
+              ),
+            ),
             ts(`SELECT ${BUCKET('time')}, host || ' peak' AS metric, max(cpu_percent) AS value
 FROM hostscope.host_usage
 WHERE $__timeFilter(time) AND instance IN ($instance)
@@ -106,22 +120,30 @@ ORDER BY 1`),
           w: 12,
           h: 9,
           queries: [
-            ts(`SELECT ${BUCKET('a.time')}, ${HOSTNAME("a.labels->>'instance'")} || ' avg' AS metric,
+            ts(
+              perHost(
+                `SELECT ${BUCKET('a.time')}, a.labels->>'instance' AS instance,
   100 * (1 - sum(a.avg) / nullif(sum(t.avg), 0)) AS value
 FROM hostscope.samples_hourly a
 JOIN hostscope.samples_hourly t
   ON t.metric = 'node_memory_MemTotal_bytes' AND t.time = a.time AND t.labels->>'instance' = a.labels->>'instance'
 WHERE ${hourly('node_memory_MemAvailable_bytes', 'a')}
-GROUP BY 1, a.labels->>'instance'
-ORDER BY 1`),
-            ts(`SELECT ${BUCKET('a.time')}, ${HOSTNAME("a.labels->>'instance'")} || ' peak' AS metric,
+GROUP BY a.labels->>'instance', 1`,
+                ` || ' avg'`,
+              ),
+            ),
+            ts(
+              perHost(
+                `SELECT ${BUCKET('a.time')}, a.labels->>'instance' AS instance,
   100 * max(1 - a.min / nullif(t.max, 0)) AS value
 FROM hostscope.samples_hourly a
 JOIN hostscope.samples_hourly t
   ON t.metric = 'node_memory_MemTotal_bytes' AND t.time = a.time AND t.labels->>'instance' = a.labels->>'instance'
 WHERE ${hourly('node_memory_MemAvailable_bytes', 'a')}
-GROUP BY 1, a.labels->>'instance'
-ORDER BY 1`),
+GROUP BY a.labels->>'instance', 1`,
+                ` || ' peak'`,
+              ),
+            ),
           ],
           overrides: [
             {
@@ -139,16 +161,26 @@ ORDER BY 1`),
           w: 8,
           h: 8,
           queries: [
-            ts(`SELECT ${BUCKET('s.time')}, ${HOSTNAME("s.labels->>'instance'")} || ' avg' AS metric, avg(s.avg) AS value
+            ts(
+              perHost(
+                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance,
+  avg(s.avg) AS value
 FROM hostscope.samples_hourly s
 WHERE ${hourly('node_load1')}
-GROUP BY 1, s.labels->>'instance'
-ORDER BY 1`),
-            ts(`SELECT ${BUCKET('s.time')}, ${HOSTNAME("s.labels->>'instance'")} || ' peak' AS metric, max(s.max) AS value
+GROUP BY s.labels->>'instance', 1`,
+                ` || ' avg'`,
+              ),
+            ),
+            ts(
+              perHost(
+                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance,
+  max(s.max) AS value
 FROM hostscope.samples_hourly s
 WHERE ${hourly('node_load1')}
-GROUP BY 1, s.labels->>'instance'
-ORDER BY 1`),
+GROUP BY s.labels->>'instance', 1`,
+                ` || ' peak'`,
+              ),
+            ),
           ],
         },
         {
@@ -161,16 +193,19 @@ ORDER BY 1`),
           w: 8,
           h: 8,
           queries: [
-            ts(`SELECT ${BUCKET('a.time')},
-  ${HOSTNAME("a.labels->>'instance'")} || ' ' || (a.labels->>'mountpoint') AS metric,
+            ts(
+              perHost(
+                `SELECT ${BUCKET('a.time')}, a.labels->>'instance' AS instance, a.labels->>'mountpoint' AS mountpoint,
   100 * max(1 - a.min / nullif(z.max, 0)) AS value
 FROM hostscope.samples_hourly a
 JOIN hostscope.samples_hourly z
   ON z.metric = 'node_filesystem_size_bytes' AND z.time = a.time
  AND z.labels->>'instance' = a.labels->>'instance' AND z.labels->>'mountpoint' = a.labels->>'mountpoint'
 WHERE ${hourly('node_filesystem_avail_bytes', 'a')}
-GROUP BY 1, a.labels->>'instance', a.labels->>'mountpoint'
-ORDER BY 1`),
+GROUP BY a.labels->>'instance', a.labels->>'mountpoint', 1`,
+                ` || ' ' || x.mountpoint`,
+              ),
+            ),
           ],
         },
         {
@@ -183,16 +218,26 @@ ORDER BY 1`),
           w: 8,
           h: 8,
           queries: [
-            ts(`SELECT ${BUCKET('s.time')}, ${HOSTNAME("s.labels->>'instance'")} || ' received' AS metric, sum(s.increase) AS value
+            ts(
+              perHost(
+                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance,
+  sum(s.increase) AS value
 FROM hostscope.samples_hourly s
 WHERE ${hourly('node_network_receive_bytes_total')} AND s.labels->>'device' <> 'lo'
-GROUP BY 1, s.labels->>'instance'
-ORDER BY 1`),
-            ts(`SELECT ${BUCKET('s.time')}, ${HOSTNAME("s.labels->>'instance'")} || ' sent' AS metric, sum(s.increase) AS value
+GROUP BY s.labels->>'instance', 1`,
+                ` || ' received'`,
+              ),
+            ),
+            ts(
+              perHost(
+                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance,
+  sum(s.increase) AS value
 FROM hostscope.samples_hourly s
 WHERE ${hourly('node_network_transmit_bytes_total')} AND s.labels->>'device' <> 'lo'
-GROUP BY 1, s.labels->>'instance'
-ORDER BY 1`),
+GROUP BY s.labels->>'instance', 1`,
+                ` || ' sent'`,
+              ),
+            ),
           ],
         },
       ],
@@ -209,13 +254,16 @@ ORDER BY 1`),
           w: 12,
           h: 9,
           queries: [
-            ts(`SELECT ${BUCKET('s.time')},
-  ${HOSTNAME("s.labels->>'instance'")} || ' / ' || (s.labels->>'name') AS metric,
+            ts(
+              perHost(
+                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance, s.labels->>'name' AS name,
   sum(s.increase) / (3600 * count(DISTINCT s.time)) AS value
 FROM hostscope.samples_hourly s
 WHERE ${hourly('container_cpu_usage_seconds_total')} AND s.labels->>'name' IN ($container)
-GROUP BY 1, s.labels->>'instance', s.labels->>'name'
-ORDER BY 1`),
+GROUP BY s.labels->>'instance', s.labels->>'name', 1`,
+                ` || ' / ' || x.name`,
+              ),
+            ),
           ],
         },
         {
@@ -244,18 +292,26 @@ ORDER BY 1`),
           w: 12,
           h: 9,
           queries: [
-            ts(`SELECT ${BUCKET('s.time')},
-  ${HOSTNAME("s.labels->>'instance'")} || ' / ' || (s.labels->>'name') || ' avg' AS metric, avg(s.avg) AS value
+            ts(
+              perHost(
+                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance, s.labels->>'name' AS name,
+  avg(s.avg) AS value
 FROM hostscope.samples_hourly s
 WHERE ${hourly('container_memory_working_set_bytes')} AND s.labels->>'name' IN ($container)
-GROUP BY 1, s.labels->>'instance', s.labels->>'name'
-ORDER BY 1`),
-            ts(`SELECT ${BUCKET('s.time')},
-  ${HOSTNAME("s.labels->>'instance'")} || ' / ' || (s.labels->>'name') || ' peak' AS metric, max(s.max) AS value
+GROUP BY s.labels->>'instance', s.labels->>'name', 1`,
+                ` || ' / ' || x.name || ' avg'`,
+              ),
+            ),
+            ts(
+              perHost(
+                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance, s.labels->>'name' AS name,
+  max(s.max) AS value
 FROM hostscope.samples_hourly s
 WHERE ${hourly('container_memory_working_set_bytes')} AND s.labels->>'name' IN ($container)
-GROUP BY 1, s.labels->>'instance', s.labels->>'name'
-ORDER BY 1`),
+GROUP BY s.labels->>'instance', s.labels->>'name', 1`,
+                ` || ' / ' || x.name || ' peak'`,
+              ),
+            ),
           ],
           overrides: [
             {

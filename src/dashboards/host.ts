@@ -75,7 +75,7 @@ export const hostDashboard: DashboardSpec = {
         },
         {
           type: 'stat',
-          title: 'Memory',
+          title: 'Memory total',
           unit: 'bytes',
           w: 4,
           h: 4,
