@@ -7,6 +7,9 @@ import type { CollectorDefinition } from './types';
 export const NETSTAT_DEFAULT_FIELDS =
   '^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$';
 
+/** Shared by every sample: a fresh `{}` per sample would be garbage on every scrape. */
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 export const netstatCollector: CollectorDefinition = {
   name: 'netstat',
   defaultEnabled: true,
@@ -22,15 +25,24 @@ export const netstatCollector: CollectorDefinition = {
   create: ({ fs, options }) => {
     // Unanchored like Go's MatchString (the default anchors itself).
     const pattern = new RegExp(options.string('fields'));
-    // "Proto_Field" -> selected?; the key set is fixed by the kernel, so this stays small.
-    const selected = new Map<string, boolean>();
-    const isSelected = (key: string): boolean => {
-      let hit = selected.get(key);
-      if (hit === undefined) {
-        hit = pattern.test(key);
-        selected.set(key, hit);
+    // Protocol -> field -> family name and help, or null when not selected. The key set is fixed by the
+    // kernel, so names and help texts are built once instead of on every scrape.
+    const fieldInfo = new Map<string, Map<string, { name: string; help: string } | null>>();
+    const lookup = (protocol: string, field: string): { name: string; help: string } | null => {
+      let byField = fieldInfo.get(protocol);
+      if (byField === undefined) {
+        byField = new Map();
+        fieldInfo.set(protocol, byField);
       }
-      return hit;
+      let info = byField.get(field);
+      if (info === undefined) {
+        const key = `${protocol}_${field}`;
+        info = pattern.test(key)
+          ? { name: `node_netstat_${key}`, help: `Statistic ${protocol}${field}.` }
+          : null;
+        byField.set(field, info);
+      }
+      return info;
     };
     return {
       async update() {
@@ -47,9 +59,9 @@ export const netstatCollector: CollectorDefinition = {
         if (snmp6 !== undefined) sources.push(parseSnmp6(snmp6));
         const set = new MetricSet();
         for (const [protocol, fields] of mergeNetStats(...sources)) {
-          for (const [name, value] of fields) {
-            const key = `${protocol}_${name}`;
-            if (isSelected(key)) set.untyped(`node_netstat_${key}`, `Statistic ${protocol}${name}.`, value);
+          for (const [field, value] of fields) {
+            const info = lookup(protocol, field);
+            if (info !== null) set.untyped(info.name, info.help, value, NO_LABELS);
           }
         }
         return set.families();

@@ -74,8 +74,17 @@ function writeExposition(
     if (format === 'text') {
       out(`# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`);
       for (const s of sortedSamples(family)) {
-        const ts = s.timestampMs === undefined ? '' : ` ${Math.round(s.timestampMs)}`;
-        out(`${family.name}${s.suffix ?? ''}${formatLabels(s.labels).text} ${formatValue(s.value)}${ts}\n`);
+        // Piece by piece: the name and the (memoised) label text are written as they are, instead of
+        // being copied into a new line string first.
+        out(family.name);
+        if (s.suffix !== undefined) out(s.suffix);
+        const labels = formatLabels(s.labels).text;
+        if (labels !== '') out(labels);
+        out(
+          s.timestampMs === undefined
+            ? ` ${formatValue(s.value)}\n`
+            : ` ${formatValue(s.value)} ${Math.round(s.timestampMs)}\n`,
+        );
       }
     } else {
       // OpenMetrics names a counter family without `_total` and puts the suffix on its samples.

@@ -31,7 +31,8 @@ export function formatLabels(labels: Labels): FormattedLabels {
       text += `${name}="${escapeLabelValue(labels[name] as string)}"`;
     }
     result = { text: text + '}', valid };
+    memo.set(labels, result);
   }
-  memo.set(labels, result);
+  // An empty label set needs no memo entry: the lookup would cost more than the answer.
   return result;
 }
