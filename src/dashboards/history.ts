@@ -50,7 +50,7 @@ export const historyDashboard: DashboardSpec = {
       name: 'instance',
       label: 'Host',
       query:
-        'SELECT instance AS __value, coalesce(hostname, instance) AS __text FROM hostscope.hosts WHERE NOT is_deleted ORDER BY 2',
+        "SELECT instance AS __value, coalesce(hostname, instance) || CASE WHEN is_deleted THEN ' (gone)' ELSE '' END AS __text FROM hostscope.hosts ORDER BY is_deleted, 2",
       multi: true,
       includeAll: true,
     },
@@ -358,11 +358,12 @@ ORDER BY "CPU avg" DESC NULLS LAST`),
           queries: [
             table(`SELECT h.hostname AS "Host", h.instance AS "Instance", h.os AS "OS", h.kernel AS "Kernel",
   h.arch AS "Arch", c.brand AS "CPU", h.cpu_count AS "CPUs", h.memory_total_bytes AS "Memory",
-  h.vendor AS "Vendor", h.model AS "Model", h.virtual AS "Virtual", h.last_seen AS "Last seen"
+  h.vendor AS "Vendor", h.model AS "Model", h.virtual AS "Virtual", h.last_seen AS "Last seen",
+  CASE WHEN h.is_deleted THEN 'gone' ELSE 'reporting' END AS "Status"
 FROM hostscope.hosts h
 LEFT JOIN hostscope.cpu_info c ON c.host_id = h.id AND NOT c.is_deleted
-WHERE NOT h.is_deleted AND h.instance IN ($instance)
-ORDER BY h.hostname`),
+WHERE h.instance IN ($instance)
+ORDER BY h.is_deleted, h.hostname`),
           ],
           overrides: [
             { field: 'Memory', properties: [{ id: 'unit', value: 'bytes' }] },
