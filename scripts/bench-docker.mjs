@@ -11,7 +11,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { promisify } from 'node:util';
-import { cpuMs, freePort, percentile, rssMb, table, timedScrape, waitForHttp } from './bench-lib.mjs';
+import {
+  cpuMs,
+  freePort,
+  NODE_FLAGS,
+  percentile,
+  rssMb,
+  table,
+  timedScrape,
+  waitForHttp,
+} from './bench-lib.mjs';
 
 const run = promisify(execFile);
 const args = process.argv.slice(2);
@@ -111,6 +120,7 @@ try {
   exporter = spawn(
     process.execPath,
     [
+      ...NODE_FLAGS,
       path.join(root, 'dist/cli.js'),
       'exporter',
       '--collector.disable-defaults',

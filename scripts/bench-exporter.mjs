@@ -3,7 +3,16 @@
 // Usage: npm run bench:exporter [-- --scrapes 300 --paced 30]
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { cpuMs, freePort, percentile, rssMb, table, timedScrape, waitForHttp } from './bench-lib.mjs';
+import {
+  cpuMs,
+  freePort,
+  NODE_FLAGS,
+  percentile,
+  rssMb,
+  table,
+  timedScrape,
+  waitForHttp,
+} from './bench-lib.mjs';
 
 const args = process.argv.slice(2);
 const scrapes = Number(args[args.indexOf('--scrapes') + 1] || 0) || 300;
@@ -22,6 +31,7 @@ const peers = [
   await start('node_exporter 1.5', 'prometheus-node-exporter', []),
   // Host collectors only: the docker collector has its own benchmark (bench:docker).
   await start('hostscope', process.execPath, [
+    ...NODE_FLAGS,
     path.join(root, 'dist/cli.js'),
     'exporter',
     '--no-collector.docker',
