@@ -12,7 +12,7 @@
  * Variables are resolved from their own queries, in order (the first value, or "All"), so a variable
  * query that finds nothing fails the test too. No timing assertions: every query gets a generous deadline.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -253,6 +253,19 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Detaches the loop device once nothing holds it: right after a container is removed the device can still
+ * be busy, and `losetup -d` then only marks it for a detach that may never come.
+ */
+async function detachLoop(device: string, image: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    spawnSync('losetup', ['-d', device]);
+    const attached = spawnSync('losetup', ['-j', image], { encoding: 'utf8' }).stdout.trim();
+    if (attached === '') return;
+    await sleep(500);
+  }
+}
+
 describeWithService(
   'Prometheus, PostgreSQL and Docker',
   available,
@@ -344,7 +357,7 @@ describeWithService(
     }, 600_000);
 
     afterAll(async () => {
-      // Printed once, for the record: how many panel/variable queries ran and how many returned data.
+      // Printed once, for the record: how many panel queries ran and how many returned data.
       process.stdout.write(
         `dashboard queries: ${counts.queries} panel queries, ${counts.withData} returned data\n`,
       );
@@ -353,6 +366,7 @@ describeWithService(
       await exporter?.stop();
       await pg?.destroy();
       await containers?.cleanup();
+      if (loop !== undefined) await detachLoop(loop, path.join(work, 'blk.img'));
       await dockerd?.destroy();
       rmSync(work, { recursive: true, force: true });
     }, 180_000);
