@@ -344,7 +344,8 @@ export async function runSeed(
   const gen = new SeedGenerator(options);
   const writer = new SampleWriter(db, logger, { past: (options.days + 1) * 86_400_000, future: 600_000 });
   const usage = new UsageTracker();
-  const inventory = new InventoryTracker(Number.POSITIVE_INFINITY);
+  // Refresh hourly so hosts.last_seen follows the synthetic history and maintain keeps the hosts.
+  const inventory = new InventoryTracker(3_600_000);
   let batch: PendingScrape[] = [];
   let inBatch = 0;
   let written = 0;

@@ -468,11 +468,25 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
   });
 
   describe('seed', () => {
+    it('keeps seeded hosts live after its closing maintenance, however many days it fills', async () => {
+      const now = Date.UTC(2031, 5, 3, 0, 30);
+      await runSeed(db, { hosts: 1, days: 3, stepMs: 3_600_000, nowMs: now, seed: 5 }, logger);
+      const rows = await db.query<{ deleted: boolean; last_seen: Date }>(
+        `SELECT is_deleted AS deleted, last_seen FROM hostscope.hosts WHERE hostname = 'seed-host-01'`,
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.deleted).toBe(false);
+      expect(now - new Date(rows[0]?.last_seen ?? 0).getTime()).toBeLessThanOrEqual(3_600_000);
+    });
+
     it('fills samples, usage, inventory and rollups with a host whose disk fills up', async () => {
       const now = Date.UTC(2030, 0, 2, 0, 30);
       const written = await runSeed(db, { hosts: 2, days: 1, stepMs: 300_000, nowMs: now, seed: 3 }, logger);
       expect(written).toBeGreaterThan(10_000);
-      const hosts = await db.query<{ hostname: string }>('SELECT hostname FROM hostscope.hosts ORDER BY 1');
+      // Seeded hosts stay live: last_seen follows the synthetic history, so maintain does not retire them.
+      const hosts = await db.query<{ hostname: string }>(
+        'SELECT hostname FROM hostscope.hosts WHERE NOT is_deleted ORDER BY 1',
+      );
       expect(hosts.map((h) => h.hostname)).toEqual(['seed-host-01', 'seed-host-02']);
       expect(
         await db.query('SELECT count(*)::int AS n FROM hostscope.containers WHERE NOT is_deleted'),
