@@ -17,6 +17,7 @@ import { netstatCollector } from './netstat';
 import { osCollector } from './os';
 import { pressureCollector } from './pressure';
 import { schedstatCollector } from './schedstat';
+import { selinuxCollector } from './selinux';
 import { sockstatCollector } from './sockstat';
 import { softnetCollector } from './softnet';
 import { statCollector } from './stat';
@@ -54,6 +55,7 @@ const ALL: readonly CollectorDefinition[] = [
   osCollector,
   pressureCollector,
   schedstatCollector,
+  selinuxCollector,
   sockstatCollector,
   softnetCollector,
   statCollector,

@@ -44,14 +44,28 @@ export function buildApp(deps: AppDeps): Express {
         .status(503)
         .type('text/plain')
         .send(`Limit of concurrent requests reached (${deps.maxRequests}), try again later.\n`);
+      deps.stats.rejected(503);
       return;
     }
     deps.stats.begin();
     let code = 200;
     try {
       const format = negotiateFormat(req.headers.accept);
-      // Buffer chunks, never one string of the whole body (see encodeChunks).
-      const chunks = encodeChunks(await deps.scrape(), format);
+      let families;
+      try {
+        families = await deps.scrape();
+      } catch (err) {
+        deps.stats.error('gathering');
+        throw err;
+      }
+      let chunks: Buffer[];
+      try {
+        // Buffer chunks, never one string of the whole body (see encodeChunks).
+        chunks = encodeChunks(families, format);
+      } catch (err) {
+        deps.stats.error('encoding');
+        throw err;
+      }
       res.setHeader('Content-Type', CONTENT_TYPES[format]);
       res.setHeader('Vary', 'Accept, Accept-Encoding');
       if (acceptsGzip(req)) {

@@ -134,3 +134,37 @@ describe('exporter process', () => {
     expect(version.stdout).toMatch(/^hostscope \d+\.\d+\.\d+/);
   });
 });
+
+describe('metric handler errors', () => {
+  it('answers 500 when gathering fails, and counts it like promhttp', async () => {
+    const stats = new HttpStats();
+    const app = buildApp({
+      scrape: async () => {
+        throw new Error('boom');
+      },
+      telemetryPath: '/metrics',
+      maxRequests: 0,
+      stats,
+      logger: silentLogger(),
+      isReady: () => true,
+      title: 't',
+      version: 'test',
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const r = await get((server.address() as AddressInfo).port, '/metrics');
+      expect(r.status).toBe(500);
+      const families = await stats.collect();
+      const value = (name: string, labels: Record<string, string>): number | undefined =>
+        families
+          .find((f) => f.name === name)
+          ?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+      expect(value('promhttp_metric_handler_errors_total', { cause: 'gathering' })).toBe(1);
+      expect(value('promhttp_metric_handler_errors_total', { cause: 'encoding' })).toBe(0);
+      expect(value('promhttp_metric_handler_requests_total', { code: '500' })).toBe(1);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

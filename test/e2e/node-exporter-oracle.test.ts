@@ -33,6 +33,7 @@ const SHARED = [
   'os',
   'pressure',
   'schedstat',
+  'selinux',
   'sockstat',
   'softnet',
   'stat',
