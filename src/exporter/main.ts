@@ -63,13 +63,35 @@ export async function startExporter(config: ExporterConfig, logger: Logger): Pro
     scraper,
     async stop() {
       ready = false;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await Promise.all([runner.close(), inventory.stop()]);
+      // Bounded: a scraper holding a keep-alive connection, or a collector whose close() hangs (an engine
+      // that stopped answering), must not keep a SIGTERM'd exporter alive.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearInterval(idle);
+      clearTimeout(force);
+      const done = await withDeadline(Promise.all([runner.close(), inventory.stop()]), SHUTDOWN_GRACE_MS);
+      if (!done)
+        logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'collectors did not close in time; stopping anyway');
     },
   };
+}
+
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** Resolves true when `work` settles within `ms`, false otherwise (the work is left to finish on its own). */
+async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function listen(app: ReturnType<typeof buildApp>, host: string | undefined, port: number): Promise<Server> {

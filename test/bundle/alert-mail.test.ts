@@ -127,7 +127,7 @@ describeWithService(
       await smtp?.stop();
       rendered?.remove();
       if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-    });
+    }, 120_000); // four daemons stop one after the other
 
     it('mails HostExporterDown to the critical recipients when the exporter stops, then its resolution', async () => {
       const instance = `127.0.0.1:${exporterPort}`;
