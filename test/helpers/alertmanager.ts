@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { freePort, REPO, waitFor } from './prometheus';
+import { startDaemon, type DaemonProcess } from './daemon';
+import { REPO } from './prometheus';
 
 export const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 export const AMTOOL = '/usr/bin/amtool';
@@ -43,58 +44,21 @@ export function renderAlertmanagerConfig(env: Record<string, string>): RenderedC
   return { dir, file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export interface AlertmanagerProcess {
-  readonly port: number;
-  readonly url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
+export type AlertmanagerProcess = DaemonProcess;
 
 /** Starts the real Alertmanager (no clustering) with a temp storage dir on a free 127.0.0.1 port. */
-export async function startAlertmanager(configFile: string): Promise<AlertmanagerProcess> {
-  const port = await freePort();
-  const storage = mkdtempSync(path.join(tmpdir(), 'hostscope-am-data-'));
-  const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
-    ALERTMANAGER,
-    [
+export function startAlertmanager(configFile: string): Promise<AlertmanagerProcess> {
+  return startDaemon({
+    name: 'Alertmanager',
+    command: ALERTMANAGER,
+    args: (port, url, dataDir) => [
       `--config.file=${configFile}`,
-      `--storage.path=${storage}`,
+      `--storage.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
       `--web.external-url=${url}`,
       '--cluster.listen-address=',
       '--log.level=debug',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const proc: AlertmanagerProcess = {
-    port,
-    url,
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-      rmSync(storage, { recursive: true, force: true });
-    },
-  };
-  try {
-    await waitFor(
-      'Alertmanager to be ready',
-      async () => {
-        if (child.exitCode !== null) throw new Error(`alertmanager exited with ${child.exitCode}`);
-        const res = await fetch(`${url}/-/ready`);
-        return res.ok ? true : undefined;
-      },
-      30_000,
-      () => out,
-    );
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  return proc;
+    readyPath: '/-/ready',
+  });
 }

@@ -1,7 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { startDaemon, type DaemonProcess } from './daemon';
 import { freePort } from './net';
 
 export { freePort };
@@ -122,56 +122,19 @@ export function readAlertCases(files: readonly string[]): AlertCase[] {
   return out;
 }
 
-export interface PrometheusProcess {
-  readonly port: number;
-  readonly url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
+export type PrometheusProcess = DaemonProcess;
 
 /** Starts the real Prometheus with a config file, a temp TSDB, on a free 127.0.0.1 port. */
-export async function startPrometheus(configFile: string): Promise<PrometheusProcess> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'hostscope-prom-'));
-  const child: ChildProcess = spawn(
-    PROMETHEUS,
-    [
+export function startPrometheus(configFile: string): Promise<PrometheusProcess> {
+  return startDaemon({
+    name: 'Prometheus',
+    command: PROMETHEUS,
+    args: (port, _url, dataDir) => [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=info',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const proc: PrometheusProcess = {
-    port,
-    url,
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-  try {
-    await waitFor(
-      'Prometheus to be ready',
-      async () => {
-        if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}`);
-        const res = await fetch(`${url}/-/ready`);
-        return res.ok ? true : undefined;
-      },
-      30_000,
-      () => out,
-    );
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  return proc;
+    readyPath: '/-/ready',
+  });
 }
