@@ -143,11 +143,6 @@ async function readThermalThrottles(fs: HostFs): Promise<ThermalThrottles> {
   return { packages, cores };
 }
 
-/** node_exporter compiles these with Go's regexp and matches them unanchored. */
-function unanchored(source: string): RegExp | undefined {
-  return source === '' ? undefined : new RegExp(source);
-}
-
 class CpuCollector implements Collector {
   private readonly fs: HostFs;
   private readonly logger: Logger;
@@ -164,8 +159,8 @@ class CpuCollector implements Collector {
     this.fs = fs;
     this.logger = logger;
     this.guest = options.boolean('guest');
-    this.flagsInclude = unanchored(options.string('info.flags-include'));
-    this.bugsInclude = unanchored(options.string('info.bugs-include'));
+    this.flagsInclude = options.regex('info.flags-include');
+    this.bugsInclude = options.regex('info.bugs-include');
     // As in node_exporter, asking for flags or bugs turns the info metric on.
     this.info = options.boolean('info') || this.flagsInclude !== undefined || this.bugsInclude !== undefined;
   }

@@ -2,6 +2,7 @@ import { ConfigError, describe } from '../errors';
 import { isNotFound, type HostFs } from '../host/host-fs';
 import type { Logger } from '../log/logger';
 import { MetricSet } from '../metrics/metric-set';
+import { DeviceFilter } from './device-filter';
 import { parseDiskStats, parseUdevProperties } from './diskstats.parse';
 import type { CollectorDefinition } from './types';
 
@@ -87,33 +88,18 @@ const ATA_SPECS: readonly { readonly property: string; readonly name: string; re
 /** What Go's strconv.ParseFloat accepts in practice for udev values (no hex, inf or nan there). */
 const FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
-interface DeviceFilter {
-  readonly exclude: RegExp | undefined;
-  readonly include: RegExp | undefined;
-}
-
 /**
  * Like node_exporter, the patterns are unanchored Go-style regexps (the default anchors itself). node_exporter
  * 1.5 refuses to start when both are given; since an option left at its default can't be told apart from
  * one set to it here, an include pattern replaces the default exclude, as in later node_exporter versions.
  */
-function deviceFilter(exclude: string, include: string): DeviceFilter {
+function diskFilter(exclude: string, include: string): DeviceFilter {
   if (include !== '' && exclude !== '' && exclude !== DISKSTATS_DEFAULT_DEVICE_EXCLUDE) {
     throw new ConfigError([
       '--collector.diskstats.device-exclude and --collector.diskstats.device-include are mutually exclusive',
     ]);
   }
-  return {
-    exclude: exclude === '' || include !== '' ? undefined : new RegExp(exclude),
-    include: include === '' ? undefined : new RegExp(include),
-  };
-}
-
-function ignored(filter: DeviceFilter, device: string): boolean {
-  return (
-    (filter.exclude !== undefined && filter.exclude.test(device)) ||
-    (filter.include !== undefined && !filter.include.test(device))
-  );
+  return new DeviceFilter(include !== '' ? '' : exclude, include);
 }
 
 /** The device's udev properties, or an empty map when udev has no record of it (or no database at all). */
@@ -151,11 +137,11 @@ export const diskstatsCollector: CollectorDefinition = {
     },
   ],
   create: ({ fs, logger, options }) => {
-    const filter = deviceFilter(options.string('device-exclude'), options.string('device-include'));
+    const filter = diskFilter(options.string('device-exclude'), options.string('device-include'));
     return {
       async update() {
         const disks = parseDiskStats(await fs.readText(fs.proc('diskstats'))).filter(
-          (d) => !ignored(filter, d.device),
+          (d) => !filter.ignored(d.device),
         );
         const props = await Promise.all(disks.map((d) => udevProperties(fs, logger, d.major, d.minor)));
         const metrics = new MetricSet();

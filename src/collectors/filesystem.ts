@@ -154,8 +154,8 @@ export function createFilesystemCollector(statfs: StatFsFunction = realStatfs): 
     ],
     create: ({ fs, logger, options }) => {
       // Unanchored, like node_exporter's Go regexps (the defaults anchor themselves).
-      const mountPointsExclude = optionalRegExp(options.string('mount-points-exclude'));
-      const fsTypesExclude = optionalRegExp(options.string('fs-types-exclude'));
+      const mountPointsExclude = options.regex('mount-points-exclude');
+      const fsTypesExclude = options.regex('fs-types-exclude');
       const statter = new MountStatter(statfs, options.duration('mount-timeout'), logger);
 
       return {
@@ -202,7 +202,3 @@ export function createFilesystemCollector(statfs: StatFsFunction = realStatfs): 
 }
 
 export const filesystemCollector: CollectorDefinition = createFilesystemCollector();
-
-function optionalRegExp(pattern: string): RegExp | undefined {
-  return pattern === '' ? undefined : new RegExp(pattern);
-}
