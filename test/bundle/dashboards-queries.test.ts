@@ -12,23 +12,17 @@
  * Variables are resolved from their own queries, in order (the first value, or "All"), so a variable
  * query that finds nothing fails the test too. No timing assertions: every query gets a generous deadline.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { ensureBusyboxImage, hasDocker, sharedDockerHost, TestContainers } from '../helpers/docker';
 import { hasDockerd, startPrivateDockerd, type PrivateDockerd } from '../helpers/dockerd';
+import { startDaemon, type DaemonProcess } from '../helpers/daemon';
 import { CLI, runCli, startExporterProcess, type ExporterProcess } from '../helpers/exporter-process';
 import { hasPostgres, startPostgres, type PgServer } from '../helpers/postgres';
-import {
-  freePort,
-  PROMETHEUS,
-  REPO,
-  sleep,
-  startPrometheus,
-  type PrometheusProcess,
-} from '../helpers/prometheus';
+import { PROMETHEUS, REPO, sleep, startPrometheus, type PrometheusProcess } from '../helpers/prometheus';
 import { commandSucceeds, describeWithService } from '../helpers/services';
 
 const DIR = path.join(REPO, 'grafana/dashboards');
@@ -217,17 +211,12 @@ function available(): boolean {
   );
 }
 
-interface Sink {
-  readonly port: number;
-  readonly child: ChildProcess;
-  output(): string;
-}
-
-async function startSink(databaseUrl: string, exporterUrl: string): Promise<Sink> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
+/** The real sink, writing what it scrapes from the exporter to PostgreSQL; ready once /health answers. */
+function startSink(databaseUrl: string, exporterUrl: string): Promise<DaemonProcess> {
+  return startDaemon({
+    name: 'sink',
+    command: process.execPath,
+    args: (port) => [
       CLI,
       'sink',
       `--database.url=${databaseUrl}`,
@@ -236,21 +225,8 @@ async function startSink(databaseUrl: string, exporterUrl: string): Promise<Sink
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  return { port, child, output: () => out };
-}
-
-async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
+    readyPath: '/health',
+  });
 }
 
 /**
@@ -276,7 +252,7 @@ describeWithService(
     let containers: TestContainers | undefined;
     let pg: PgServer | undefined;
     let exporter: ExporterProcess | undefined;
-    let sink: Sink | undefined;
+    let sink: DaemonProcess | undefined;
     let prom: PrometheusProcess | undefined;
     let loop: string | undefined;
     const counts = { queries: 0, withData: 0 };
@@ -362,7 +338,7 @@ describeWithService(
         `dashboard queries: ${counts.queries} panel queries, ${counts.withData} returned data\n`,
       );
       await prom?.stop();
-      await stopChild(sink?.child);
+      await sink?.stop();
       await exporter?.stop();
       await pg?.destroy();
       await containers?.cleanup();
