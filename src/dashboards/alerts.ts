@@ -1,4 +1,4 @@
-import { PROMETHEUS_DATASOURCE, type DashboardSpec } from './lib';
+import { type DashboardSpec, nonZero, PROMETHEUS_DATASOURCE } from './lib';
 
 const FIRING = 'ALERTS{alertstate="firing"}';
 
@@ -26,10 +26,7 @@ export const alertsDashboard: DashboardSpec = {
           unit: 'short',
           w: 8,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'orange' },
-          ],
+          thresholds: nonZero('orange'),
           queries: [{ expr: `count(${FIRING}) or vector(0)` }],
         },
         {
@@ -38,10 +35,7 @@ export const alertsDashboard: DashboardSpec = {
           unit: 'short',
           w: 8,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'red' },
-          ],
+          thresholds: nonZero('red'),
           queries: [{ expr: 'count(ALERTS{alertstate="firing", severity="critical"}) or vector(0)' }],
         },
         {

@@ -1,4 +1,4 @@
-import { PROMETHEUS_DATASOURCE, sel, type DashboardSpec } from './lib';
+import { type DashboardSpec, nonZero, PROMETHEUS_DATASOURCE, sel } from './lib';
 
 /** The selected host; C adds the selected containers (name!="" drops the cgroup hierarchy's own series). */
 const H = sel('job=~"$job"', 'instance=~"$instance"');
@@ -61,10 +61,7 @@ export const containersDashboard: DashboardSpec = {
           unit: 'short',
           w: 6,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'orange' },
-          ],
+          thresholds: nonZero('orange'),
           queries: [
             { expr: `count(hostscope_container_state{${sel(C, 'state!="running"')}} == 1) or vector(0)` },
           ],
@@ -75,10 +72,7 @@ export const containersDashboard: DashboardSpec = {
           unit: 'short',
           w: 6,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'orange' },
-          ],
+          thresholds: nonZero('orange'),
           queries: [
             { expr: `sum(increase(hostscope_container_restarts_total{${C}}[$__range])) or vector(0)` },
           ],
@@ -89,10 +83,7 @@ export const containersDashboard: DashboardSpec = {
           unit: 'short',
           w: 6,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'red' },
-          ],
+          thresholds: nonZero('red'),
           queries: [{ expr: `sum(increase(container_oom_events_total{${C}}[$__range])) or vector(0)` }],
         },
       ],

@@ -1,4 +1,4 @@
-import { PROMETHEUS_DATASOURCE, sel, type DashboardSpec } from './lib';
+import { type DashboardSpec, nonZero, PROMETHEUS_DATASOURCE, sel } from './lib';
 
 const E = sel('job=~"$job"', 'instance=~"$instance"');
 const S = 'job=~"$sink_job"';
@@ -57,10 +57,7 @@ export const healthDashboard: DashboardSpec = {
           unit: 'short',
           w: 6,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'red' },
-          ],
+          thresholds: nonZero('red'),
           queries: [{ expr: `count(up{${E}} == 0) or vector(0)` }],
         },
         {
@@ -71,10 +68,7 @@ export const healthDashboard: DashboardSpec = {
           unit: 'short',
           w: 6,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'orange' },
-          ],
+          thresholds: nonZero('orange'),
           queries: [{ expr: `count(node_scrape_collector_success{${E}} == 0) or vector(0)` }],
         },
         {
@@ -184,10 +178,7 @@ export const healthDashboard: DashboardSpec = {
           unit: 'short',
           w: 6,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'red' },
-          ],
+          thresholds: nonZero('red'),
           queries: [
             { expr: `sum(increase(hostscope_sink_samples_dropped_total{${S}}[$__range])) or vector(0)` },
           ],
@@ -198,10 +189,7 @@ export const healthDashboard: DashboardSpec = {
           unit: 'short',
           w: 6,
           h: 4,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'orange' },
-          ],
+          thresholds: nonZero('orange'),
           queries: [
             {
               expr: `count(rate(hostscope_sink_scrape_failures_total{${S}}[$__rate_interval]) > 0) or vector(0)`,

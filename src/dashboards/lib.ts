@@ -395,6 +395,14 @@ export function buildDashboard(spec: DashboardSpec): JsonObject {
 }
 
 /** Prometheus label matchers joined for a selector body: sel('job=~"$job"', 'mode="idle"'). */
+/** Thresholds of a "how many are wrong" stat: green at 0, `color` from 1 up. */
+export function nonZero(color: 'orange' | 'red'): readonly Threshold[] {
+  return [
+    { value: null, color: 'green' },
+    { value: 1, color },
+  ];
+}
+
 export function sel(...matchers: readonly string[]): string {
   return matchers.filter((m) => m !== '').join(', ');
 }
