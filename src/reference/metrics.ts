@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { COLLECTORS } from '../collectors';
 import { FAMILIES as DOCKER_FAMILIES } from '../collectors/docker/families';
 import type { CollectorDefinition } from '../collectors/types';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { parseExposition } from '../expfmt/parse';
 import { inventoryFamilies, type InventorySnapshot } from '../inventory/inventory-metrics';
 import { SinkMetrics } from '../sink/sink-metrics';
@@ -137,6 +138,30 @@ async function hostCollectorFamilies(cli: string, def: CollectorDefinition): Pro
   );
 }
 
+/**
+ * Label names of families that have no sample until an event happens: prom-client declares
+ * nodejs_gc_duration_seconds (HELP and TYPE only) until the first garbage collection, which may or may
+ * not have run by the time of the one scrape.
+ */
+const LABELS_ONCE_OBSERVED: Readonly<Record<string, readonly string[]>> = {
+  nodejs_gc_duration_seconds: ['kind'],
+};
+
+/** prom-client's families that had no sample in the scrape (our encoder, like Prometheus, skips those). */
+async function declaredOnly(present: ReadonlySet<string>): Promise<FamilyDoc[]> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const declared = await registry.getMetricsAsJSON();
+  return declared
+    .filter((m) => !present.has(m.name) && LABELS_ONCE_OBSERVED[m.name] !== undefined)
+    .map((m) => ({
+      name: m.name,
+      type: String(m.type),
+      help: m.help,
+      labels: LABELS_ONCE_OBSERVED[m.name] ?? [],
+    }));
+}
+
 /** The runner's and the process's families: a run with one collector, minus that collector's. */
 async function exporterSelfFamilies(cli: string, probe: readonly FamilyDoc[]): Promise<FamilyDoc[]> {
   const text = await scrapeBuiltExporter(cli, [
@@ -145,7 +170,13 @@ async function exporterSelfFamilies(cli: string, probe: readonly FamilyDoc[]): P
     '--collector.loadavg',
   ]);
   const own = new Set(probe.map((f) => f.name));
-  return parseFamilies(text).filter((f) => !own.has(f.name));
+  const parsed = parseFamilies(text).map((f) =>
+    f.labels.length === 0 && LABELS_ONCE_OBSERVED[f.name] !== undefined
+      ? { ...f, labels: LABELS_ONCE_OBSERVED[f.name] ?? [] }
+      : f,
+  );
+  const all = [...parsed, ...(await declaredOnly(new Set(parsed.map((f) => f.name))))];
+  return all.filter((f) => !own.has(f.name));
 }
 
 function dockerFamilies(): FamilyDoc[] {
