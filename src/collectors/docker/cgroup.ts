@@ -186,7 +186,7 @@ function plan<K extends string, T>(
 
 /**
  * The files of one scrape of a container. Build it once per container run and reuse it: the reader
- * defines its files in the worker once and keeps the cgroup descriptors open between scrapes.
+ * keeps the cgroup descriptors open between scrapes.
  */
 export function statsReadPlan(
   fs: HostFs,

@@ -1,5 +1,6 @@
 import type Dockerode from 'dockerode';
 import { describe, PartialCollectionError } from '../../errors';
+import { loadDockerode } from './load-dockerode';
 import type { Logger } from '../../log/logger';
 import type { MetricFamily } from '../../metrics/types';
 import {
@@ -75,10 +76,7 @@ export class DockerEngine {
   constructor(private readonly opts: EngineOptions) {
     // Explicit options, so that DOCKER_HOST / DOCKER_CERT_PATH in the environment cannot override them.
     const conn = connectionOptions(opts.host);
-    // Loaded here, not at import: dockerode pulls in docker-modem and ssh2 (~20 MB resident), which an
-    // exporter run without the docker collector should not carry.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const DockerodeClient = require('dockerode') as typeof Dockerode;
+    const DockerodeClient = loadDockerode();
     this.docker = new DockerodeClient(
       'socketPath' in conn
         ? { socketPath: conn.socketPath, host: undefined, port: undefined }
