@@ -5,6 +5,9 @@
  * managers): see the comments on each field.
  */
 
+const NEWLINE = 10;
+const SPACE = 32;
+
 /** USER_HZ: cpuacct.stat counts in ticks of 1/100 s. */
 const USER_HZ = 100;
 
@@ -119,6 +122,30 @@ export function parseKeyValues(text: string): Map<string, number> {
   return out;
 }
 
+/**
+ * A flat keyed file read by key: `get` finds the one line it needs (the value of parseKeyValues for that
+ * key) instead of parsing every line into a map. memory.stat has ~35 lines of which a scrape needs ~7, for
+ * each of hundreds of containers on every scrape.
+ */
+export class KeyedFile {
+  constructor(private readonly text: string) {}
+
+  get(key: string): number | undefined {
+    const text = this.text;
+    let value: number | undefined;
+    for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+      const end = at + key.length;
+      if ((at > 0 && text.charCodeAt(at - 1) !== NEWLINE) || text.charCodeAt(end) !== SPACE) continue;
+      let eol = text.indexOf('\n', end);
+      if (eol < 0) eol = text.length;
+      const v = Number(text.slice(end + 1, eol));
+      // The last valid line of the key wins, as in parseKeyValues.
+      if (Number.isFinite(v)) value = v;
+    }
+    return value;
+  }
+}
+
 /** cpuacct.usage_percpu: space-separated nanoseconds per CPU. */
 export function parsePerCpu(text: string): number[] {
   const out: number[] = [];
@@ -213,6 +240,8 @@ export function parseIoStatV2(text: string): BlkioDeviceStats[] {
 
 /** Joins the bytes and operations files of one v1 blkio family into per-device stats. */
 export function joinBlkioV1(bytesText: string, iosText: string): BlkioDeviceStats[] {
+  // No device line (just "Total 0"), the usual case for containers that do no block I/O: nothing to join.
+  if (!bytesText.includes(':') && !iosText.includes(':')) return [];
   const bytes = parseBlkioV1(bytesText);
   const ios = parseBlkioV1(iosText);
   const devices = new Set([...bytes.keys(), ...ios.keys()]);
@@ -409,12 +438,12 @@ export function statsFromV1(t: V1Texts): ContainerStats | undefined {
   const totalNs = num(t.cpuacctUsage);
   const usage = num(t.memUsage);
   if (totalNs === undefined || usage === undefined || t.memStat === undefined) return undefined;
-  const acct = parseKeyValues(t.cpuacctStat ?? '');
-  const cfs = parseKeyValues(t.cpuStat ?? '');
-  const mem = parseKeyValues(t.memStat);
+  const acct = new KeyedFile(t.cpuacctStat ?? '');
+  const cfs = new KeyedFile(t.cpuStat ?? '');
+  const mem = new KeyedFile(t.memStat);
   const hierarchy = t.memUseHierarchy === undefined ? true : t.memUseHierarchy.trim() === '1';
   const key = (k: string): number => mem.get(hierarchy ? `total_${k}` : k) ?? 0;
-  const oom = parseKeyValues(t.memOomControl ?? '');
+  const oom = new KeyedFile(t.memOomControl ?? '');
   const perCpu = t.cpuacctPercpu === undefined ? undefined : parsePerCpu(t.cpuacctPercpu);
   // runc reads CFQ, then BFQ, then the throttle files, taking the first family with entries.
   const bfq = joinBlkioV1(t.blkioBfqBytes ?? '', t.blkioBfqIos ?? '');
@@ -451,9 +480,9 @@ export function statsFromV1(t: V1Texts): ContainerStats | undefined {
 export function statsFromV2(t: V2Texts): ContainerStats | undefined {
   const usage = num(t.memCurrent);
   if (t.cpuStat === undefined || usage === undefined || t.memStat === undefined) return undefined;
-  const cpu = parseKeyValues(t.cpuStat);
-  const mem = parseKeyValues(t.memStat);
-  const events = parseKeyValues(t.memEvents ?? '');
+  const cpu = new KeyedFile(t.cpuStat);
+  const mem = new KeyedFile(t.memStat);
+  const events = new KeyedFile(t.memEvents ?? '');
   return {
     cpu: {
       totalNs: (cpu.get('usage_usec') ?? 0) * 1000,

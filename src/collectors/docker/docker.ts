@@ -22,6 +22,8 @@ import {
   containerSamples,
   hostscopeSamples,
   LabelCache,
+  SampleList,
+  SeriesOrder,
   type CollectorFigures,
   type Entry,
   type Out,
@@ -65,12 +67,17 @@ interface Tracked {
   baseFor: TrackedMeta | undefined;
   baseId: string;
   /** Last live container_* samples, frozen (with their container_last_seen) once the container is gone. */
-  live: { samples: Out[]; lastSeenMs: number } | undefined;
-  hostscope: Out[] | undefined;
+  live: readonly Out[] | undefined;
+  liveSeenMs: number;
+  /** Where the live samples are written, scrape after scrape (see SampleList). */
+  sampleList: SampleList;
+  hostscope: readonly Out[] | undefined;
+  hostscopeFor: TrackedMeta | undefined;
   lastMetaMs: number;
   labels: LabelCache;
 }
 
+const NONE: readonly Out[] = [];
 const MACHINE_REFRESH_MS = 5 * 60_000;
 const LAYOUT_REFRESH_MS = 60_000;
 const CGROUP_RETRY_MS = 60_000;
@@ -81,7 +88,7 @@ function isLive(meta: TrackedMeta): boolean {
 
 /**
  * The docker collector instance: all state lives here (engine connection and cache, open cgroup file
- * descriptors in the reader worker, per-container snapshots for the grace window). Per scrape it makes no
+ * descriptors in the reader, per-container snapshots for the grace window). Per scrape it makes no
  * Docker API call in the cgroup path: the container list comes from the event-fed cache and the counters
  * from one batched read of every container's cgroup files.
  */
@@ -92,6 +99,7 @@ export class DockerCollector implements Collector {
   private readonly fsUsage: FsUsageTracker | undefined;
   private readonly labels: LabelFilter;
   private readonly tracked = new Map<string, Tracked>();
+  private readonly order = new SeriesOrder();
   private readonly devices = new Map<string, string>();
   private machine: { info: MachineInfo; atMs: number } | undefined;
   private layout: { value: CgroupLayout | undefined; atMs: number } | undefined;
@@ -172,31 +180,37 @@ export class DockerCollector implements Collector {
         t.cgroup !== undefined
           ? t.spec?.spec
           : specFromHostConfig(meta.resources, this.cgroupVersion(layout));
-      const samples = containerSamples({
-        meta,
-        oomEvents: meta.oomEvents,
-        stats,
-        spec,
-        fs: this.fsUsage?.get(meta.id),
-        perCpu: this.settings.perCpu,
-        nowSeconds,
-        deviceName,
-      });
-      t.live = { samples, lastSeenMs: nowMs };
+      t.live = containerSamples(
+        {
+          meta,
+          oomEvents: meta.oomEvents,
+          stats,
+          spec,
+          fs: this.fsUsage?.get(meta.id),
+          perCpu: this.settings.perCpu,
+          nowSeconds,
+          deviceName,
+        },
+        t.sampleList,
+      );
+      t.liveSeenMs = nowMs;
       produced.add(meta.id);
     }
 
     for (const meta of metas.values()) {
       const t = this.state(meta.id);
       t.lastMetaMs = nowMs;
-      t.hostscope = hostscopeSamples(meta);
+      if (t.hostscopeFor !== meta) {
+        t.hostscope = hostscopeSamples(meta);
+        t.hostscopeFor = meta;
+      }
       t.base = this.baseLabels(t, meta, this.engine.engineInfo);
     }
     const grace = this.settings.goneGraceMs;
     for (const [id, t] of this.tracked) {
       // A container not read this scrape keeps its last samples (container_last_seen included, so it
       // stays frozen) for the grace window; then its series disappear.
-      if (t.live !== undefined && !produced.has(id) && nowMs - t.live.lastSeenMs > grace) t.live = undefined;
+      if (t.live !== undefined && !produced.has(id) && nowMs - t.liveSeenMs > grace) t.live = undefined;
       const hasMeta = metas.has(id);
       const hostscope = hasMeta || nowMs - t.lastMetaMs <= grace ? t.hostscope : undefined;
       if (!hasMeta && t.live === undefined && hostscope === undefined) {
@@ -204,13 +218,14 @@ export class DockerCollector implements Collector {
         continue;
       }
       if (t.base === undefined) continue;
-      const samples = [...(t.live?.samples ?? []), ...(hostscope ?? [])];
-      if (samples.length > 0) entries.push({ base: t.base, samples, cache: t.labels });
+      const samples = t.live ?? NONE;
+      const more = hostscope ?? NONE;
+      if (samples.length + more.length > 0) entries.push({ base: t.base, samples, more, cache: t.labels });
     }
 
     this.fsUsage?.maybeRefresh(this.fsTargets(live), nowMs);
     const figures: CollectorFigures = { up: true, apiFallback: viaApi.length > 0, machine };
-    return assemble(entries, figures);
+    return assemble(entries, figures, this.order);
   }
 
   async close(): Promise<void> {
@@ -233,7 +248,10 @@ export class DockerCollector implements Collector {
         baseFor: undefined,
         baseId: '',
         live: undefined,
+        liveSeenMs: 0,
+        sampleList: new SampleList(),
         hostscope: undefined,
+        hostscopeFor: undefined,
         lastMetaMs: 0,
         labels: new LabelCache(),
       };

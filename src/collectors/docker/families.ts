@@ -3,6 +3,7 @@
  * hostscope_* families cAdvisor lacks. Building samples from the typed stats is pure; the collector decides
  * which containers are live, frozen (gone, within the grace window) or metadata-only.
  */
+import { formatLabels } from '../../exposition/labels';
 import type { Labels, MetricFamily, MetricType, Sample } from '../../metrics/types';
 import { TASK_STATES, type ContainerSpec, type ContainerStats } from './cgroup.parse';
 import type { ContainerMeta } from './engine.parse';
@@ -93,6 +94,54 @@ export interface Out {
   readonly extra?: Labels;
 }
 
+interface MutableOut {
+  name: FamilyName;
+  value: number;
+  extra: Labels | undefined;
+}
+
+function sameExtra(a: Labels | undefined, b: Labels | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  for (const k in a) if (a[k] !== b[k]) return false;
+  for (const k in b) if (!(k in a)) return false;
+  return true;
+}
+
+/**
+ * One container's samples, kept from scrape to scrape (they are what a gone container shows, frozen, for
+ * the grace window). A scrape rewrites the values in place when its series are those of the last one, the
+ * usual case, keeping the same sample and extra-label objects: the snapshot then allocates nothing, and
+ * nothing of it lives long enough to be promoted to V8's old generation only to die there. The extra-label
+ * objects staying the same also keeps the label caches (LabelCache, formatLabels) hitting.
+ */
+export class SampleList {
+  private readonly items: MutableOut[] = [];
+  private n = 0;
+
+  /** Starts a scrape's samples; push them in the same order each scrape. */
+  begin(): this {
+    this.n = 0;
+    return this;
+  }
+
+  push(name: FamilyName, value: number, extra?: Labels): void {
+    const cur = this.items[this.n];
+    if (cur !== undefined && cur.name === name && sameExtra(cur.extra, extra)) {
+      cur.value = value;
+    } else {
+      this.items[this.n] = { name, value, extra };
+    }
+    this.n++;
+  }
+
+  /** Ends the scrape's samples: the list now holds exactly those pushed since begin(). */
+  end(): readonly Out[] {
+    this.items.length = this.n;
+    return this.items;
+  }
+}
+
 /** Everything needed to build one container's container_* samples. */
 export interface ContainerInput {
   readonly meta: ContainerMeta;
@@ -134,12 +183,10 @@ export function healthStateValue(health: ContainerMeta['health']): number {
 }
 
 /** cAdvisor's per-container samples, in cAdvisor's semantics (see cgroup.parse.ts for the sources). */
-export function containerSamples(input: ContainerInput): Out[] {
+export function containerSamples(input: ContainerInput, into = new SampleList()): readonly Out[] {
   const { stats, spec, meta } = input;
-  const out: Out[] = [];
-  const push = (name: FamilyName, value: number, extra?: Labels): void => {
-    out.push(extra === undefined ? { name, value } : { name, value, extra });
-  };
+  const out = into.begin();
+  const push = (name: FamilyName, value: number, extra?: Labels): void => out.push(name, value, extra);
   push('container_last_seen', input.nowSeconds);
   push('container_health_state', healthStateValue(meta.health));
   push('container_start_time_seconds', meta.createdSeconds);
@@ -218,7 +265,7 @@ export function containerSamples(input: ContainerInput): Out[] {
     push('container_network_transmit_errors_total', i.txErrors, iface);
     push('container_network_transmit_packets_dropped_total', i.txDropped, iface);
   }
-  return out;
+  return out.end();
 }
 
 /**
@@ -237,42 +284,35 @@ export function hostscopeSamples(meta: ContainerMeta): Out[] {
 }
 
 /**
- * Label objects of one container kept across scrapes: the same base and the same extra labels give the
- * same object, which spares the allocations (and lets consumers cache per labels object).
+ * Label objects of one container kept across scrapes: the same base and the same extra labels object give
+ * the same merged object, which spares the allocations (and lets formatLabels hit its memo).
  */
 export class LabelCache {
-  private signature = '';
+  private forBase: Readonly<Record<string, string>> | undefined;
+  private forKeys = '';
   private full: Labels = {};
-  private readonly merged = new Map<string, Labels>();
-  private byObject = new WeakMap<Labels, Labels>();
+  private merged = new WeakMap<Labels, Labels>();
 
-  /** The container's base labels completed with '' for every other label name of the scrape. */
-  base(base: Readonly<Record<string, string>>, allKeys: readonly string[], signature: string): Labels {
-    if (signature === this.signature) return this.full;
+  /**
+   * The container's base labels completed with '' for every other label name of the scrape (`allKeys`,
+   * joined into `keysId`).
+   */
+  base(base: Readonly<Record<string, string>>, allKeys: readonly string[], keysId: string): Labels {
+    if (base === this.forBase && keysId === this.forKeys) return this.full;
     const full: Record<string, string> = {};
     for (const k of allKeys) full[k] = base[k] ?? '';
-    this.signature = signature;
+    this.forBase = base;
+    this.forKeys = keysId;
     this.full = full;
-    this.merged.clear();
-    this.byObject = new WeakMap();
+    this.merged = new WeakMap();
     return full;
   }
 
   with(extra: Labels): Labels {
-    if (Object.isFrozen(extra)) {
-      let labels = this.byObject.get(extra);
-      if (labels === undefined) {
-        labels = { ...this.full, ...extra };
-        this.byObject.set(extra, labels);
-      }
-      return labels;
-    }
-    let key = '';
-    for (const k in extra) key += `${k}\u0000${extra[k] as string}\u0001`;
-    let labels = this.merged.get(key);
+    let labels = this.merged.get(extra);
     if (labels === undefined) {
       labels = { ...this.full, ...extra };
-      if (this.merged.size < 4096) this.merged.set(key, labels);
+      this.merged.set(extra, labels);
     }
     return labels;
   }
@@ -280,9 +320,11 @@ export class LabelCache {
 
 /** One container's contribution to a scrape. */
 export interface Entry {
-  /** id, name, image and container_label_* labels. */
+  /** id, name, image and container_label_* labels; the same object while they do not change. */
   readonly base: Readonly<Record<string, string>>;
+  /** container_* samples (live or frozen) and hostscope_container_* samples. */
   readonly samples: readonly Out[];
+  readonly more: readonly Out[];
   readonly cache: LabelCache;
 }
 
@@ -293,14 +335,52 @@ export interface CollectorFigures {
 }
 
 /**
+ * Puts each family's samples in label-text order (formatLabels, memoised per label object), the order
+ * gather and the encoder want: with it they take their fast paths, which skip a set of seen series and a
+ * second sort. The order is kept per family and reused while the family has the same label objects in the
+ * same sequence as the last scrape, the usual case (LabelCache keeps them), so it costs a sort only when
+ * containers come or go.
+ */
+export class SeriesOrder {
+  private readonly last = new Map<string, { labels: readonly Labels[]; order: readonly number[] }>();
+
+  sort(name: string, samples: Sample[]): Sample[] {
+    const n = samples.length;
+    if (n < 2) return samples;
+    const prev = this.last.get(name);
+    if (
+      prev !== undefined &&
+      prev.labels.length === n &&
+      samples.every((s, i) => s.labels === prev.labels[i])
+    ) {
+      return prev.order.map((i) => samples[i] as Sample);
+    }
+    const keys = samples.map((s) => formatLabels(s.labels).text);
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => {
+      const ka = keys[a] as string;
+      const kb = keys[b] as string;
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+    this.last.set(name, { labels: samples.map((s) => s.labels), order });
+    return order.map((i) => samples[i] as Sample);
+  }
+}
+
+/**
  * Assembles the families of one scrape. Like cAdvisor, every container carries every container label name
  * seen in this scrape (empty value when it does not have the label), so a family's label names are the
  * same on all its series.
  */
-export function assemble(entries: readonly Entry[], figures: CollectorFigures): MetricFamily[] {
-  const keys = new Set<string>();
-  for (const e of entries) for (const k in e.base) keys.add(k);
-  const allKeys = [...keys].sort();
+export function assemble(
+  entries: readonly Entry[],
+  figures: CollectorFigures,
+  order = new SeriesOrder(),
+): MetricFamily[] {
+  const keySet = new Set<string>();
+  for (const e of entries) for (const k in e.base) keySet.add(k);
+  const allKeys = [...keySet].sort();
+  const keysId = allKeys.join('\n');
   const byName = new Map<FamilyName, Sample[]>();
   const add = (name: FamilyName, value: number, labels: Labels): void => {
     let samples = byName.get(name);
@@ -311,10 +391,9 @@ export function assemble(entries: readonly Entry[], figures: CollectorFigures): 
     samples.push({ labels, value });
   };
   for (const e of entries) {
-    let signature = '';
-    for (const k of allKeys) signature += `${k}\u0000${e.base[k] ?? ''}\u0001`;
-    const base = e.cache.base(e.base, allKeys, signature);
+    const base = e.cache.base(e.base, allKeys, keysId);
     for (const s of e.samples) add(s.name, s.value, s.extra === undefined ? base : e.cache.with(s.extra));
+    for (const s of e.more) add(s.name, s.value, s.extra === undefined ? base : e.cache.with(s.extra));
   }
   add('hostscope_docker_up', figures.up ? 1 : 0, {});
   if (figures.up) add('hostscope_docker_stats_api_fallback', figures.apiFallback ? 1 : 0, {});
@@ -326,7 +405,7 @@ export function assemble(entries: readonly Entry[], figures: CollectorFigures): 
   const out: MetricFamily[] = [];
   for (const [name, samples] of byName) {
     const def = FAMILIES[name];
-    out.push({ name, type: def.type, help: def.help, samples });
+    out.push({ name, type: def.type, help: def.help, samples: order.sort(name, samples) });
   }
   return out;
 }

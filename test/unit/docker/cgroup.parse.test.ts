@@ -5,6 +5,7 @@ import {
   cpuWeightToShares,
   isIgnoredInterface,
   joinBlkioV1,
+  KeyedFile,
   parseContainerNetDev,
   parseCpuMax,
   parseIoStatV2,
@@ -73,6 +74,40 @@ describe('small cgroup formats', () => {
       ['user', 12],
       ['system', 3],
       ['last', 7],
+    ]);
+  });
+
+  it('reads a keyed file by key with the values parseKeyValues gives', () => {
+    const files = [
+      v1('memory', 'memory.stat'),
+      v1('cpuacct', 'cpuacct.stat'),
+      v1('cpu', 'cpu.stat'),
+      v1('memory', 'memory.oom_control'),
+      v2('memory.stat'),
+      v2('cpu.stat'),
+      v2('memory.events'),
+      'user 12\nsystem 3\nbogus\n\nweird x\nlast 7',
+    ];
+    for (const text of files) {
+      const map = parseKeyValues(text);
+      const keyed = new KeyedFile(text);
+      expect(map.size).toBeGreaterThan(0);
+      for (const [k, v] of map) expect(keyed.get(k)).toBe(v);
+    }
+    // A key is a whole first field: `file` is not `file_mapped`, nor the tail of `total_file`.
+    const keyed = new KeyedFile('total_file 9\nfile_mapped 4\nfile 7\nweird x\n');
+    expect(keyed.get('file')).toBe(7);
+    expect(keyed.get('file_mapped')).toBe(4);
+    expect(keyed.get('weird')).toBeUndefined();
+    expect(keyed.get('missing')).toBeUndefined();
+    expect(keyed.get('mapped')).toBeUndefined();
+  });
+
+  it('joins no devices from blkio files that only hold a total', () => {
+    expect(joinBlkioV1('Total 0\n', 'Total 0\n')).toEqual([]);
+    expect(joinBlkioV1('', '')).toEqual([]);
+    expect(joinBlkioV1('Total 0\n', '8:0 Read 3\n8:0 Write 4\nTotal 7\n')).toEqual([
+      { major: 8, minor: 0, readBytes: 0, writeBytes: 0, reads: 3, writes: 4 },
     ]);
   });
 

@@ -136,10 +136,11 @@ describe('docker collector on recorded fixtures', () => {
       // Unlimited containers have no quota, hence no CFS counters (cAdvisor's condition).
       expect(family(f, 'container_spec_cpu_quota').samples.map((s) => s.labels.name)).toEqual(['fx-web']);
       expect(valueOf(f, 'container_fs_reads_bytes_total', { ...web, device: '/dev/vda' })).toBe(1052672);
-      // --network none: no series (lo is ignored); --network host: the host's interfaces, lo/ifb kept out.
+      // --network none: no series (lo is ignored); --network host: the host's interfaces but lo. Samples
+      // come in exposition order (by label text).
       expect(
         family(f, 'container_network_receive_bytes_total').samples.map((s) => s.labels.interface),
-      ).toEqual(['ifb0', 'ifb1', 'eth0']);
+      ).toEqual(['eth0', 'ifb0', 'ifb1']);
       expect(
         valueOf(f, 'container_network_receive_bytes_total', { name: 'fx-host', interface: 'eth0' }),
       ).toBe(344135746);
