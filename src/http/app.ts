@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
+import { constants as zlib, gzip as gzipCb } from 'node:zlib';
 import express, { type Express, type Request, type Response } from 'express';
 import { CONTENT_TYPES, encodeChunks, negotiateFormat } from '../exposition/encode';
 import type { Logger } from '../log/logger';
@@ -70,7 +70,9 @@ export function buildApp(deps: AppDeps): Express {
       res.setHeader('Vary', 'Accept, Accept-Encoding');
       if (acceptsGzip(req)) {
         res.setHeader('Content-Encoding', 'gzip');
-        res.end(await gzip(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+        // Fastest level: half the CPU of the default for a body ~15% larger, and scrapes travel on LANs.
+        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        res.end(await gzip(body, { level: zlib.Z_BEST_SPEED }));
       } else {
         let length = 0;
         for (const c of chunks) length += c.length;
