@@ -20,7 +20,7 @@ describe('V8 launch flags', () => {
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(read('Dockerfile'));
   const bench = /export const NODE_FLAGS = \[([^\]]*)\]/.exec(read('scripts/bench-lib.mjs'));
-  const benchFlags = [...(bench?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]);
+  const benchFlags = [...(bench?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
 
   it('are the same in the npm start scripts, the Dockerfile ENTRYPOINT and the benchmarks', () => {
     expect(benchFlags.length).toBeGreaterThan(0);
