@@ -41,8 +41,10 @@ const CLOSE_PAREN = 41;
  * Cgroup descriptors stay open and are re-read with pread at offset 0 (kernfs regenerates the content on
  * every read from offset 0): one syscall per file instead of open+fstat+read+close. A descriptor whose
  * cgroup was removed fails (ENODEV) and is reopened once, since a restarted container gets a new cgroup at
- * the same path. /proc files are opened per read: holding /proc/<pid>/net/dev open would pin a dead
- * container's network namespace and could show it under a recycled pid. Missing or unreadable files come
+ * the same path. /proc/<tid>/stat descriptors are kept too (3.5 us a read instead of 11 us with open and
+ * close): one stays bound to its task and fails once the task exits, so it never shows another task under
+ * a recycled id. /proc/<pid>/net/dev is opened per read: a held descriptor would keep showing the network
+ * namespace it was opened in, also for a new container that got the same pid. Missing or unreadable files come
  * back as undefined; the caller decides what a missing file means. One instance per collector instance.
  */
 export class BatchFileReader {
@@ -89,7 +91,7 @@ export class BatchFileReader {
       case 'count':
         return String(this.countLines(n));
       case 'states':
-        return this.states(this.buf.toString('latin1', 0, n), item.procfs ?? '/proc');
+        return this.states(this.buf.toString('latin1', 0, n), item.procfs ?? '/proc', reads);
     }
   }
 
@@ -165,12 +167,12 @@ export class BatchFileReader {
   }
 
   /** The state letter of each listed thread ('-' when it exited meanwhile). */
-  private states(tids: string, procfs: string): string {
+  private states(tids: string, procfs: string, reads: number): string {
     let s = '';
     for (const tid of tids.split('\n')) {
       if (tid === '') continue;
       try {
-        const n = this.readOnce(`${procfs}/${tid}/stat`);
+        const n = this.readCached(`${procfs}/${tid}/stat`, reads);
         const close = this.buf.lastIndexOf(CLOSE_PAREN, n - 1);
         s += close < 0 || close + 2 >= n ? '?' : String.fromCharCode(this.buf[close + 2] as number);
       } catch {
