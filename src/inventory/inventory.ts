@@ -1,20 +1,42 @@
-import * as si from 'systeminformation';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import type { Logger } from '../log/logger';
 import { MetricSet } from '../metrics/metric-set';
 import type { MetricFamily } from '../metrics/types';
 import { inventoryFamilies, type InventorySnapshot } from './inventory-metrics';
 
-/** Reads the inventory through systeminformation (which shells out to lsblk, dmidecode, ...). */
-export async function readInventory(): Promise<InventorySnapshot> {
-  const [cpu, memory, disks, nics, system, os] = await Promise.all([
-    si.cpu(),
-    si.memLayout(),
-    si.diskLayout(),
-    si.networkInterfaces(),
-    si.system(),
-    si.osInfo(),
-  ]);
-  return { cpu, memory, disks, nics: Array.isArray(nics) ? nics : [nics], system, os };
+/** The child process that reads the inventory (read-inventory.ts, built). */
+export const INVENTORY_READER = path.join(__dirname, 'read-inventory.js');
+const READ_TIMEOUT_MS = 60_000;
+
+/**
+ * Reads the inventory in a short-lived child process (a refresh every few minutes): systeminformation and
+ * what it loads would otherwise stay resident in the exporter (~5 MB) for a few milliseconds of use, and a
+ * hung lsblk or dmidecode is killed with the child after a minute.
+ */
+export function readInventoryInChild(
+  signal?: AbortSignal,
+  script = INVENTORY_READER,
+): Promise<InventorySnapshot> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [script],
+      { encoding: 'utf8', timeout: READ_TIMEOUT_MS, maxBuffer: 16 << 20, signal },
+      (err, stdout, stderr) => {
+        if (err !== null) {
+          const why = stderr.trim() || err.message;
+          reject(new Error(`inventory reader failed: ${why}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(stdout) as InventorySnapshot);
+        } catch (parseErr) {
+          reject(new Error(`inventory reader printed no snapshot: ${String(parseErr)}`));
+        }
+      },
+    );
+  });
 }
 
 /**
@@ -27,11 +49,12 @@ export class Inventory {
   private lastOk = false;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly intervalMs: number,
     private readonly logger: Logger,
-    private readonly read: () => Promise<InventorySnapshot> = readInventory,
+    private readonly read: (signal: AbortSignal) => Promise<InventorySnapshot> = readInventoryInChild,
   ) {}
 
   start(): void {
@@ -43,6 +66,7 @@ export class Inventory {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopping.abort();
     await this.refreshing;
   }
 
@@ -71,11 +95,12 @@ export class Inventory {
 
   private async doRefresh(): Promise<void> {
     try {
-      this.families = inventoryFamilies(await this.read());
+      this.families = inventoryFamilies(await this.read(this.stopping.signal));
       this.lastSuccess = Date.now() / 1000;
       this.lastOk = true;
     } catch (err) {
       this.lastOk = false;
+      if (this.stopping.signal.aborted) return;
       this.logger.warn({ err }, 'inventory refresh failed; keeping the previous snapshot');
     }
   }

@@ -1,4 +1,7 @@
-import { Inventory } from '../../../src/inventory/inventory';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Inventory, readInventoryInChild } from '../../../src/inventory/inventory';
 import { inventoryFamilies, type InventorySnapshot } from '../../../src/inventory/inventory-metrics';
 import { silentLogger } from '../../../src/log/logger';
 
@@ -108,5 +111,54 @@ describe('inventory metrics', () => {
     const families = await inventory.collect();
     expect(families.some((f) => f.name === 'hostscope_cpu_info')).toBe(true);
     expect(families.find((f) => f.name === 'hostscope_inventory_refresh_success')?.samples[0]?.value).toBe(0);
+  });
+
+  it('stops a refresh in progress when stopped, without logging a failure', async () => {
+    let aborted = false;
+    const inventory = new Inventory(
+      60_000,
+      silentLogger(),
+      (signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(new Error('aborted'));
+          });
+        }),
+    );
+    void inventory.refresh();
+    await inventory.stop();
+    expect(aborted).toBe(true);
+  });
+});
+
+describe('readInventoryInChild', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'hostscope-inventory-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads this machine through systeminformation in the built child process', async () => {
+    // npm test builds dist/ first; the child is the built read-inventory.js.
+    const script = path.join(__dirname, '../../../dist/inventory/read-inventory.js');
+    const snapshot = await readInventoryInChild(undefined, script);
+    expect(snapshot.cpu.cores).toBe(os.cpus().length);
+    expect(snapshot.os.hostname).toBe(os.hostname());
+    const families = inventoryFamilies(snapshot);
+    expect(families.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['hostscope_cpu_info', 'hostscope_system_info']),
+    );
+  }, 60_000);
+
+  it('fails with what the child said when it fails or prints no snapshot', async () => {
+    const failing = path.join(dir, 'fail.js');
+    writeFileSync(failing, "process.stderr.write('lsblk: not found'); process.exit(3);");
+    await expect(readInventoryInChild(undefined, failing)).rejects.toThrow(
+      /inventory reader failed: lsblk: not found/,
+    );
+    const garbage = path.join(dir, 'garbage.js');
+    writeFileSync(garbage, "process.stdout.write('{not json');");
+    await expect(readInventoryInChild(undefined, garbage)).rejects.toThrow(/printed no snapshot/);
   });
 });
