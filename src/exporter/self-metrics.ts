@@ -1,11 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
-import {
-  collectDefaultMetrics,
-  Gauge,
-  Registry,
-  type MetricObjectWithValues,
-  type MetricValue,
-} from 'prom-client';
+import type { MetricObjectWithValues, MetricValue, Registry as PromRegistry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from './prom-client-core';
 import { MetricSet } from '../metrics/metric-set';
 import type { MetricFamily, MetricType, Sample } from '../metrics/types';
 import { readVersion } from '../version';
@@ -39,7 +34,7 @@ export function openFds(): number {
  * --web.disable-exporter-metrics. Each instance owns its registry, so nothing is global.
  */
 export class SelfMetrics {
-  private readonly registry: Registry | undefined;
+  private readonly registry: PromRegistry | undefined;
   private readonly version = readVersion();
 
   constructor(processMetrics: boolean) {
