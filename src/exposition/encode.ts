@@ -116,8 +116,6 @@ export function encode(families: readonly MetricFamily[], format: ExpositionForm
 
 /** Size of each Buffer the exposition is written into. */
 const CHUNK_BYTES = 64 * 1024;
-/** Text gathered before a write into the current chunk (at most 3 bytes each: a chunk holds 2 writes). */
-const PENDING_CHARS = 8 * 1024;
 
 /**
  * The same bytes as `encode`, as UTF-8 Buffer chunks of up to 64 kB, each piece written straight into the
@@ -129,30 +127,20 @@ export function encodeChunks(families: readonly MetricFamily[], format: Expositi
   const chunks: Buffer[] = [];
   let buf = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   let used = 0;
-  // Pieces are joined into a pending string of a few kB before each write into the chunk: one native
-  // call per ~8 kB instead of three per sample (name, labels, value), which was most of encoding's time.
-  let pending = '';
-  const flush = (): void => {
+  writeExposition(families, format, (text) => {
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (used + pending.length * 3 > buf.length) {
+    if (used + text.length * 3 > buf.length) {
       if (used > 0) chunks.push(buf.subarray(0, used));
       used = 0;
-      if (pending.length * 3 > CHUNK_BYTES) {
-        chunks.push(Buffer.from(pending, 'utf8'));
+      if (text.length * 3 > CHUNK_BYTES) {
+        chunks.push(Buffer.from(text, 'utf8'));
         buf = Buffer.allocUnsafeSlow(CHUNK_BYTES);
-        pending = '';
         return;
       }
       buf = Buffer.allocUnsafeSlow(CHUNK_BYTES);
     }
-    used += buf.write(pending, used, 'utf8');
-    pending = '';
-  };
-  writeExposition(families, format, (text) => {
-    pending += text;
-    if (pending.length >= PENDING_CHARS) flush();
+    used += buf.write(text, used, 'utf8');
   });
-  if (pending.length > 0) flush();
   if (used > 0) chunks.push(buf.subarray(0, used));
   return chunks;
 }
