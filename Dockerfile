@@ -62,11 +62,11 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.HOSTSCOPE_HEALTHCHECK_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # V8 flags for a process that allocates in short bursts (one scrape) and must stay small; none sets a heap
 # limit, so none can cause an out-of-memory exit:
-# --max-semi-space-size=4: the young generation stays at 2x4 MB instead of growing to 2x16 MB.
+# --max-semi-space-size=2: the young generation stays at 2x2 MB instead of growing to 2x16 MB.
 # --no-allocation-site-pretenuring: objects of a scrape are not allocated straight into the old
 #   generation (V8 does that for sites whose objects survive a minor GC, which a scrape's do while it runs),
 #   where they would die only to be collected by a full GC.
 # --heap-growing-percent=50: a full GC when the old generation has grown by half (instead of up to 4x).
 # Keep in sync with package.json "start" scripts and scripts/bench-lib.mjs NODE_FLAGS (a test checks).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--no-allocation-site-pretenuring", "--heap-growing-percent=50", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-allocation-site-pretenuring", "--heap-growing-percent=50", "/app/dist/cli.js"]
 CMD ["exporter"]

@@ -6,7 +6,7 @@ const CLK_TCK = 100;
 
 /** V8 flags hostscope is launched with in production (package.json start scripts, Dockerfile ENTRYPOINT; why: Dockerfile). */
 export const NODE_FLAGS = [
-  '--max-semi-space-size=4',
+  '--max-semi-space-size=2',
   '--no-allocation-site-pretenuring',
   '--heap-growing-percent=50',
 ];
