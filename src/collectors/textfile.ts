@@ -1,6 +1,7 @@
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { describe } from '../errors';
+import { mapLimit } from '../map-limit';
 import { parseExposition, ParseError } from '../expfmt/parse';
 import type { ParsedFamily } from '../expfmt/types';
 import type { MetricFamily } from '../metrics/types';
@@ -280,17 +281,4 @@ function errorCode(err: unknown): unknown {
   return typeof err === 'object' && err !== null && 'code' in err
     ? (err as { code: unknown }).code
     : undefined;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -18,6 +18,7 @@ import type { CollectorDefinition } from '../collectors/types';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { parseExposition } from '../expfmt/parse';
 import { inventoryFamilies, type InventorySnapshot } from '../inventory/inventory-metrics';
+import { mapLimit } from '../map-limit';
 import { SinkMetrics } from '../sink/sink-metrics';
 import { mdCell, mdCode } from './markdown';
 
@@ -102,19 +103,6 @@ export async function scrapeBuiltExporter(cli: string, args: readonly string[]):
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
   }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function parseFamilies(text: string): FamilyDoc[] {

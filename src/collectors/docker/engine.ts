@@ -1,5 +1,6 @@
 import type Dockerode from 'dockerode';
 import { describe, PartialCollectionError } from '../../errors';
+import { mapLimit } from '../../map-limit';
 import { loadDockerode } from './load-dockerode';
 import type { Logger } from '../../log/logger';
 import type { MetricFamily } from '../../metrics/types';
@@ -337,22 +338,4 @@ function destroyStream(stream: NodeJS.ReadableStream): void {
   const s = stream as NodeJS.ReadableStream & { destroy?: () => void };
   s.removeAllListeners('data');
   if (typeof s.destroy === 'function') s.destroy();
-}
-
-/** Runs fn over items with at most `limit` in flight. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }

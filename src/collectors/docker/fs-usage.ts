@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { HostFs } from '../../host/host-fs';
 import type { Logger } from '../../log/logger';
-import { mapLimit } from './engine';
+import { mapLimit } from '../../map-limit';
 import type { FsFigures } from './families';
 import { mountFor, parseMountinfo, type MountEntry } from './fs-usage.parse';
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../../log/logger';
 import type { ContainerStats } from './cgroup.parse';
-import { mapLimit, type DockerEngine } from './engine';
+import { mapLimit } from '../../map-limit';
+import type { DockerEngine } from './engine';
 import { statsFromApi } from './stats-api.parse';
 
 interface Latest {
