@@ -3,6 +3,7 @@ import { BinaryCopyWriter, splitTimestamp } from '../db/binary-copy';
 import { isConnectionError, sqlState, transaction, type Database, type Queryable } from '../db/database';
 import { dayStart, daySuffix, PartitionManager } from '../db/partitions';
 import type { Logger } from '../log/logger';
+import { sameLabels } from '../metrics/same-labels';
 import { applyInventory } from './inventory';
 import {
   canonicalKey,
@@ -36,17 +37,6 @@ interface ScrapeLayout {
   readonly names: string[];
   readonly labels: Readonly<Record<string, string>>[];
   readonly entries: SeriesEntry[];
-}
-
-/** Same label names and values (order ignored). */
-function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  let n = 0;
-  for (const k in a) {
-    if (!Object.prototype.hasOwnProperty.call(b, k) || a[k] !== b[k]) return false;
-    n++;
-  }
-  for (const k in b) if (Object.prototype.hasOwnProperty.call(b, k)) n--;
-  return n === 0;
 }
 
 interface Miss {

@@ -4,6 +4,7 @@
  * which containers are live, frozen (gone, within the grace window) or metadata-only.
  */
 import { formatLabels } from '../../exposition/labels';
+import { sameLabels } from '../../metrics/same-labels';
 import type { Labels, MetricFamily, MetricType, Sample } from '../../metrics/types';
 import { TASK_STATES, type ContainerSpec, type ContainerStats } from './cgroup.parse';
 import type { ContainerMeta } from './engine.parse';
@@ -101,11 +102,7 @@ interface MutableOut {
 }
 
 function sameExtra(a: Labels | undefined, b: Labels | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  for (const k in a) if (a[k] !== b[k]) return false;
-  for (const k in b) if (!(k in a)) return false;
-  return true;
+  return a === b || (a !== undefined && b !== undefined && sameLabels(a, b));
 }
 
 /**
@@ -390,10 +387,13 @@ export function assemble(
     }
     samples.push({ labels, value });
   };
+  const addAll = (outs: readonly Out[], base: Labels, cache: LabelCache): void => {
+    for (const s of outs) add(s.name, s.value, s.extra === undefined ? base : cache.with(s.extra));
+  };
   for (const e of entries) {
     const base = e.cache.base(e.base, allKeys, keysId);
-    for (const s of e.samples) add(s.name, s.value, s.extra === undefined ? base : e.cache.with(s.extra));
-    for (const s of e.more) add(s.name, s.value, s.extra === undefined ? base : e.cache.with(s.extra));
+    addAll(e.samples, base, e.cache);
+    addAll(e.more, base, e.cache);
   }
   add('hostscope_docker_up', figures.up ? 1 : 0, {});
   if (figures.up) add('hostscope_docker_stats_api_fallback', figures.apiFallback ? 1 : 0, {});
