@@ -22,12 +22,13 @@ const CLI = path.join(REPO_ROOT, 'dist/cli.js');
 export function builtHelp(command: string, cli = CLI): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, command, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const out: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
     child.once('error', reject);
-    child.once('exit', (code) =>
+    // 'close', not 'exit': under load the process can exit before its last stdout chunk is read.
+    child.once('close', (code) =>
       code === 0
-        ? resolve(out)
+        ? resolve(Buffer.concat(out).toString())
         : reject(new Error(`hostscope ${command} --help exited with ${String(code)}`)),
     );
   });

@@ -66,7 +66,7 @@ export async function ensureBusyboxImage(host = sharedDockerHost()): Promise<voi
       let err = '';
       imp.stderr.on('data', (c: Buffer) => (err += c.toString()));
       tar.stdout.pipe(imp.stdin);
-      imp.once('exit', (code) =>
+      imp.once('close', (code) =>
         code === 0 ? resolve() : reject(new Error(`docker import failed (${String(code)}): ${err}`)),
       );
       tar.once('error', reject);

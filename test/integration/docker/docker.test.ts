@@ -344,7 +344,7 @@ function promtool(text: string): Promise<{ code: number | null; output: string }
     let output = '';
     p.stdout.on('data', (c: Buffer) => (output += c.toString()));
     p.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    p.once('exit', (code) => resolve({ code, output }));
+    p.once('close', (code) => resolve({ code, output }));
     p.stdin.end(text);
   });
 }
