@@ -42,6 +42,7 @@ export async function startExporter(config: ExporterConfig, logger: Logger): Pro
   const version = readVersion();
   const app = buildApp({
     scrape: () => scraper.scrape(),
+    afterScrape: () => self.afterScrape(),
     telemetryPath: config.telemetryPath,
     maxRequests: config.maxRequests,
     stats,

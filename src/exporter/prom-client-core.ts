@@ -8,6 +8,29 @@ import type * as PromClient from 'prom-client';
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const Registry = require('prom-client/lib/registry') as typeof PromClient.Registry;
 export const Gauge = require('prom-client/lib/gauge') as typeof PromClient.Gauge;
-export const collectDefaultMetrics =
-  require('prom-client/lib/defaultMetrics') as typeof PromClient.collectDefaultMetrics;
+
+type DefaultMetric = (registry: PromClient.Registry, config: object) => void;
+const metric = (name: string): DefaultMetric => require(`prom-client/lib/metrics/${name}`) as DefaultMetric;
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * prom-client's default metrics (its collectDefaultMetrics, in its order) but for the event loop delay
+ * gauges, which the exporter registers itself (see EventLoopLag).
+ */
+export function registerDefaultMetrics(registry: PromClient.Registry): void {
+  const names = [
+    'processCpuTotal',
+    'processStartTime',
+    'osMemoryHeap',
+    'processOpenFileDescriptors',
+    'processMaxFileDescriptors',
+    ...(typeof process.getActiveResourcesInfo === 'function' ? ['processResources'] : []),
+    'processHandles',
+    'processRequests',
+    'heapSizeAndUsed',
+    'heapSpacesSizeAndUsed',
+    'version',
+    'gc',
+  ];
+  for (const name of names) metric(name)(registry, {});
+}

@@ -11,6 +11,8 @@ const gzip = promisify(gzipCb);
 
 export interface AppDeps {
   readonly scrape: () => Promise<MetricFamily[]>;
+  /** Runs once a /metrics response has been sent (work that need not delay the scrape). */
+  readonly afterScrape?: () => void;
   readonly telemetryPath: string;
   /** 0 = unlimited. */
   readonly maxRequests: number;
@@ -48,6 +50,7 @@ export function buildApp(deps: AppDeps): Express {
       return;
     }
     deps.stats.begin();
+    if (deps.afterScrape !== undefined) res.once('finish', deps.afterScrape);
     let code = 200;
     try {
       const format = negotiateFormat(req.headers.accept);

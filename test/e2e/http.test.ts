@@ -37,8 +37,10 @@ describe('exporter HTTP app (in process)', () => {
   };
   const stats = new HttpStats();
   let ready = true;
+  let afterScrapes = 0;
   const app = buildApp({
     scrape,
+    afterScrape: () => afterScrapes++,
     telemetryPath: '/metrics',
     maxRequests: 2,
     stats,
@@ -75,6 +77,17 @@ describe('exporter HTTP app (in process)', () => {
     expect(gunzipSync(r.body).toString()).toContain('demo_total');
     const plain = await get(port, '/metrics', { 'Accept-Encoding': 'gzip;q=0' });
     expect(plain.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('runs afterScrape once per /metrics response, plain or gzipped, and for no other path', async () => {
+    const before = afterScrapes;
+    await get(port, '/metrics');
+    await get(port, '/metrics', { 'Accept-Encoding': 'gzip' });
+    await get(port, '/health');
+    await get(port, '/nope');
+    // 'finish' may come a moment after the client has the body.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(afterScrapes - before).toBe(2);
   });
 
   it('answers 404 for unknown paths, and serves health, readiness and a landing page', async () => {
