@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants as zlib, gzip as gzipCb } from 'node:zlib';
+import { constants as zlib, gzip as gzipCb, gzipSync } from 'node:zlib';
 import express, { type Express, type Request, type Response } from 'express';
 import { CONTENT_TYPES, encodeChunks, negotiateFormat } from '../exposition/encode';
 import type { Logger } from '../log/logger';
@@ -8,6 +8,13 @@ import type { HttpStats } from './http-stats';
 import { landingPage } from './landing';
 
 const gzip = promisify(gzipCb);
+
+/**
+ * Bodies up to this size are compressed on the main thread: a host scrape (~60 kB) takes ~0.2 ms, while
+ * the round trip through libuv's pool took 0.65 ms of the scrape's latency. Larger bodies (the docker
+ * collector's, ~1.5 MB at 100 containers) go to the pool, so a big compression never stalls the loop.
+ */
+const SYNC_GZIP_MAX_BYTES = 256 * 1024;
 
 export interface AppDeps {
   readonly scrape: () => Promise<MetricFamily[]>;
@@ -75,7 +82,8 @@ export function buildApp(deps: AppDeps): Express {
         res.setHeader('Content-Encoding', 'gzip');
         // Fastest level: half the CPU of the default for a body ~15% larger, and scrapes travel on LANs.
         const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        res.end(await gzip(body, { level: zlib.Z_BEST_SPEED }));
+        const options = { level: zlib.Z_BEST_SPEED };
+        res.end(body.length <= SYNC_GZIP_MAX_BYTES ? gzipSync(body, options) : await gzip(body, options));
       } else {
         let length = 0;
         for (const c of chunks) length += c.length;

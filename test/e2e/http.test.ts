@@ -31,9 +31,13 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
 describe('exporter HTTP app (in process)', () => {
   const releases: Array<() => void> = [];
   let blockScrapes = false;
+  let bigBody = false;
   const scrape = async (): Promise<MetricFamily[]> => {
     if (blockScrapes) await new Promise<void>((r) => releases.push(r));
-    return new MetricSet().counter('demo_total', 'Demo.', 7, { q: 'a"b' }).families();
+    const set = new MetricSet().counter('demo_total', 'Demo.', 7, { q: 'a"b' });
+    // ~1 MB of exposition: above the size that is compressed on the main thread.
+    if (bigBody) for (let i = 0; i < 20_000; i++) set.gauge('demo_big', 'Big.', i, { series: `s${i}` });
+    return set.families();
   };
   const stats = new HttpStats();
   let ready = true;
@@ -77,6 +81,19 @@ describe('exporter HTTP app (in process)', () => {
     expect(gunzipSync(r.body).toString()).toContain('demo_total');
     const plain = await get(port, '/metrics', { 'Accept-Encoding': 'gzip;q=0' });
     expect(plain.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('gzips a large body (compressed off the main thread) to the same bytes as the plain one', async () => {
+    bigBody = true;
+    try {
+      const plain = await get(port, '/metrics');
+      const zipped = await get(port, '/metrics', { 'Accept-Encoding': 'gzip' });
+      expect(plain.body.length).toBeGreaterThan(256 * 1024);
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
+    } finally {
+      bigBody = false;
+    }
   });
 
   it('runs afterScrape once per /metrics response, plain or gzipped, and for no other path', async () => {
