@@ -15,6 +15,16 @@ export interface NamedCollector {
   readonly collector: Collector;
 }
 
+const TIMED_OUT = Symbol('timed out');
+
+/** The scrape's shared time limit. */
+interface Limits {
+  readonly signal: AbortSignal;
+  readonly deadlineMs: number;
+  /** Resolves to TIMED_OUT when the time limit is reached. */
+  readonly deadline: Promise<typeof TIMED_OUT>;
+}
+
 interface Outcome {
   readonly name: string;
   readonly families: MetricFamily[];
@@ -42,7 +52,24 @@ export class CollectorRunner {
   }
 
   async collect(): Promise<MetricFamily[]> {
-    const outcomes = await Promise.all(this.collectors.map((c) => this.runOne(c)));
+    // One timer and one abort signal per scrape, not per collector: they all start now, with the same
+    // time limit.
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), this.timeoutMs);
+    });
+    const limits: Limits = { signal: controller.signal, deadlineMs: Date.now() + this.timeoutMs, deadline };
+    let outcomes: Outcome[];
+    try {
+      const running = this.collectors.map((c) => this.runOne(c, limits));
+      // Subscribed after every collector's race, so those see the deadline first: a collector that
+      // resolves on abort still counts as timed out.
+      void deadline.then(() => controller.abort());
+      outcomes = await Promise.all(running);
+    } finally {
+      clearTimeout(timer);
+    }
     const scrape = new MetricSet();
     const families: MetricFamily[] = [];
     for (const o of outcomes) {
@@ -68,30 +95,20 @@ export class CollectorRunner {
     await Promise.all(this.collectors.map((c) => c.collector.close?.()));
   }
 
-  private async runOne({ name, collector }: NamedCollector): Promise<Outcome> {
+  private async runOne({ name, collector }: NamedCollector, limits: Limits): Promise<Outcome> {
     const started = process.hrtime.bigint();
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // Reject before aborting: a collector that resolves on abort must still count as timed out.
-        reject(new CollectorTimeoutError(name, this.timeoutMs));
-        controller.abort();
-      }, this.timeoutMs);
-    });
     try {
-      const families = await Promise.race([
-        collector.update({ signal: controller.signal, deadlineMs: Date.now() + this.timeoutMs }),
-        timeout,
+      const result = await Promise.race([
+        collector.update({ signal: limits.signal, deadlineMs: limits.deadlineMs }),
+        limits.deadline,
       ]);
+      if (result === TIMED_OUT) throw new CollectorTimeoutError(name, this.timeoutMs);
       if (this.lastError.delete(name)) this.logger.info({ collector: name }, 'collector recovered');
-      return { name, families, seconds: elapsed(started), ok: true };
+      return { name, families: result, seconds: elapsed(started), ok: true };
     } catch (err) {
       this.report(name, err);
       const partial = err instanceof PartialCollectionError ? [...err.families] : [];
       return { name, families: partial, seconds: elapsed(started), ok: false };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
