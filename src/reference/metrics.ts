@@ -232,7 +232,7 @@ export async function metricSections(cli = path.join(REPO_ROOT, 'dist/cli.js')):
     {
       title: 'The exporter itself',
       intro:
-        "Per scrape: the duration and success of every enabled collector (node_exporter's names), the build info, and the Node.js process metrics (`--web.disable-exporter-metrics` drops `process_*` and `nodejs_*`).",
+        "Per scrape: the duration and success of every enabled collector (node_exporter's names), the build info, and the Node.js process metrics (`--web.disable-exporter-metrics` drops `process_*` and `nodejs_*`). The event loop delay statistics (`nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds`) are computed after each /metrics response and served by the next scrape; they cover the delays between two responses.",
       families: (await exporterSelfFamilies(cli, loadavg)).sort(byName),
     },
     {
