@@ -10,27 +10,15 @@ export const Registry = require('prom-client/lib/registry') as typeof PromClient
 export const Gauge = require('prom-client/lib/gauge') as typeof PromClient.Gauge;
 
 type DefaultMetric = (registry: PromClient.Registry, config: object) => void;
+/** The names of prom-client's default metrics, which are also their module names under lib/metrics. */
+const { metricsList } = require('prom-client/lib/defaultMetrics') as { metricsList: readonly string[] };
 const metric = (name: string): DefaultMetric => require(`prom-client/lib/metrics/${name}`) as DefaultMetric;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
- * prom-client's default metrics (its collectDefaultMetrics, in its order) but for the event loop delay
- * gauges, which the exporter registers itself (see EventLoopLag).
+ * prom-client's default metrics (what its collectDefaultMetrics registers, in its order) but for the event
+ * loop delay gauges, which the exporter registers itself (see EventLoopLag).
  */
 export function registerDefaultMetrics(registry: PromClient.Registry): void {
-  const names = [
-    'processCpuTotal',
-    'processStartTime',
-    'osMemoryHeap',
-    'processOpenFileDescriptors',
-    'processMaxFileDescriptors',
-    ...(typeof process.getActiveResourcesInfo === 'function' ? ['processResources'] : []),
-    'processHandles',
-    'processRequests',
-    'heapSizeAndUsed',
-    'heapSpacesSizeAndUsed',
-    'version',
-    'gc',
-  ];
-  for (const name of names) metric(name)(registry, {});
+  for (const name of metricsList) if (name !== 'eventLoopLag') metric(name)(registry, {});
 }
