@@ -12,6 +12,16 @@ function block(ms: number): void {
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 30));
 
+/**
+ * Blocks the loop for `ms` between two ticks: a reset histogram records from its second timer tick on
+ * (Node drops the first interval), and the delay is recorded at the tick after the block.
+ */
+async function blockBetweenTicks(ms: number): Promise<void> {
+  await tick();
+  block(ms);
+  await tick();
+}
+
 function value(families: readonly MetricFamily[], name: string): number {
   const v = families.find((f) => f.name === name)?.samples[0]?.value;
   if (v === undefined) throw new Error(`${name} missing`);
@@ -33,23 +43,16 @@ describe('exporter metrics about itself (prom-client defaults, event loop lag)',
   it('reports a blocked event loop in the max delay when computed at the scrape', async () => {
     const self = new SelfMetrics(true);
     await self.collect();
-    // A reset histogram records from its second timer tick on (Node drops the first interval).
-    await tick();
-    block(120);
-    await tick();
+    await blockBetweenTicks(120);
     expect(value(await self.collect(), 'nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.1);
   });
 
   it('computes them after the response (afterScrape) for the next scrape, losing no delay', async () => {
     const self = new SelfMetrics(true);
     await self.collect();
-    await tick();
-    block(120);
-    await tick();
+    await blockBetweenTicks(120);
     self.afterScrape();
-    await tick();
-    block(400);
-    await tick();
+    await blockBetweenTicks(400);
     // The scrape serves what afterScrape() computed: the 120 ms block, not the later one.
     const served = await self.collect();
     expect(value(served, 'nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.1);
