@@ -12,7 +12,7 @@ const gzip = promisify(gzipCb);
 /**
  * Bodies up to this size are compressed on the main thread: a host scrape (~60 kB) takes ~0.2 ms, while
  * the round trip through libuv's pool took 0.65 ms of the scrape's latency. Larger bodies (the docker
- * collector's, ~1.5 MB at 100 containers) go to the pool, so a big compression never stalls the loop.
+ * collector's, ~0.9 MB at 100 containers) go to the pool, so a big compression never stalls the loop.
  */
 const SYNC_GZIP_MAX_BYTES = 256 * 1024;
 
