@@ -1,10 +1,18 @@
 import type { Queryable } from './database';
 
-/** Tables partitioned by UTC day (raw data) and by UTC month (hourly rollups). */
-export const DAILY_TABLES = ['samples_raw', 'host_usage', 'container_usage'] as const;
-export const MONTHLY_TABLES = ['samples_hourly_raw'] as const;
+/**
+ * Tables partitioned by UTC day (usage rows), by UTC month (hourly rollups, compacted chunks), and the
+ * head of raw samples (`samples_raw`): by UTC hour, plus the day partitions made before migration 2.
+ */
+export const DAILY_TABLES = ['host_usage', 'container_usage'] as const;
+export const MONTHLY_TABLES = ['samples_hourly_raw', 'chunks', 'chunk_times'] as const;
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+export function hourStart(ms: number): number {
+  return Math.floor(ms / HOUR_MS) * HOUR_MS;
+}
 
 export function dayStart(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
@@ -37,6 +45,11 @@ export function monthSuffix(monthMs: number): string {
 
 /** Parses a partition suffix back into its [lower, upper) range in ms, or undefined. */
 export function suffixRange(suffix: string): { lower: number; upper: number } | undefined {
+  const hour = /^p(\d{4})(\d{2})(\d{2})(\d{2})$/.exec(suffix);
+  if (hour !== null) {
+    const lower = Date.UTC(Number(hour[1]), Number(hour[2]) - 1, Number(hour[3]), Number(hour[4]));
+    return { lower, upper: lower + HOUR_MS };
+  }
   const day = /^p(\d{4})(\d{2})(\d{2})$/.exec(suffix);
   if (day !== null) {
     const lower = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
@@ -56,6 +69,7 @@ export function suffixRange(suffix: string): { lower: number; upper: number } | 
  */
 export class PartitionManager {
   private readonly known = new Set<string>();
+  private readonly heads = new Map<string, string>();
 
   async ensureDay(db: Queryable, table: (typeof DAILY_TABLES)[number], dayMs: number): Promise<void> {
     const suffix = daySuffix(dayMs);
@@ -78,6 +92,20 @@ export class PartitionManager {
     for (const day of days) await this.ensureDay(db, table, day);
   }
 
+  /** The head partition for one hour's rows (its own, or an older day partition); returns its name. */
+  async ensureHeadHour(db: Queryable, hourMs: number): Promise<string> {
+    const key = `samples_raw@${hourMs}`;
+    const known = this.heads.get(key);
+    if (known !== undefined) return known;
+    const rows = await db.query<{ name: string }>('SELECT hostscope.ensure_head_partition($1) AS name', [
+      new Date(hourMs).toISOString(),
+    ]);
+    const name = rows[0]?.name;
+    if (name === undefined) throw new Error('ensure_head_partition returned nothing');
+    this.heads.set(key, name);
+    return name;
+  }
+
   async ensureMonth(db: Queryable, table: (typeof MONTHLY_TABLES)[number], ms: number): Promise<void> {
     const lower = monthStart(ms);
     const suffix = monthSuffix(lower);
@@ -95,6 +123,7 @@ export class PartitionManager {
   /** Forget everything (after retention dropped partitions, or when a write says one is missing). */
   reset(): void {
     this.known.clear();
+    this.heads.clear();
   }
 }
 
@@ -125,4 +154,4 @@ export async function listPartitions(db: Queryable): Promise<PartitionInfo[]> {
   return out;
 }
 
-export { DAY_MS };
+export { DAY_MS, HOUR_MS };

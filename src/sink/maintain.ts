@@ -1,6 +1,7 @@
 import type { Database } from '../db/database';
-import { dayStart, listPartitions, PartitionManager } from '../db/partitions';
+import { listPartitions, PartitionManager, type PartitionInfo } from '../db/partitions';
 import type { Logger } from '../log/logger';
+import { compactHead } from '../storage/compact';
 import { softDeleteStaleHosts } from './inventory';
 
 const HOUR_MS = 3_600_000;
@@ -18,6 +19,9 @@ export interface MaintainOptions {
 export interface MaintainResult {
   readonly hoursRolledUp: number;
   readonly rollupRows: number;
+  /** Samples moved from the head into compacted chunks, and the chunks written. */
+  readonly compactedSamples: number;
+  readonly chunksWritten: number;
   readonly droppedPartitions: readonly string[];
   readonly hostsDeleted: number;
 }
@@ -43,8 +47,7 @@ SELECT a.series_id, $1::timestamptz, a.n, a.s, a.mn, a.mx, a.f, a.l,
         SELECT series_id, value,
                lag(value) OVER w AS pv,
                lead(value) OVER w AS nv
-          FROM hostscope.samples_raw
-         WHERE time >= $1::timestamptz AND time < $1::timestamptz + interval '1 hour'
+          FROM hostscope.samples_range($1::timestamptz, $1::timestamptz + interval '1 hour')
         WINDOW w AS (PARTITION BY series_id ORDER BY time)
       ) x
      GROUP BY series_id
@@ -82,10 +85,16 @@ export async function rollupHour(
   return rows;
 }
 
+/** True when some partition of `list` overlaps the hour starting at `h`. */
+function covers(list: readonly PartitionInfo[], h: number): boolean {
+  return list.some((p) => p.lower < h + HOUR_MS && p.upper > h);
+}
+
 /**
- * Rolls up every closed hour not rolled up yet (from the watermark, or from the oldest raw partition on
- * the first run), re-rolls hours that received late samples (and the hour after each, whose increase
- * starts from it), then drops whole partitions past retention and soft-deletes stale hosts.
+ * Rolls up every closed hour not rolled up yet (from the watermark, or from the oldest stored data on the
+ * first run), re-rolls hours that received late samples (and the hour after each, whose increase starts
+ * from it), compacts the closed hours of the head into chunks, then applies retention (whole partitions
+ * where it can) and soft-deletes stale hosts.
  */
 export async function maintain(
   db: Database,
@@ -99,14 +108,16 @@ export async function maintain(
     'SELECT rolled_until FROM hostscope.rollup_state WHERE id',
   );
   let from = state[0]?.rolled_until?.getTime();
-  const parts = await listPartitions(db);
-  const rawParts = parts.filter((p) => p.parent === 'samples_raw');
-  const oldestRaw = rawParts.length === 0 ? undefined : Math.min(...rawParts.map((p) => p.lower));
+  let parts = await listPartitions(db);
+  const heads = parts.filter((p) => p.parent === 'samples_raw');
+  const chunkParts = parts.filter((p) => p.parent === 'chunks');
+  const stored = [...heads, ...chunkParts];
+  const oldest = stored.length === 0 ? undefined : Math.min(...stored.map((p) => p.lower));
   const rawCutoff = now - options.retentionRawMs;
-  if (from === undefined) from = oldestRaw ?? closedUntil;
-  // Nothing older than the oldest raw partition still exists to roll up.
-  if (oldestRaw !== undefined && from < oldestRaw) from = oldestRaw;
-  if (oldestRaw === undefined) from = closedUntil;
+  if (from === undefined) from = oldest ?? closedUntil;
+  // Nothing older than the oldest stored data exists to roll up.
+  if (oldest !== undefined && from < oldest) from = oldest;
+  if (oldest === undefined) from = closedUntil;
 
   const hours = new Set<number>();
   for (let h = from; h < closedUntil; h += HOUR_MS) hours.add(h);
@@ -116,16 +127,15 @@ export async function maintain(
   );
   for (const p of pending) {
     const h = p.hour.getTime();
-    if (oldestRaw !== undefined && h < oldestRaw) continue;
+    if (oldest !== undefined && h < oldest) continue;
     hours.add(h);
     if (h + HOUR_MS < from) hours.add(h + HOUR_MS);
   }
   let rollupRows = 0;
   const ordered = [...hours].sort((a, b) => a - b);
-  const rawDays = new Set(rawParts.map((p) => p.lower));
   for (const h of ordered) {
-    // An hour whose day has no raw partition has no samples: nothing to roll up.
-    if (rawDays.has(dayStart(h))) rollupRows += await rollupHour(db, partitions, h);
+    // An hour that no head or chunk partition covers has no samples: nothing to roll up.
+    if (covers(stored, h)) rollupRows += await rollupHour(db, partitions, h);
     if (h >= from) {
       await db.query(
         'UPDATE hostscope.rollup_state SET rolled_until = GREATEST(COALESCE(rolled_until, $1), $1) WHERE id',
@@ -139,27 +149,53 @@ export async function maintain(
     ]);
   if (ordered.length > 0) logger.info({ hours: ordered.length, rows: rollupRows }, 'hourly rollups done');
 
-  // Retention: whole partitions only, never row deletes.
+  // Compaction of closed head hours (rolled up above, so their rollups read the cheaper head).
+  const compaction = await compactHead(db, heads, closedUntil, (partition, r) =>
+    logger.debug({ partition, samples: r.samples, chunks: r.chunks }, 'compacted'),
+  );
+  if (compaction.samples > 0)
+    logger.info(
+      { partitions: compaction.partitions, samples: compaction.samples, chunks: compaction.chunks },
+      'compacted closed hours of the head',
+    );
+
+  // Retention: whole partitions where possible; never raw data that has not been rolled up yet.
+  const rolled = await db.query<{ rolled_until: Date | null }>(
+    'SELECT rolled_until FROM hostscope.rollup_state WHERE id',
+  );
+  const rolledUntil = rolled[0]?.rolled_until?.getTime() ?? 0;
+  const rawLimit = Math.min(rawCutoff, rolledUntil);
   const hourlyCutoff = now - options.retentionHourlyMs;
+  parts = await listPartitions(db);
   const dropped: string[] = [];
   for (const p of parts) {
-    const cutoff = p.parent === 'samples_hourly_raw' ? hourlyCutoff : rawCutoff;
-    if (p.upper > cutoff) continue;
-    // Never drop raw data that has not been rolled up yet.
-    if (p.parent === 'samples_raw') {
-      const rolled = await db.query<{ rolled_until: Date | null }>(
-        'SELECT rolled_until FROM hostscope.rollup_state WHERE id',
-      );
-      const until = rolled[0]?.rolled_until?.getTime() ?? 0;
-      if (until < p.upper) continue;
-    }
+    const limit = p.parent === 'samples_hourly_raw' ? hourlyCutoff : rawLimit;
+    if (p.upper > limit) continue;
     await db.exec(`DROP TABLE IF EXISTS hostscope."${p.name.replace(/"/g, '""')}"`);
     dropped.push(p.name);
+  }
+  // Chunks of the partially expired month: row deletes (a few rows per series and day).
+  if (parts.some((p) => p.parent === 'chunks' && p.lower < rawLimit && p.upper > rawLimit)) {
+    await db.query('DELETE FROM hostscope.chunks WHERE start < $1 AND stop <= $1', [
+      new Date(rawLimit).toISOString(),
+    ]);
+    await db.query(
+      `DELETE FROM hostscope.chunk_times ct WHERE ct.start < $1
+          AND NOT EXISTS (SELECT 1 FROM hostscope.chunks c WHERE c.start = ct.start AND c.times_id = ct.id)`,
+      [new Date(rawLimit).toISOString()],
+    );
   }
   if (dropped.length > 0) logger.info({ partitions: dropped }, 'dropped partitions past retention');
   await db.query('DELETE FROM hostscope.rollup_pending WHERE hour < $1', [
     new Date(rawCutoff - HOUR_MS).toISOString(),
   ]);
   const hostsDeleted = await softDeleteStaleHosts(db, now, options.hostStaleMs ?? 86_400_000);
-  return { hoursRolledUp: ordered.length, rollupRows, droppedPartitions: dropped, hostsDeleted };
+  return {
+    hoursRolledUp: ordered.length,
+    rollupRows,
+    compactedSamples: compaction.samples,
+    chunksWritten: compaction.chunks,
+    droppedPartitions: dropped,
+    hostsDeleted,
+  };
 }

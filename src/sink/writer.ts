@@ -1,7 +1,7 @@
 import type { ParsedFamily } from '../expfmt/types';
 import { BinaryCopyWriter, splitTimestamp } from '../db/binary-copy';
 import { isConnectionError, sqlState, transaction, type Database, type Queryable } from '../db/database';
-import { dayStart, daySuffix, PartitionManager } from '../db/partitions';
+import { dayStart, hourStart, PartitionManager } from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { sameLabels } from '../metrics/same-labels';
 import { applyInventory } from './inventory';
@@ -166,7 +166,7 @@ export class SampleWriter {
     // Pass 2: encode (series_id, time, value) rows. The first sample of a series in a scrape wins
     // (Prometheus rejects the later ones as duplicates); `stamp` marks the scrape that last wrote a series.
     const copy = new BinaryCopyWriter(Math.max(1024, n * 38 + 64));
-    const days = new Set<number>();
+    const hours = new Set<number>();
     const lateHours = new Set<number>();
     const currentHour = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
     let written = 0;
@@ -198,7 +198,7 @@ export class SampleWriter {
         if (t !== lastT) {
           lastT = t;
           [tHigh, tLow] = splitTimestamp(t);
-          days.add(dayStart(t));
+          hours.add(hourStart(t));
           if (t < currentHour) lateHours.add(Math.floor(t / HOUR_MS) * HOUR_MS);
         }
         copy.sampleRow(entry.id, tHigh, tLow, values[i] as number);
@@ -209,7 +209,7 @@ export class SampleWriter {
     const payload = copy.finish();
     let deduplicated = false;
     if (written > 0) {
-      deduplicated = await this.copySamples(payload, days);
+      deduplicated = await this.copySamples(payload, hours);
     }
     await this.writeUsage(scrapes);
     for (const s of scrapes) if (s.inventory !== undefined) await applyInventory(this.db, s.inventory);
@@ -225,24 +225,26 @@ export class SampleWriter {
   }
 
   /**
-   * COPY into samples_raw; on a key collision redo it idempotently (returns true then). A missing
-   * partition (dropped by retention in another process since we cached it) is recreated once.
+   * COPY into the head (samples_raw); on a key collision redo it idempotently (returns true then). A
+   * missing partition (compacted and dropped by maintenance since we cached it) is recreated once.
    */
-  private async copySamples(payload: Buffer, days: ReadonlySet<number>, attempt = 0): Promise<boolean> {
-    await this.partitions.ensureDays(this.db, 'samples_raw', days);
+  private async copySamples(payload: Buffer, hours: ReadonlySet<number>, attempt = 0): Promise<boolean> {
+    const names: string[] = [];
+    for (const h of hours) names.push(await this.partitions.ensureHeadHour(this.db, h));
     try {
-      // All rows of one day (the usual case): COPY straight into that day's partition, skipping routing.
-      const [only] = days;
-      const table = days.size === 1 && only !== undefined ? `samples_raw_${daySuffix(only)}` : 'samples_raw';
-      await this.db.copyBinary(`hostscope.${table} (series_id, time, value)`, payload);
+      // All rows of one hour (the usual case): COPY straight into its partition, skipping routing.
+      const [only] = names;
+      const table = names.length === 1 && only !== undefined ? only : 'samples_raw';
+      await this.db.copyBinary(`hostscope."${table}" (series_id, time, value)`, payload);
       return false;
     } catch (err) {
       if (isConnectionError(err)) throw err;
       const state = sqlState(err);
-      // 23514: no partition for a row; 42P01: the cached day partition was dropped meanwhile.
-      if ((state === '23514' || state === '42P01') && attempt === 0) {
+      // 23514: no partition for a row; 42P01 (or XX000 "could not open relation" when it happened while
+      // we waited for its lock): the cached partition was compacted and dropped meanwhile.
+      if (state !== '23505' && attempt === 0) {
         this.partitions.reset();
-        return this.copySamples(payload, days, attempt + 1);
+        return this.copySamples(payload, hours, attempt + 1);
       }
       if (state !== '23505') throw err;
     }

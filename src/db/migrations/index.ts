@@ -1,4 +1,5 @@
 import * as m0001 from './0001_init';
+import * as m0002 from './0002_chunks';
 
 export interface Migration {
   readonly version: number;
@@ -10,4 +11,7 @@ export interface Migration {
  * Numbered migrations, applied in order. They are TypeScript string modules (not .sql files) so that
  * `tsc` ships them in dist/ without a copy step. Never edit an applied migration: add the next number.
  */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: m0001.name, sql: m0001.sql }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: m0001.name, sql: m0001.sql },
+  { version: 2, name: m0002.name, sql: m0002.sql },
+];

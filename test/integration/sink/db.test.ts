@@ -195,11 +195,11 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
       ]);
     });
 
-    it('recreates a day partition that retention dropped under a running writer', async () => {
+    it('recreates a head partition that maintenance dropped under a running writer', async () => {
       const t0 = Date.UTC(2030, 0, 1, 10);
       const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
       await w.write([scrape('p 1\n', t0)], t0);
-      await db.exec('DROP TABLE hostscope.samples_raw_p20300101');
+      await db.exec('DROP TABLE hostscope.samples_raw_p2030010110');
       await w.write([scrape('p 2\n', t0 + 1000)], t0);
       expect(await db.query(`SELECT value FROM hostscope.samples WHERE metric = 'p'`)).toEqual([
         { value: 2 },
@@ -381,7 +381,7 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
       ]);
     });
 
-    it('drops whole partitions past retention (raw daily, rollups monthly) and keeps the rest', async () => {
+    it('drops whole partitions past retention (raw chunks and rollups monthly) and keeps the rest', async () => {
       const now = Date.UTC(2030, 5, 20, 12);
       const w = new SampleWriter(db, logger, { past: 3650 * DAY, future: DAY });
       const times = [now - 20 * DAY, now - 15 * DAY, now - 13 * DAY, now - HOUR * 3];
@@ -390,13 +390,20 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
         now,
       );
       await maintain(db, logger, { retentionRawMs: 14 * DAY, retentionHourlyMs: 400 * DAY, nowMs: now });
-      const parts = await db.query<{ name: string }>(
-        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-          WHERE i.inhparent = 'hostscope.samples_raw'::regclass ORDER BY 1`,
-      );
-      expect(parts.map((p) => p.name)).toEqual(['samples_raw_p20300607', 'samples_raw_p20300620']);
-      expect(await db.query(`SELECT count(*)::int AS n FROM hostscope.samples WHERE metric = 'm'`)).toEqual([
-        { n: 2 },
+      const children = async (parent: string): Promise<string[]> =>
+        (
+          await db.query<{ name: string }>(
+            `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = $1::regclass ORDER BY 1`,
+            [parent],
+          )
+        ).map((r) => r.name);
+      // Every closed hour was compacted and its head partition dropped; May's chunks are past retention.
+      expect(await children('hostscope.samples_raw')).toEqual([]);
+      expect(await children('hostscope.chunks')).toEqual(['chunks_p203006']);
+      expect(await db.query(`SELECT time FROM hostscope.samples WHERE metric = 'm' ORDER BY time`)).toEqual([
+        { time: new Date(now - 13 * DAY) },
+        { time: new Date(now - 3 * HOUR) },
       ]);
       // Rollups of every closed hour, those of the dropped days included, were made before the drop.
       expect(
