@@ -7,32 +7,15 @@ import { silentLogger } from '../../../src/log/logger';
 import { applyInventory, extractInventory } from '../../../src/sink/inventory';
 import { maintain } from '../../../src/sink/maintain';
 import { runSeed } from '../../../src/sink/seed';
-import { syntheticFamilies } from '../../../src/sink/scrape';
-import type { PendingScrape, Target } from '../../../src/sink/types';
 import { UsageTracker } from '../../../src/sink/usage';
 import { SampleWriter } from '../../../src/sink/writer';
 import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgres';
 import { describeWithService } from '../../helpers/services';
+import { scrape, target } from '../../helpers/scrapes';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const logger = silentLogger();
-const target: Target = { url: 'http://h1:9100/metrics', instance: 'h1:9100', job: 'node' };
-
-function scrape(body: string, timeMs: number, t: Target = target): PendingScrape {
-  const families = [
-    ...parseExposition(body, 'text'),
-    ...syntheticFamilies({ target: t, timeMs, durationSeconds: 0.01, families: [] }),
-  ];
-  return {
-    target: t,
-    timeMs,
-    families,
-    sampleCount: families.reduce((a, f) => a + f.samples.length, 0),
-    containerUsage: [],
-  };
-}
-
 describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real PostgreSQL', () => {
   let pg: PgServer;
   let db: PostgresDatabase;
