@@ -9,7 +9,7 @@ export type CopyValue = number | bigint | string | boolean | null;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01). */
-const PG_EPOCH_MS = 946_684_800_000;
+export const PG_EPOCH_MS = 946_684_800_000;
 
 /** Growable byte buffer with big-endian writers; one instance per COPY. */
 export class BinaryCopyWriter {
@@ -140,6 +140,15 @@ export class BinaryCopyWriter {
     this.buf.writeUInt8(1, this.pos + 4);
     this.buf.write(value, this.pos + 5, len, 'utf8');
     this.pos += 5 + len;
+    return this;
+  }
+
+  /** A field already in the column type's binary send format (arrays, for one). */
+  raw(bytes: Uint8Array): this {
+    this.ensure(4 + bytes.length);
+    this.buf.writeInt32BE(bytes.length, this.pos);
+    this.buf.set(bytes, this.pos + 4);
+    this.pos += 4 + bytes.length;
     return this;
   }
 

@@ -7,7 +7,11 @@ import { maintain } from './maintain';
 import { syntheticFamilies } from './scrape';
 import type { PendingScrape, Target } from './types';
 import { UsageTracker } from './usage';
-import { SampleWriter } from './writer';
+import { isCounterSample, SampleWriter } from './writer';
+import { BinaryCopyWriter } from '../db/binary-copy';
+import { PartitionManager } from '../db/partitions';
+import { blockHours } from '../storage/compact';
+import { copyChunks, type ChunkRow } from '../storage/chunk-copy';
 
 export interface SeedOptions {
   readonly hosts: number;
@@ -331,57 +335,153 @@ export class SeedGenerator {
   }
 }
 
+/** Per series and hour: the rollup maintain would compute (see ROLLUP_SQL in maintain.ts). */
+class HourAggregate {
+  n = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  first = NaN;
+  last = NaN;
+  inc = 0;
+  add(v: number, prev: number | undefined): void {
+    if (this.n === 0) this.first = v;
+    this.n++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    this.last = v;
+    // A counter's rise since the previous sample (previous hour's last for the first one); a fall is a
+    // reset, after which the new value counts from zero.
+    if (prev !== undefined) this.inc += v >= prev ? v - prev : v;
+  }
+}
+
+const HOUR_MS = 3_600_000;
+
 /**
- * `hostscope seed`: fills the database with synthetic history through the same path as real scrapes
- * (series cache, binary COPY, usage rows, inventory), then runs the hourly rollups. Returns samples written.
+ * `hostscope seed`: fills the database with synthetic history. Samples go straight into compacted chunks
+ * (blocks as compaction would cut them) with their hourly rollups computed on the way, so months take
+ * seconds; usage rows and inventory go through the sink's writer like real scrapes. Returns samples written.
  */
-export async function runSeed(
-  db: Database,
-  options: SeedOptions,
-  logger: Logger,
-  batchSamples = 200_000,
-): Promise<number> {
+export async function runSeed(db: Database, options: SeedOptions, logger: Logger): Promise<number> {
   const gen = new SeedGenerator(options);
   const writer = new SampleWriter(db, logger, { past: (options.days + 1) * 86_400_000, future: 600_000 });
   const usage = new UsageTracker();
   // Refresh hourly so hosts.last_seen follows the synthetic history and maintain keeps the hosts.
   const inventory = new InventoryTracker(3_600_000);
-  let batch: PendingScrape[] = [];
-  let inBatch = 0;
+  const partitions = new PartitionManager();
+  const span = blockHours(HOUR_MS / options.stepMs) * HOUR_MS;
+  const closedHour = Math.floor(options.nowMs / HOUR_MS) * HOUR_MS;
+  // Per host: series ids in sample order, counter flags, and each series' last value (for increases).
+  const layout = new Map<HostState, { ids: number[]; counter: boolean[]; prev: (number | undefined)[] }>();
   let written = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const r = await writer.write(batch, options.nowMs);
-    written += r.written;
-    batch = [];
-    inBatch = 0;
-  };
-  for (let t = gen.startMs; t <= options.nowMs; t += options.stepMs) {
+  for (let block = Math.floor(gen.startMs / span) * span; block <= options.nowMs; block += span) {
+    const times: number[] = [];
+    for (let t = Math.max(block, gen.startMs); t < block + span && t <= options.nowMs; t += options.stepMs)
+      times.push(t);
+    if (times.length === 0) continue;
+    await partitions.ensureMonth(db, 'chunks', block);
+    await partitions.ensureMonth(db, 'chunk_times', block);
+    await partitions.ensureMonth(db, 'samples_hourly_raw', block);
+    const chunks: ChunkRow[] = [];
+    const hourly = new BinaryCopyWriter(1 << 20);
+    const side: PendingScrape[] = [];
     for (const h of gen.hosts) {
-      const families = gen.scrape(h, t);
-      const all = [
-        ...families,
-        ...syntheticFamilies({ target: h.target, timeMs: t, durationSeconds: 0.01, families }),
-      ];
-      let sampleCount = 0;
-      for (const f of all) sampleCount += f.samples.length;
-      const u = usage.compute(h.target, t, families);
-      const snap = extractInventory(h.target, t, families);
-      batch.push({
-        target: h.target,
-        timeMs: t,
-        families: all,
-        sampleCount,
-        ...(u.host === undefined ? {} : { hostUsage: u.host }),
-        containerUsage: u.containers,
-        ...(inventory.due(snap) ? { inventory: snap } : {}),
+      let values: Float64Array[] = [];
+      let hours: HourAggregate[][] = [];
+      let l = layout.get(h);
+      for (let k = 0; k < times.length; k++) {
+        const t = times[k] as number;
+        const families = gen.scrape(h, t);
+        const all = [
+          ...families,
+          ...syntheticFamilies({ target: h.target, timeMs: t, durationSeconds: 0.01, families }),
+        ];
+        let sampleCount = 0;
+        for (const f of all) sampleCount += f.samples.length;
+        const pending: PendingScrape = {
+          target: h.target,
+          timeMs: t,
+          families: all,
+          sampleCount,
+          containerUsage: [],
+        };
+        if (l === undefined) {
+          const ids = await writer.seriesIds(pending);
+          const counter = all.flatMap((f) => f.samples.map((x) => isCounterSample(f, x.name)));
+          l = { ids, counter, prev: ids.map(() => undefined) };
+          layout.set(h, l);
+        }
+        if (values.length === 0) {
+          values = l.ids.map(() => new Float64Array(times.length));
+          hours = l.ids.map(() => []);
+        }
+        const hourIndex = Math.floor((t - block) / HOUR_MS);
+        let i = 0;
+        for (const f of all)
+          for (const x of f.samples) {
+            (values[i] as Float64Array)[k] = x.value;
+            const perHour = hours[i] as HourAggregate[];
+            const agg = (perHour[hourIndex] ??= new HourAggregate());
+            agg.add(x.value, l.counter[i] === true ? l.prev[i] : undefined);
+            l.prev[i] = x.value;
+            i++;
+          }
+        const u = usage.compute(h.target, t, families);
+        const snap = extractInventory(h.target, t, families);
+        side.push({
+          ...pending,
+          families: [],
+          sampleCount: 0,
+          ...(u.host === undefined ? {} : { hostUsage: u.host }),
+          containerUsage: u.containers,
+          ...(inventory.due(snap) ? { inventory: snap } : {}),
+        });
+      }
+      if (l === undefined) continue;
+      l.ids.forEach((id, i) => {
+        chunks.push({
+          seriesId: id,
+          startMs: block,
+          stopMs: block + span,
+          times,
+          values: values[i] as Float64Array,
+        });
+        (hours[i] as HourAggregate[]).forEach((a, hi) => {
+          const hour = block + hi * HOUR_MS;
+          if (hour + HOUR_MS > closedHour) return; // the open hour is maintain's to roll up
+          hourly.row(9).int8Safe(id).timestampMs(hour).int4(a.n).float8(a.sum).float8(a.min).float8(a.max);
+          hourly.float8(a.first).float8(a.last);
+          if (l?.counter[i] === true) hourly.float8(a.inc);
+          else hourly.null();
+        });
       });
-      inBatch += sampleCount;
+      written += l.ids.length * times.length;
     }
-    if (inBatch >= batchSamples) await flush();
+    await db.session(async (s) => {
+      await copyChunks(s, chunks);
+      await s.exec(
+        'CREATE TEMP TABLE IF NOT EXISTS hs_seed_hourly (LIKE hostscope.samples_hourly_raw) ON COMMIT DELETE ROWS',
+      );
+      await s.exec('BEGIN');
+      await s.copyBinary(
+        'hs_seed_hourly (series_id, hour, count, sum, min, max, first, last, increase)',
+        hourly.finish(),
+      );
+      await s.exec(`INSERT INTO hostscope.samples_hourly_raw SELECT * FROM hs_seed_hourly
+                    ON CONFLICT (series_id, hour) DO UPDATE SET count = EXCLUDED.count, sum = EXCLUDED.sum,
+                      min = EXCLUDED.min, max = EXCLUDED.max, first = EXCLUDED.first, last = EXCLUDED.last,
+                      increase = EXCLUDED.increase;
+                    COMMIT`);
+    });
+    await writer.writeSideTables(side);
   }
-  await flush();
-  logger.info({ samples: written, hosts: options.hosts, days: options.days }, 'seeded history; rolling up');
+  // The rollups of every closed hour are written: on a fresh database, start maintain's watermark there.
+  await db.query('UPDATE hostscope.rollup_state SET rolled_until = $1 WHERE id AND rolled_until IS NULL', [
+    new Date(closedHour).toISOString(),
+  ]);
+  logger.info({ samples: written, hosts: options.hosts, days: options.days }, 'seeded history');
   await maintain(db, logger, {
     retentionRawMs: Math.max(14, options.days + 1) * 86_400_000,
     retentionHourlyMs: 400 * 86_400_000,

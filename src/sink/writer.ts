@@ -211,8 +211,7 @@ export class SampleWriter {
     if (written > 0) {
       deduplicated = await this.copySamples(payload, hours);
     }
-    await this.writeUsage(scrapes);
-    for (const s of scrapes) if (s.inventory !== undefined) await applyInventory(this.db, s.inventory);
+    await this.writeSideTables(scrapes);
     if (lateHours.size > 0)
       await this.db.query(
         `INSERT INTO hostscope.rollup_pending (hour)
@@ -296,6 +295,41 @@ export class SampleWriter {
         [JSON.stringify(containers)],
       );
     }
+  }
+
+  /**
+   * The series id of every sample of a scrape, in order, creating missing metrics and series; for
+   * writers of compacted history (seed) that store values without going through the head.
+   */
+  async seriesIds(scrape: PendingScrape): Promise<number[]> {
+    const prefix = targetPrefix(scrape.target);
+    const entries: SeriesEntry[] = [];
+    const misses = new Map<string, Miss>();
+    for (const family of scrape.families)
+      for (const sample of family.samples) {
+        const key = fastKey(prefix, sample.name, sample.labels);
+        let entry = this.series.get(key) ?? misses.get(key)?.entry;
+        if (entry === undefined) {
+          entry = { id: -1, stamp: 0 };
+          misses.set(key, {
+            fast: key,
+            metric: sample.name,
+            family,
+            labels: sample.labels,
+            target: scrape.target,
+            entry,
+          });
+        }
+        entries.push(entry);
+      }
+    if (misses.size > 0) await this.resolve([...misses.values()]);
+    return entries.map((e) => e.id);
+  }
+
+  /** Writes a batch's usage rows and inventory snapshots (what write() stores besides samples). */
+  async writeSideTables(scrapes: readonly PendingScrape[]): Promise<void> {
+    await this.writeUsage(scrapes);
+    for (const s of scrapes) if (s.inventory !== undefined) await applyInventory(this.db, s.inventory);
   }
 
   /** Creates (or finds) the metrics and series of cache misses and fills the caches. */

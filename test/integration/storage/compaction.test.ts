@@ -283,12 +283,12 @@ describeWithService('PostgreSQL', hasPostgres, 'compacted storage', () => {
       await migrate(db, logger);
       // Recent history, since the `hostscope maintain` command below works relative to the real clock.
       const end = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
-      const scrapes = history(end - 4 * HOUR, end);
+      const scrapes = history(end - 2 * HOUR, end);
       await write(db, scrapes, Date.now());
       const want = expected(scrapes);
       expect(await everything(db)).toEqual(want);
       // `hostscope maintain` runs while this test terminates its database session once it is compacting,
-      // a little later on each attempt, until a run gets through. After every kill nothing is lost or
+      // 150 ms later on each attempt, until a run gets through. After every kill nothing is lost or
       // doubled; the steps committed before a kill stay done.
       let killed = 0;
       let completed = false;
@@ -303,7 +303,7 @@ describeWithService('PostgreSQL', hasPostgres, 'compacted storage', () => {
                 WHERE application_name = 'hostscope' AND query ~ '(hs_|chunk)' AND state = 'active'`,
             );
             if (busy.length > 0) {
-              await new Promise((r) => setTimeout(r, (attempt % 10) * 4));
+              await new Promise((r) => setTimeout(r, attempt * 150));
               await db.query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hostscope'",
               );
