@@ -47,26 +47,29 @@ LANGUAGE sql STABLE AS $fn$
     FROM hostscope.samples_raw r
    WHERE r.time >= from_time AND r.time < to_time
   UNION ALL
-  SELECT c.series_id, u.t, u.v
-    FROM hostscope.chunks c
-    JOIN hostscope.chunk_times ct ON ct.start = c.start AND ct.id = c.times_id
-   CROSS JOIN LATERAL unnest(ct.times, c."values") AS u(t, v)
-   WHERE c.start < to_time AND c.start > from_time - interval '1 day' AND c.stop > from_time
-     AND u.t >= from_time AND u.t < to_time
+  SELECT x.series_id, x.t, x.v
+    FROM (SELECT c.series_id, unnest(ct.times) AS t, unnest(c."values") AS v
+            FROM hostscope.chunks c
+            JOIN hostscope.chunk_times ct ON ct.start = c.start AND ct.id = c.times_id
+           WHERE c.start < to_time AND c.start > from_time - interval '1 day' AND c.stop > from_time) x
+   WHERE x.t >= from_time AND x.t < to_time
 $fn$;
 
+-- Each branch joins the dictionaries itself, so a condition on metric or labels selects the series first
+-- and only their chunks are read and decompressed. The arrays are unnested in the select list (in step,
+-- one row per element), which PostgreSQL runs about twice as fast as unnest() in FROM.
 CREATE OR REPLACE VIEW hostscope.samples AS
-SELECT s.time, m.name AS metric, se.labels, s.value, s.series_id
-FROM (
-  SELECT r.series_id, r.time, r.value FROM hostscope.samples_raw r
-  UNION ALL
-  SELECT c.series_id, u.t, u.v
-    FROM hostscope.chunks c
-    JOIN hostscope.chunk_times ct ON ct.start = c.start AND ct.id = c.times_id
-   CROSS JOIN LATERAL unnest(ct.times, c."values") AS u(t, v)
-) s (series_id, "time", value)
-JOIN hostscope.series se ON se.id = s.series_id
-JOIN hostscope.metrics m ON m.id = se.metric_id;
+SELECT r.time, m.name AS metric, se.labels, r.value, r.series_id
+  FROM hostscope.samples_raw r
+  JOIN hostscope.series se ON se.id = r.series_id
+  JOIN hostscope.metrics m ON m.id = se.metric_id
+UNION ALL
+SELECT x.t, x.metric, x.labels, x.v, x.series_id
+  FROM (SELECT unnest(ct.times) AS t, m.name AS metric, se.labels, unnest(c."values") AS v, c.series_id
+          FROM hostscope.series se
+          JOIN hostscope.metrics m ON m.id = se.metric_id
+          JOIN hostscope.chunks c ON c.series_id = se.id
+          JOIN hostscope.chunk_times ct ON ct.start = c.start AND ct.id = c.times_id) x;
 
 -- The head partition that takes rows of one hour: the day partition when migration 1 made one for that
 -- day, else the hour's own partition (created here).
