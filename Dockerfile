@@ -52,8 +52,10 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY scripts/render-alertmanager.mjs ./scripts/render-alertmanager.mjs
 COPY alertmanager ./alertmanager
-# Where the compose stack renders the Alertmanager config (a named volume copies this ownership).
-RUN mkdir -p /var/lib/hostscope/alertmanager && chown 10001:10001 /var/lib/hostscope/alertmanager
+# Where the compose stack renders the Alertmanager config, and the sink's outage buffer (a named volume
+# copies this ownership).
+RUN mkdir -p /var/lib/hostscope/alertmanager /var/lib/hostscope/buffer \
+ && chown 10001:10001 /var/lib/hostscope/alertmanager /var/lib/hostscope/buffer
 USER 10001:10001
 EXPOSE 9100
 # Liveness of the exporter; the sink's service overrides HOSTSCOPE_HEALTHCHECK_URL (port 9101).

@@ -128,13 +128,17 @@ async function main() {
       job: 'bench',
     }));
     const bodies = targets.map((_, i) => exposition(i));
-    const sink = new Sink(
+    const bufferDir = mkdtempSync(path.join(os.tmpdir(), 'hostscope-bench-buffer-'));
+    const sink = await Sink.open(
       db,
       {
         targets,
         intervalMs: STEP_MS,
         timeoutMs: 10_000,
         bodyLimitBytes: 0,
+        bufferDir,
+        bufferMaxBytes: 4 * 1024 ** 3,
+        // Everything stays in memory (the direct path): this measures writing, not the disk buffer.
         bufferMaxSamples: 50_000_000,
         batchSamples: 250_000,
         maintainSchedule: '',
@@ -149,13 +153,19 @@ async function main() {
       const t = start + r * STEP_MS;
       for (let i = 0; i < targets.length; i++) {
         const families = parseExposition(bodies[i], 'text');
-        sink.buffer.push(sink.accept({ target: targets[i], timeMs: t, durationSeconds: 0.01, families }));
-        void sink.flush();
+        sink.enqueue({
+          target: targets[i],
+          timeMs: t,
+          durationSeconds: 0.01,
+          families,
+          body: bodies[i],
+          format: 'text',
+        });
         // Responses of different targets arrive separately: the event loop turns between them.
         await new Promise((resolve) => setImmediate(resolve));
       }
       void sink.flush();
-      while (sink.buffer.size > 6 * TARGETS * SERIES_PER_TARGET)
+      while (sink.buffer.samples > 6 * TARGETS * SERIES_PER_TARGET)
         await new Promise((resolve) => setTimeout(resolve, 1));
     };
     await round(0); // warm-up: creates metrics, series and the partition
@@ -225,6 +235,9 @@ async function main() {
     console.log(
       `  memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, series cached ${fmt(sink.writer.cachedSeries)}`,
     );
+
+    await sink.buffer.close();
+    rmSync(bufferDir, { recursive: true, force: true });
 
     // Rollup: one day of 2,000 series at 15 s.
     if (process.env.BENCH_SKIP_ROLLUP) return;

@@ -34,7 +34,7 @@ export const healthDashboard: DashboardSpec = {
       kind: 'query',
       name: 'sink_job',
       label: 'Sink job',
-      query: 'label_values(hostscope_sink_buffer_max_samples, job)',
+      query: 'label_values(hostscope_sink_buffer_max_bytes, job)',
       multi: false,
       includeAll: false,
     },
@@ -160,7 +160,7 @@ export const healthDashboard: DashboardSpec = {
         },
         {
           type: 'stat',
-          title: 'Buffer fill',
+          title: 'Disk buffer fill',
           unit: 'percentunit',
           min: 0,
           max: 1,
@@ -168,7 +168,7 @@ export const healthDashboard: DashboardSpec = {
           h: 4,
           queries: [
             {
-              expr: `max(hostscope_sink_buffer_samples{${S}} / hostscope_sink_buffer_max_samples{${S}})`,
+              expr: `max(hostscope_sink_buffer_bytes{${S}} / hostscope_sink_buffer_max_bytes{${S}})`,
             },
           ],
         },
@@ -212,15 +212,16 @@ export const healthDashboard: DashboardSpec = {
         },
         {
           type: 'timeseries',
-          title: 'Buffer',
-          description: 'Samples waiting to be written, and the capacity (--buffer.max-samples).',
-          unit: 'short',
+          title: 'Disk buffer',
+          description:
+            'Size of the outage buffer on disk (--buffer.dir), and its bound (--buffer.max-bytes); the oldest scrapes are dropped past it.',
+          unit: 'bytes',
           min: 0,
           w: 8,
           h: 8,
           queries: [
-            { expr: `hostscope_sink_buffer_samples{${S}}`, legend: '{{instance}} buffered' },
-            { expr: `hostscope_sink_buffer_max_samples{${S}}`, legend: '{{instance}} capacity' },
+            { expr: `hostscope_sink_buffer_bytes{${S}}`, legend: '{{instance}} buffered' },
+            { expr: `hostscope_sink_buffer_max_bytes{${S}}`, legend: '{{instance}} bound' },
           ],
         },
         {

@@ -206,7 +206,17 @@ function inventoryDocs(): FamilyDoc[] {
 }
 
 function sinkDocs(): FamilyDoc[] {
-  const m = new SinkMetrics(() => ({ samples: 0, max: 1, droppedSamples: 0, skipped: 0 }));
+  const m = new SinkMetrics(() => ({
+    samples: 0,
+    bytes: 0,
+    maxBytes: 1,
+    segments: 0,
+    droppedSamples: 0,
+    corruptSamples: 0,
+    failedSamples: 0,
+    rejectedSamples: 0,
+    skipped: 0,
+  }));
   m.scrape('host:9100', true);
   return m.families().map(familyDoc);
 }

@@ -85,13 +85,15 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   // Scraping starts at once; migrations run before the first write and are retried while the database
   // is unreachable, so a sink started before its database buffers instead of failing.
   const db = await openDatabase(databaseConfig(flags), logger);
-  const sink = new Sink(
+  const sink = await Sink.open(
     db,
     {
       targets: config.targets,
       intervalMs: config.intervalMs,
       timeoutMs: config.timeoutMs,
       bodyLimitBytes: config.bodyLimitBytes,
+      bufferDir: config.bufferDir,
+      bufferMaxBytes: config.bufferMaxBytes,
       bufferMaxSamples: config.bufferMaxSamples,
       batchSamples: config.batchSamples,
       maintainSchedule: config.maintainSchedule,
@@ -101,7 +103,10 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     async () => {
       await migrate(db, logger);
     },
-  );
+  ).catch(async (err: unknown) => {
+    await db.close().catch(() => undefined);
+    throw err;
+  });
   let server: Server | undefined;
   if (config.listen !== undefined) {
     server = await listen(
@@ -121,6 +126,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       interval: config.intervalMs,
       port,
       database: db.kind,
+      bufferDir: config.bufferDir,
       version: readVersion(),
     },
     'hostscope sink started',
@@ -131,7 +137,10 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     async stop() {
       const flushed = await sink.stop(Date.now() + config.shutdownTimeoutMs);
       if (!flushed)
-        logger.error({ buffered: sink.buffer.size }, 'could not write everything buffered before exiting');
+        logger.error(
+          { buffered: sink.buffer.samples, dir: config.bufferDir },
+          'could not write everything buffered before exiting; it stays on disk and is written after the next start',
+        );
       if (server !== undefined) {
         const s = server;
         await new Promise<void>((resolve) => {
@@ -182,7 +191,7 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
     ok = await running.stop();
   } else {
     const signal = await waitForShutdownSignal();
-    logger.info({ signal, buffered: running.sink.buffer.size }, 'shutting down; writing the buffer');
+    logger.info({ signal, buffered: running.sink.buffer.samples }, 'shutting down; writing the buffer');
     ok = await running.stop();
   }
   await exporter?.stop();

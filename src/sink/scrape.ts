@@ -13,6 +13,9 @@ export interface ScrapeOutcome {
   /** Undefined when the scrape failed. */
   readonly families?: readonly ParsedFamily[];
   readonly error?: string;
+  /** The body as received, with its format, when it parsed: what the disk buffer keeps of a scrape. */
+  readonly body?: string;
+  readonly format?: InputFormat;
 }
 
 export function formatOf(contentType: string | null): InputFormat {
@@ -50,7 +53,9 @@ export async function scrapeTarget(
   const timeMs = options.nowMs ?? Date.now();
   const started = performance.now();
   const signal = AbortSignal.timeout(options.timeoutMs);
-  const done = (extra: { families?: readonly ParsedFamily[]; error?: string }): ScrapeOutcome => ({
+  const done = (
+    extra: Partial<Pick<ScrapeOutcome, 'families' | 'error' | 'body' | 'format'>>,
+  ): ScrapeOutcome => ({
     target,
     timeMs,
     durationSeconds: (performance.now() - started) / 1000,
@@ -67,8 +72,8 @@ export async function scrapeTarget(
       return done({ error: `server returned HTTP status ${res.status} ${res.statusText}` });
     }
     const text = await readLimited(res, options.bodyLimitBytes, signal);
-    const families = parseExposition(text, formatOf(res.headers.get('content-type')));
-    return done({ families });
+    const format = formatOf(res.headers.get('content-type'));
+    return done({ families: parseExposition(text, format), body: text, format });
   } catch (err) {
     const message =
       signal.aborted || (err instanceof Error && err.name === 'TimeoutError')

@@ -3,6 +3,29 @@ import type { MetricFamily } from '../metrics/types';
 
 const WRITE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The buffer's figures, read at each scrape of the sink's /metrics. */
+export interface BufferStats {
+  /** Samples waiting: in memory, and synced to the disk buffer. */
+  readonly samples: number;
+  /** Size of the disk buffer's segment files, and its bound (--buffer.max-bytes). */
+  readonly bytes: number;
+  readonly maxBytes: number;
+  readonly segments: number;
+  /** Dropped because the disk buffer was full (oldest first). */
+  readonly droppedSamples: number;
+  /** Lost to a damaged record found when reading the disk buffer back. */
+  readonly corruptSamples: number;
+  /** Lost because they could not be written to the buffer directory. */
+  readonly failedSamples: number;
+  /** In batches the database rejected three times. */
+  readonly rejectedSamples: number;
+  /** Skipped by the writer: duplicate series in a scrape, timestamp out of range. */
+  readonly skipped: number;
+}
+
+const DROPPED_HELP =
+  'Samples not stored, by reason: buffer_full (the disk buffer reached --buffer.max-bytes; the oldest go), buffer_damaged (a damaged record in a buffer segment), buffer_write_failed (the buffer directory could not be written), rejected (a batch the database refused three times), skipped (duplicate series in a scrape, timestamp out of range).';
+
 /** The sink's own counters and gauges, served on its /metrics. One instance per sink. */
 export class SinkMetrics {
   samplesWritten = 0;
@@ -15,10 +38,10 @@ export class SinkMetrics {
   private writeSum = 0;
   maintenanceRuns = 0;
   maintenanceFailures = 0;
+  /** Ticks of the scrape schedule skipped because the previous round was still running. */
+  roundsSkipped = 0;
 
-  constructor(
-    private readonly buffer: () => { samples: number; max: number; droppedSamples: number; skipped: number },
-  ) {}
+  constructor(private readonly buffer: () => BufferStats) {}
 
   scrape(instance: string, ok: boolean): void {
     let s = this.scrapes.get(instance);
@@ -55,20 +78,31 @@ export class SinkMetrics {
       'Batch writes that failed (retried later).',
       this.writeFailures,
     );
-    set.gauge('hostscope_sink_buffer_samples', 'Samples waiting in the buffer to be written.', b.samples);
-    set.gauge('hostscope_sink_buffer_max_samples', 'Capacity of the buffer (--buffer.max-samples).', b.max);
-    set.counter(
-      'hostscope_sink_samples_dropped_total',
-      'Samples not stored: buffer overflow, or skipped (duplicate series in a scrape, timestamp out of range).',
-      b.droppedSamples,
-      { reason: 'buffer_full' },
+    set.gauge(
+      'hostscope_sink_buffer_samples',
+      'Samples waiting to be written: in memory while the database keeps up, on disk (synced) while it does not.',
+      b.samples,
     );
-    set.counter(
-      'hostscope_sink_samples_dropped_total',
-      'Samples not stored: buffer overflow, or skipped (duplicate series in a scrape, timestamp out of range).',
-      b.skipped,
-      { reason: 'skipped' },
+    set.gauge(
+      'hostscope_sink_buffer_bytes',
+      'Size of the disk buffer (segment files under --buffer.dir), 16 to 18 bytes per sample measured with random full-precision values.',
+      b.bytes,
     );
+    set.gauge(
+      'hostscope_sink_buffer_max_bytes',
+      'Bound of the disk buffer (--buffer.max-bytes).',
+      b.maxBytes,
+    );
+    set.gauge('hostscope_sink_buffer_segments', 'Segment files in the disk buffer.', b.segments);
+    const dropped: [string, number][] = [
+      ['buffer_damaged', b.corruptSamples],
+      ['buffer_full', b.droppedSamples],
+      ['buffer_write_failed', b.failedSamples],
+      ['rejected', b.rejectedSamples],
+      ['skipped', b.skipped],
+    ];
+    for (const [reason, value] of dropped)
+      set.counter('hostscope_sink_samples_dropped_total', DROPPED_HELP, value, { reason });
     set.gauge(
       'hostscope_sink_last_successful_write_timestamp_seconds',
       'Unix time of the last successful write; 0 before the first.',
@@ -85,6 +119,11 @@ export class SinkMetrics {
         },
       );
     }
+    set.counter(
+      'hostscope_sink_scrape_rounds_skipped_total',
+      'Ticks of the scrape schedule skipped because the previous round was still running.',
+      this.roundsSkipped,
+    );
     set.counter(
       'hostscope_sink_maintenance_runs_total',
       'Maintenance runs (rollups and retention).',

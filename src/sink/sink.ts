@@ -2,12 +2,16 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { describe } from '../errors';
 import { isConnectionError, type Database } from '../db/database';
 import type { Logger } from '../log/logger';
-import { ScrapeBuffer } from './buffer';
+import { DiskBuffer } from './buffer/disk-buffer';
+import type { ScrapeRecord } from './buffer/record';
+import { ScrapeQueue, type Batch, type QueuedScrape } from './buffer/scrape-queue';
+import { cronLogger } from './cron-logger';
 import { extractInventory, InventoryTracker } from './inventory';
 import { maintain, type MaintainOptions } from './maintain';
-import { scrapeTarget, syntheticFamilies, type ScrapeOutcome } from './scrape';
+import { pendingScrape, replayScrape } from './pending';
+import { scrapeTarget, type ScrapeOutcome } from './scrape';
 import { SinkMetrics } from './sink-metrics';
-import type { PendingScrape, Target } from './types';
+import type { Target } from './types';
 import { UsageTracker } from './usage';
 import { SampleWriter } from './writer';
 
@@ -16,6 +20,11 @@ export interface SinkOptions {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly bodyLimitBytes: number;
+  /** Directory of the outage buffer's segment files. */
+  readonly bufferDir: string;
+  /** Bound of the segment files' total size. */
+  readonly bufferMaxBytes: number;
+  /** Largest backlog kept in memory (parsed) while the database keeps up. */
   readonly bufferMaxSamples: number;
   readonly batchSamples: number;
   readonly maintain: MaintainOptions;
@@ -37,47 +46,82 @@ export function intervalToCron(ms: number): string | undefined {
 }
 
 /**
- * The sink: scrapes its targets on a node-cron schedule (never overlapping), turns each scrape into a
- * pending batch (samples, usage rows, inventory) in a bounded buffer, and writes the buffer to the database
- * in the background, so slow writes or an outage never delay scraping. Everything it keeps lives here.
+ * The sink: scrapes its targets on a node-cron schedule (a tick that finds the previous round still
+ * running is skipped, logged and counted), turns each scrape into a pending batch (samples, usage rows,
+ * inventory), and writes them to the database in the background, so slow writes or an outage never delay
+ * scraping. Scrapes wait in memory while the database keeps up and in segment files under
+ * --buffer.dir while it does not (see ScrapeQueue). Everything it keeps lives here.
  */
 export class Sink {
-  readonly buffer: ScrapeBuffer;
+  readonly buffer: ScrapeQueue;
   readonly metrics: SinkMetrics;
   readonly writer: SampleWriter;
   private readonly usage = new UsageTracker();
   private readonly inventory = new InventoryTracker();
   private skipped = 0;
+  private rejected = 0;
   private flushing: Promise<boolean> | undefined;
-  private round: Promise<void> | undefined;
+  private round:
+    | { readonly promise: Promise<void>; readonly startedMs: number; readonly pending: Set<Target> }
+    | undefined;
   private maintaining: Promise<void> | undefined;
   private tasks: ScheduledTask[] = [];
   private headFailures = 0;
   private dbUp = true;
   private prepared: Promise<void> | undefined;
 
-  constructor(
+  private constructor(
     private readonly db: Database,
     private readonly options: SinkOptions,
     private readonly logger: Logger,
     /** Runs once before the first write (migrations); retried on the next flush when it fails. */
-    private readonly prepare: () => Promise<void> = async () => undefined,
+    private readonly prepare: () => Promise<void>,
+    disk: DiskBuffer,
   ) {
-    this.buffer = new ScrapeBuffer(options.bufferMaxSamples);
+    this.buffer = new ScrapeQueue(disk, options.bufferMaxSamples, logger, replayScrape);
     this.writer = new SampleWriter(db, logger, {
       past: Math.max(options.maintain.retentionRawMs, 3_600_000),
       future: 600_000,
     });
     this.metrics = new SinkMetrics(() => ({
-      samples: this.buffer.size,
-      max: this.buffer.maxSamples,
-      droppedSamples: this.buffer.droppedSamples,
+      samples: this.buffer.samples,
+      bytes: disk.bytes,
+      maxBytes: disk.options.maxBytes,
+      segments: disk.segmentCount,
+      droppedSamples: disk.droppedSamples,
+      corruptSamples: disk.corruptSamples,
+      failedSamples: disk.failedSamples,
+      rejectedSamples: this.rejected,
       skipped: this.skipped,
     }));
   }
 
-  /** Turns one scrape outcome into a pending batch; records failures as `up 0`. */
-  accept(outcome: ScrapeOutcome): PendingScrape {
+  /**
+   * Opens the disk buffer (scrapes a previous run left there are written before any new one) and makes
+   * the sink.
+   */
+  static async open(
+    db: Database,
+    options: SinkOptions,
+    logger: Logger,
+    prepare: () => Promise<void> = async () => undefined,
+  ): Promise<Sink> {
+    const disk = await DiskBuffer.open(
+      {
+        dir: options.bufferDir,
+        maxBytes: options.bufferMaxBytes,
+        segmentBytes: segmentBytesFor(options.bufferMaxBytes),
+      },
+      logger.child({ component: 'buffer' }),
+    );
+    return new Sink(db, options, logger, prepare, disk);
+  }
+
+  /**
+   * Turns one scrape outcome into a pending batch (failures become `up 0`), with the record the disk
+   * buffer would keep of it. Usage and inventory are computed here, in scrape order.
+   */
+  accept(outcome: ScrapeOutcome): QueuedScrape {
     const { target, timeMs } = outcome;
     this.metrics.scrape(target.instance, outcome.families !== undefined);
     if (outcome.error !== undefined)
@@ -85,19 +129,34 @@ export class Sink {
         { target: target.url, instance: target.instance, err: { message: outcome.error } },
         'scrape failed',
       );
-    const families = [...(outcome.families ?? []), ...syntheticFamilies(outcome)];
-    let sampleCount = 0;
-    for (const f of families) sampleCount += f.samples.length;
-    const pending: PendingScrape = { target, timeMs, families, sampleCount, containerUsage: [] };
-    if (outcome.families === undefined) return pending;
-    const usage = this.usage.compute(target, timeMs, outcome.families);
-    const snapshot = extractInventory(target, timeMs, outcome.families);
-    return {
-      ...pending,
-      ...(usage.host === undefined ? {} : { hostUsage: usage.host }),
-      containerUsage: usage.containers,
-      ...(this.inventory.due(snapshot) ? { inventory: snapshot } : {}),
+    let record: ScrapeRecord = {
+      target,
+      timeMs,
+      durationSeconds: outcome.durationSeconds,
+      sampleCount: 0,
+      containerUsage: [],
+      ...(outcome.error === undefined ? {} : { error: outcome.error }),
     };
+    if (outcome.families !== undefined) {
+      const usage = this.usage.compute(target, timeMs, outcome.families);
+      const snapshot = extractInventory(target, timeMs, outcome.families);
+      record = {
+        ...record,
+        ...(outcome.body === undefined ? {} : { body: outcome.body }),
+        ...(outcome.format === undefined ? {} : { format: outcome.format }),
+        ...(usage.host === undefined ? {} : { hostUsage: usage.host }),
+        containerUsage: usage.containers,
+        ...(this.inventory.due(snapshot) ? { inventory: snapshot } : {}),
+      };
+    }
+    const pending = pendingScrape(record, outcome.families);
+    return { pending, record: { ...record, sampleCount: pending.sampleCount } };
+  }
+
+  /** Accepts a scrape outcome, queues it and nudges the background flush. */
+  enqueue(outcome: ScrapeOutcome): void {
+    this.buffer.push(this.accept(outcome));
+    void this.flush();
   }
 
   /**
@@ -105,17 +164,48 @@ export class Sink {
    * as soon as it is parsed and the background flush is nudged, so writing overlaps with slower targets.
    */
   async scrapeRound(nowMs = Date.now()): Promise<void> {
-    await Promise.all(
+    const pending = new Set(this.options.targets);
+    const promise = Promise.all(
       this.options.targets.map(async (t) => {
         const outcome = await scrapeTarget(t, {
           timeoutMs: this.options.timeoutMs,
           bodyLimitBytes: this.options.bodyLimitBytes,
           nowMs,
         });
-        this.buffer.push(this.accept(outcome));
-        void this.flush();
+        pending.delete(t);
+        this.enqueue(outcome);
       }),
-    );
+    ).then(() => undefined);
+    this.round = { promise, startedMs: Date.now(), pending };
+    try {
+      await promise;
+    } finally {
+      if (this.round?.promise === promise) this.round = undefined;
+    }
+  }
+
+  /**
+   * A tick of the scrape schedule. A round still running (a target slower than the interval, with
+   * --scrape.timeout capped at the interval this takes a slow event loop or a huge body) skips this tick:
+   * rounds never overlap, and each skip is logged and counted here rather than by node-cron.
+   */
+  tick(nowMs: number): void {
+    const running = this.round;
+    if (running !== undefined) {
+      this.metrics.roundsSkipped++;
+      this.logger.warn(
+        {
+          tick: new Date(nowMs).toISOString(),
+          runningMs: Date.now() - running.startedMs,
+          targets: [...running.pending].map((t) => t.url),
+        },
+        'scrape round still running at the next tick; skipped this tick',
+      );
+      return;
+    }
+    this.scrapeRound(nowMs).catch((err: unknown) => {
+      this.logger.error({ err: { message: describe(err) } }, 'scrape round failed');
+    });
   }
 
   /** Writes everything buffered, batch by batch. Single-flight. Resolves true when the buffer is empty. */
@@ -127,47 +217,82 @@ export class Sink {
   }
 
   private async flushLoop(): Promise<boolean> {
-    while (this.buffer.scrapes > 0) {
-      const batch = this.buffer.peek(this.options.batchSamples);
+    for (;;) {
+      // While the database is away, a cheap probe first: reading a batch back from disk only to fail
+      // would cost a decompression and a parse per attempt.
+      if (!this.dbUp && !(await this.probe())) return false;
+      const batch = await this.buffer.next(this.options.batchSamples);
+      if (batch === undefined) return true;
       const started = performance.now();
       try {
-        this.prepared ??= this.prepare().catch((err: unknown) => {
-          this.prepared = undefined;
-          throw err;
-        });
-        await this.prepared;
-        const result = await this.writer.write(batch);
-        this.buffer.remove(batch);
+        await this.prepareOnce();
+        const result = await this.writer.write(batch.scrapes);
+        await this.buffer.commit(batch);
         this.skipped += result.skipped;
         this.headFailures = 0;
         this.metrics.observeWrite((performance.now() - started) / 1000, result.written, Date.now());
-        if (!this.dbUp) {
-          this.dbUp = true;
-          this.logger.info({ buffered: this.buffer.size }, 'database reachable again; writing the buffer');
-        }
+        this.reachable();
       } catch (err) {
         this.metrics.writeFailures++;
         if (isConnectionError(err)) {
-          if (this.dbUp)
-            this.logger.error({ err, buffered: this.buffer.size }, 'database unreachable; buffering');
-          this.dbUp = false;
+          await this.unreachable(err);
           return false;
         }
         this.headFailures++;
         this.logger.error({ err, attempt: this.headFailures }, 'writing a batch failed');
-        if (this.headFailures >= 3) {
-          // A batch the database keeps rejecting must not block everything behind it.
-          let n = 0;
-          for (const s of batch) n += s.sampleCount;
-          this.buffer.remove(batch);
-          this.buffer.droppedSamples += n;
-          this.headFailures = 0;
-          this.logger.error({ samples: n }, 'dropped a batch the database rejected three times');
-        }
+        if (this.headFailures >= 3) await this.reject(batch);
         return false;
       }
     }
-    return true;
+  }
+
+  private prepareOnce(): Promise<void> {
+    this.prepared ??= this.prepare().catch((err: unknown) => {
+      this.prepared = undefined;
+      throw err;
+    });
+    return this.prepared;
+  }
+
+  /** True when the database answers again (after migrations, if they had not run yet). */
+  private async probe(): Promise<boolean> {
+    try {
+      await this.prepareOnce();
+      await this.db.query('SELECT 1');
+      return true;
+    } catch (err) {
+      if (!isConnectionError(err)) this.logger.error({ err }, 'database check failed');
+      await this.unreachable(err);
+      return false;
+    }
+  }
+
+  private reachable(): void {
+    if (this.dbUp) return;
+    this.dbUp = true;
+    this.logger.info(
+      { buffered: this.buffer.samples, bufferBytes: this.buffer.disk.bytes },
+      'database reachable again; writing the buffer',
+    );
+  }
+
+  /** Whatever waits in memory goes to disk, and so does every new scrape until the disk is written. */
+  private async unreachable(err: unknown): Promise<void> {
+    if (this.dbUp)
+      this.logger.error(
+        { err, buffered: this.buffer.samples, dir: this.options.bufferDir },
+        'database unreachable; buffering scrapes on disk',
+      );
+    this.dbUp = false;
+    await this.buffer.spill();
+  }
+
+  /** A batch the database keeps rejecting must not block everything behind it. */
+  private async reject(batch: Batch): Promise<void> {
+    await this.buffer.commit(batch);
+    this.rejected += batch.samples;
+    this.headFailures = 0;
+    this.logger.error({ samples: batch.samples }, 'dropped a batch the database rejected three times');
   }
 
   /** Flushes, retrying until the buffer is empty or the deadline passes. */
@@ -182,11 +307,7 @@ export class Sink {
   async runMaintenance(): Promise<void> {
     this.maintaining ??= (async () => {
       try {
-        this.prepared ??= this.prepare().catch((err: unknown) => {
-          this.prepared = undefined;
-          throw err;
-        });
-        await this.prepared;
+        await this.prepareOnce();
         await maintain(this.db, this.logger, this.options.maintain);
         this.metrics.maintenanceRuns++;
       } catch (err) {
@@ -199,45 +320,61 @@ export class Sink {
     return this.maintaining;
   }
 
-  /** Starts the scrape schedule (and maintenance schedule). */
+  /**
+   * Starts the scrape schedule (and maintenance schedule). The callbacks return at once, so node-cron
+   * never sees an execution still running: overlap is handled by tick(), and runMaintenance() is
+   * single-flight. node-cron's own messages (missed executions) go through pino.
+   */
   start(scrapeCron: string): void {
-    const scrape = cron.schedule(
-      scrapeCron,
-      async (ctx) => {
-        this.round = this.scrapeRound(ctx.triggeredAt.getTime());
-        await this.round;
-      },
-      { noOverlap: true, name: 'hostscope-sink-scrape' },
+    const logger = cronLogger(this.logger);
+    this.tasks.push(
+      cron.schedule(scrapeCron, (ctx) => this.tick(ctx.triggeredAt.getTime()), {
+        name: 'hostscope-sink-scrape',
+        logger,
+      }),
     );
-    this.tasks.push(scrape);
     if (this.options.maintainSchedule !== '') {
       this.tasks.push(
-        cron.schedule(this.options.maintainSchedule, () => this.runMaintenance(), {
-          noOverlap: true,
+        cron.schedule(this.options.maintainSchedule, () => void this.runMaintenance(), {
           name: 'hostscope-sink-maintain',
+          logger,
         }),
       );
     }
   }
 
-  /** Stops scheduling, waits for the running round, and writes what is buffered (until the deadline). */
+  /**
+   * Stops scheduling, waits for the running round, and writes what is buffered (until the deadline).
+   * What could not be written stays on disk for the next start.
+   */
   async stop(deadlineMs: number): Promise<boolean> {
     for (const t of this.tasks) await t.destroy();
     this.tasks = [];
-    await this.round?.catch(() => undefined);
+    await this.round?.promise.catch(() => undefined);
     await this.maintaining;
     await this.flushing;
-    return this.drain(deadlineMs);
+    const flushed = await this.drain(deadlineMs);
+    await this.buffer.close();
+    return flushed;
   }
 
   health(): Record<string, unknown> {
     return {
       database: this.dbUp ? 'up' : 'unreachable',
-      buffer_samples: this.buffer.size,
+      buffer_samples: this.buffer.samples,
+      buffer_bytes: this.buffer.disk.bytes,
       last_successful_write:
         this.metrics.lastWriteSeconds === 0
           ? null
           : new Date(this.metrics.lastWriteSeconds * 1000).toISOString(),
     };
   }
+}
+
+/**
+ * Segment size for a --buffer.max-bytes: 64 MiB, or a sixteenth of a small bound, so that dropping the
+ * oldest segment when the buffer is full drops at most a sixteenth of it.
+ */
+export function segmentBytesFor(maxBytes: number): number {
+  return Math.max(1024, Math.min(64 * 1024 * 1024, Math.floor(maxBytes / 16)));
 }

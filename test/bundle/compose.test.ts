@@ -68,6 +68,13 @@ describeWithService(
       // Retention flags with their defaults.
       expect(r.out).toContain('--storage.tsdb.retention.time=30d');
       expect(r.out).toContain('--retention.raw=14d');
+      // The sink: read-only but for its outage buffer, on a named volume that outlives the container.
+      const rest = r.out.slice(r.out.indexOf('\n  sink:\n') + 1);
+      const sink = rest.slice(0, rest.slice(1).search(/\n {0,2}[a-z][a-z0-9-]*:/) + 1);
+      expect(sink).toMatch(/\n {4}read_only: true\n/);
+      expect(sink).toContain('--buffer.dir=/var/lib/hostscope/buffer');
+      expect(sink).toMatch(/\n {4}- sink-buffer:\/var\/lib\/hostscope\/buffer(:rw)?(\n|$)/);
+      expect(r.out).toMatch(/\nvolumes:\n(?: {2}.*\n)*? {2}sink-buffer:/);
     });
 
     it('puts the mail catcher, and only it, in the "mail" profile', () => {

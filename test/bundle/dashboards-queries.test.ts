@@ -216,10 +216,11 @@ function startSink(databaseUrl: string, exporterUrl: string): Promise<DaemonProc
   return startDaemon({
     name: 'sink',
     command: process.execPath,
-    args: (port) => [
+    args: (port, _url, dataDir) => [
       CLI,
       'sink',
       `--database.url=${databaseUrl}`,
+      `--data.dir=${dataDir}`,
       `--scrape.target=${exporterUrl}/metrics`,
       '--scrape.interval=1s',
       `--web.listen-address=127.0.0.1:${port}`,

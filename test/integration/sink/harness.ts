@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -53,15 +55,27 @@ export interface CliProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
 }
 
-/** Runs `node dist/cli.js <args>` with JSON logs; the environment never leaks a DATABASE_URL in. */
+/**
+ * Runs `node dist/cli.js <args>` with JSON logs; the environment never leaks a DATABASE_URL in. A sink
+ * given neither --buffer.dir nor --data.dir gets a temporary buffer directory of its own (removed when
+ * it exits) rather than ./data/buffer, which concurrent tests would share.
+ */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   const base = { ...process.env };
   delete base.DATABASE_URL;
   delete base.HOSTSCOPE_DATABASE_URL;
+  delete base.HOSTSCOPE_BUFFER_DIR;
+  const own =
+    args[0] === 'sink' &&
+    !args.some((a) => a.startsWith('--buffer.dir') || a.startsWith('--data.dir')) &&
+    env.HOSTSCOPE_BUFFER_DIR === undefined
+      ? mkdtempSync(path.join(tmpdir(), 'hostscope-sink-buffer-'))
+      : undefined;
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...base, ...env },
+    env: { ...base, ...(own === undefined ? {} : { HOSTSCOPE_BUFFER_DIR: own }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (own !== undefined) child.once('exit', () => rmSync(own, { recursive: true, force: true }));
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));

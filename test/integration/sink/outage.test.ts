@@ -1,6 +1,41 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { decodeRecord } from '../../../src/sink/buffer/record';
+import { readFrames, scanSegment } from '../../../src/sink/buffer/segment-file';
 import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgres';
 import { describeWithService } from '../../helpers/services';
 import { errorLines, eventually, fixtureServer, query, runCli, text, type FixtureServer } from './harness';
+
+/** The counter values in the scrapes of a buffer directory (read-only: the sink may be running). */
+async function bufferedCounterValues(dir: string): Promise<number[]> {
+  const values: number[] = [];
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .sort()) {
+    const file = path.join(dir, name);
+    const scan = await scanSegment(file).catch(() => undefined); // deleted meanwhile
+    if (scan === undefined) continue;
+    const { frames } = await readFrames(file, 8, scan.validBytes, Number.MAX_SAFE_INTEGER).catch(() => ({
+      frames: [],
+    }));
+    for (const f of frames) {
+      const m = /^fixture_requests_total (\d+)$/m.exec((await decodeRecord(f.payload)).body ?? '');
+      if (m !== null) values.push(Number(m[1]));
+    }
+  }
+  return values;
+}
+
+async function sinkMetrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+function metricValue(text: string, pattern: RegExp): number {
+  const m = pattern.exec(text);
+  return m === null ? NaN : Number(m[1]);
+}
 
 /**
  * The sink against its own private PostgreSQL that the tests stop and start. The fixture target serves a
@@ -148,5 +183,129 @@ describeWithService('PostgreSQL', hasPostgres, 'sink through database outages, S
     expect(dupes).toEqual([]);
     const series = await query<{ n: string }>(pg.url, `SELECT count(*) AS n FROM hostscope.series`);
     expect(Number(series[0]?.n)).toBe(5); // fixture_requests_total, fixture_gauge, up, duration, scraped
+  });
+
+  it('after kill -9 during an outage, a restart writes every scrape buffered before the kill, each once', async () => {
+    // A target whose counter counts the responses it sent; while `hold` is set it answers nothing, so
+    // that the test knows the last value served before the kill.
+    let served = 0;
+    let hold = false;
+    const held: ServerResponse[] = [];
+    const counter = await fixtureServer((_n, _req, res) => {
+      if (hold) {
+        held.push(res);
+        return;
+      }
+      served++;
+      text(res, `# TYPE fixture_requests_total counter\nfixture_requests_total ${served}\n`);
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'hostscope-outage-buffer-'));
+    try {
+      const args = [
+        ...sinkArgs().filter((a) => !a.startsWith('--scrape.target')),
+        `--scrape.target=${counter.url}`,
+        `--buffer.dir=${dir}`,
+      ];
+      const first = runCli(args);
+      const port = Number((await first.waitFor(/"port":(\d+)/))[1]);
+      await eventually(
+        async () => (await storedCount('fixture_requests_total')) >= 2,
+        'first scrapes stored',
+      );
+      await pg.stop();
+      const atStop = served;
+      await eventually(async () => served >= atStop + 4, 'scrapes during the outage');
+      hold = true;
+      const last = served;
+      // Every scrape not stored before the stop is on disk (synced) before the kill.
+      await eventually(async () => (await bufferedCounterValues(dir)).includes(last), 'last scrape on disk');
+      const metrics = await sinkMetrics(port);
+      expect(metricValue(metrics, /^hostscope_sink_buffer_bytes (\S+)$/m)).toBeGreaterThan(0);
+      expect(metricValue(metrics, /^hostscope_sink_buffer_segments (\S+)$/m)).toBeGreaterThan(0);
+      const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(Number(health.buffer_bytes)).toBeGreaterThan(0);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      for (const r of held.splice(0)) r.destroy();
+      hold = false;
+
+      // Restarted while the database is still down: it finds the segments and keeps buffering.
+      const second = runCli(args);
+      await second.waitFor(/found buffered scrapes from a previous run/);
+      await eventually(async () => served >= last + 2, 'scrapes after the restart');
+      await pg.start();
+      await eventually(
+        async () => (await storedCount('fixture_requests_total')) >= served - 1,
+        'buffer written',
+      );
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+      // Every value served, before and after the kill, stored once, in order.
+      expect(await storedCounterValues()).toEqual(Array.from({ length: served }, (_, i) => i + 1));
+      // No damaged record, no failed write: only the outage itself is an error.
+      const outageErrors = /database unreachable|maintenance failed/;
+      expect(errorLines(second.output()).filter((l) => !outageErrors.test(l))).toEqual([]);
+      // Committed segments are deleted; only the lock is gone too after a clean exit.
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await counter.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with a small --buffer.max-bytes drops the oldest scrapes, counts them and says so', async () => {
+    // About 4 KB per scrape once compressed: random values do not compress.
+    const noise = Array.from({ length: 300 }, (_, i) => `noise{i="${i}"} ${Math.random()}`).join('\n');
+    let served = 0;
+    const big = await fixtureServer((_n, _req, res) => {
+      served++;
+      text(
+        res,
+        `# TYPE fixture_requests_total counter\nfixture_requests_total ${served}\n${noise.replace(/ 0\.\d+/g, () => ` ${Math.random()}`)}\n`,
+      );
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'hostscope-outage-buffer-'));
+    try {
+      const sink = runCli([
+        ...sinkArgs().filter((a) => !a.startsWith('--scrape.target')),
+        `--scrape.target=${big.url}`,
+        `--buffer.dir=${dir}`,
+        '--buffer.max-bytes=16384',
+      ]);
+      const port = Number((await sink.waitFor(/"port":(\d+)/))[1]);
+      await eventually(async () => (await storedCount('fixture_requests_total')) >= 1, 'first scrape stored');
+      await pg.stop();
+      await sink.waitFor(/buffer full \(--buffer.max-bytes\); dropped the oldest scrapes/, 60_000);
+      const metrics = await sinkMetrics(port);
+      const dropped = metricValue(
+        metrics,
+        /^hostscope_sink_samples_dropped_total\{reason="buffer_full"\} (\S+)$/m,
+      );
+      expect(dropped).toBeGreaterThan(0);
+      expect(metricValue(metrics, /^hostscope_sink_buffer_bytes (\S+)$/m)).toBeLessThanOrEqual(16384);
+      expect(metricValue(metrics, /^hostscope_sink_buffer_max_bytes (\S+)$/m)).toBe(16384);
+      const log = sink
+        .output()
+        .split('\n')
+        .find((l) => l.includes('buffer full (--buffer.max-bytes)'));
+      expect(JSON.parse(log ?? '{}')).toMatchObject({ level: 'error', maxBytes: 16384 });
+      expect(JSON.parse(log ?? '{}').samples).toBeGreaterThan(0);
+      await pg.start();
+      await eventually(async () => (await storedCounterValues()).includes(served), 'buffer written');
+      sink.child.kill('SIGTERM');
+      expect(await sink.exited).toBe(0);
+      // The oldest scrapes of the outage are missing, the newest are all there.
+      const values = await storedCounterValues();
+      const gaps = values.filter((v, i) => i > 0 && v !== (values[i - 1] as number) + 1);
+      expect(gaps.length).toBeGreaterThan(0);
+      expect(values[values.length - 1]).toBe(served);
+      expect(new Set(values).size).toBe(values.length);
+    } finally {
+      await big.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

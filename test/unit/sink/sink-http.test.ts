@@ -7,7 +7,17 @@ import { SinkMetrics } from '../../../src/sink/sink-metrics';
 describe('sink /metrics and /health', () => {
   let server: Server;
   let base: string;
-  const metrics = new SinkMetrics(() => ({ samples: 1234, max: 5000, droppedSamples: 77, skipped: 3 }));
+  const metrics = new SinkMetrics(() => ({
+    samples: 1234,
+    bytes: 56_789,
+    maxBytes: 1e9,
+    segments: 2,
+    droppedSamples: 77,
+    corruptSamples: 5,
+    failedSamples: 6,
+    rejectedSamples: 8,
+    skipped: 3,
+  }));
 
   beforeAll(async () => {
     metrics.scrape('a:9100', true);
@@ -15,6 +25,7 @@ describe('sink /metrics and /health', () => {
     metrics.observeWrite(0.02, 500, 1_700_000_000_000);
     metrics.observeWrite(3, 100, 1_700_000_001_000);
     metrics.writeFailures = 2;
+    metrics.roundsSkipped = 4;
     const app = buildSinkApp({ metrics: () => metrics.families(), health: () => ({ database: 'up' }) });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -35,9 +46,15 @@ describe('sink /metrics and /health', () => {
     expect(value('hostscope_sink_samples_written_total')).toBe(600);
     expect(value('hostscope_sink_write_failures_total')).toBe(2);
     expect(value('hostscope_sink_buffer_samples')).toBe(1234);
-    expect(value('hostscope_sink_buffer_max_samples')).toBe(5000);
+    expect(value('hostscope_sink_buffer_bytes')).toBe(56_789);
+    expect(value('hostscope_sink_buffer_max_bytes')).toBe(1e9);
+    expect(value('hostscope_sink_buffer_segments')).toBe(2);
     expect(value('hostscope_sink_samples_dropped_total', { reason: 'buffer_full' })).toBe(77);
+    expect(value('hostscope_sink_samples_dropped_total', { reason: 'buffer_damaged' })).toBe(5);
+    expect(value('hostscope_sink_samples_dropped_total', { reason: 'buffer_write_failed' })).toBe(6);
+    expect(value('hostscope_sink_samples_dropped_total', { reason: 'rejected' })).toBe(8);
     expect(value('hostscope_sink_samples_dropped_total', { reason: 'skipped' })).toBe(3);
+    expect(value('hostscope_sink_scrape_rounds_skipped_total')).toBe(4);
     expect(value('hostscope_sink_last_successful_write_timestamp_seconds')).toBe(1_700_000_001);
     expect(value('hostscope_sink_scrapes_total', { instance: 'a:9100' })).toBe(2);
     expect(value('hostscope_sink_scrape_failures_total', { instance: 'a:9100' })).toBe(1);

@@ -2,18 +2,19 @@ import { FlagValues, parseFlags } from '../../../src/config/flags';
 import { BinaryCopyWriter, encodeBinaryCopy, splitTimestamp } from '../../../src/db/binary-copy';
 import { daySuffix, monthSuffix, suffixRange } from '../../../src/db/partitions';
 import type { ParsedFamily } from '../../../src/expfmt/types';
-import { ScrapeBuffer } from '../../../src/sink/buffer';
-import { buildSinkConfig, sinkFlagSpecs, validateSinkFlags } from '../../../src/sink/config';
-import { intervalToCron } from '../../../src/sink/sink';
+import * as path from 'node:path';
+import {
+  buildSinkConfig,
+  DEFAULT_BUFFER_MAX_BYTES,
+  sinkFlagSpecs,
+  validateSinkFlags,
+} from '../../../src/sink/config';
+import { intervalToCron, segmentBytesFor } from '../../../src/sink/sink';
 import { canonicalKey, fastKey, pgSafe, storedLabels, targetPrefix } from '../../../src/sink/series-key';
-import { instanceOf, type PendingScrape, type Target } from '../../../src/sink/types';
+import { instanceOf, type Target } from '../../../src/sink/types';
 import { isCounterSample } from '../../../src/sink/writer';
 
 const target: Target = { url: 'http://h:9100/metrics', instance: 'h:9100', job: 'node' };
-
-function pending(n: number): PendingScrape {
-  return { target, timeMs: n, families: [], sampleCount: n, containerUsage: [] };
-}
 
 describe('binary COPY encoding', () => {
   it('writes the signature, header, rows and trailer byte for byte', () => {
@@ -62,38 +63,6 @@ describe('binary COPY encoding', () => {
     const w = new BinaryCopyWriter(64);
     for (let i = 0; i < 1000; i++) w.row(1).text('x'.repeat(100));
     expect(w.finish().length).toBe(19 + 1000 * (2 + 4 + 100) + 2);
-  });
-});
-
-describe('ScrapeBuffer', () => {
-  it('drops the oldest scrapes past the bound and counts them', () => {
-    const b = new ScrapeBuffer(10);
-    const [a, c, d] = [pending(4), pending(4), pending(4)];
-    b.push(a);
-    b.push(c);
-    expect(b.size).toBe(8);
-    b.push(d);
-    expect(b.size).toBe(8);
-    expect(b.droppedSamples).toBe(4);
-    expect(b.peek(100)).toEqual([c, d]);
-  });
-
-  it('peeks a prefix and removes what was written, even if overflow dropped part of it meanwhile', () => {
-    const b = new ScrapeBuffer(12);
-    const s = [pending(3), pending(3), pending(3), pending(3)];
-    s.forEach((x) => b.push(x));
-    const batch = b.peek(6);
-    expect(batch).toEqual([s[0], s[1]]);
-    b.push(pending(3)); // overflow drops s[0]
-    b.remove(batch);
-    expect(b.peek(100)).toEqual([s[2], s[3], expect.anything()]);
-    expect(b.size).toBe(9);
-  });
-
-  it('always hands out at least one scrape', () => {
-    const b = new ScrapeBuffer(100);
-    b.push(pending(50));
-    expect(b.peek(1)).toHaveLength(1);
   });
 });
 
@@ -180,6 +149,20 @@ describe('sink flags', () => {
     expect(config.database.dataDir).toMatch(/\/data$/);
     expect(config.retentionRawMs).toBe(14 * 86_400_000);
     expect(config.retentionHourlyMs).toBe(400 * 86_400_000);
+    expect(config.bufferDir).toBe(path.join(config.database.dataDir, 'buffer'));
+    expect(config.bufferMaxBytes).toBe(DEFAULT_BUFFER_MAX_BYTES);
+  });
+
+  it('puts the buffer where --buffer.dir says, resolved', () => {
+    const { problems, flags } = configure(['--buffer.dir=spool', '--data.dir=/var/lib/x']);
+    expect(problems).toEqual([]);
+    expect(buildSinkConfig(flags).bufferDir).toBe(path.resolve('spool'));
+  });
+
+  it('segments a small buffer finely, a large one at 64 MiB', () => {
+    expect(segmentBytesFor(16_384)).toBe(1024);
+    expect(segmentBytesFor(16 * 1024 ** 2)).toBe(1024 ** 2);
+    expect(segmentBytesFor(DEFAULT_BUFFER_MAX_BYTES)).toBe(64 * 1024 ** 2);
   });
 
   it('reads DATABASE_URL and comma-separated targets from the environment', () => {
@@ -199,7 +182,7 @@ describe('sink flags', () => {
       '--scrape.interval=7s',
       '--retention.raw=30m',
       '--maintain.schedule=not cron',
-      '--buffer.max-samples=5',
+      '--buffer.max-bytes=5',
     ]);
     expect(problems).toHaveLength(5);
     expect(problems.join('\n')).toContain('HOSTSCOPE_SCRAPE_INTERVAL');

@@ -1,0 +1,149 @@
+import type { Logger } from '../../log/logger';
+import type { PendingScrape } from '../types';
+import type { DiskBatch, DiskBuffer } from './disk-buffer';
+import { decodeRecord, encodeRecord, type ScrapeRecord } from './record';
+
+/** A scrape as handed to the queue: parsed for a direct write, and as a record should it go to disk. */
+export interface QueuedScrape {
+  readonly pending: PendingScrape;
+  readonly record: ScrapeRecord;
+}
+
+export type Batch =
+  | { readonly from: 'memory'; readonly scrapes: readonly PendingScrape[]; readonly samples: number }
+  | {
+      readonly from: 'disk';
+      readonly scrapes: readonly PendingScrape[];
+      readonly samples: number;
+      readonly disk: DiskBatch;
+    };
+
+/**
+ * The hand-off between scraping and writing. While the database keeps up, scrapes wait in memory and are
+ * written as parsed (nothing touches the disk). Once a write fails for lack of a connection, or a backlog
+ * of more than `memoryMaxSamples` builds up, the scrapes in memory move to the front of the disk buffer
+ * (or, for a backlog, are written first) and every new scrape goes to disk behind them, until the disk
+ * is read back to empty. Writes go oldest first, so order holds across both, and memory holds at most
+ * about `memoryMaxSamples` parsed samples whatever the length of the outage.
+ */
+export class ScrapeQueue {
+  private memory: QueuedScrape[] = [];
+  private memorySamples = 0;
+  private toDisk: boolean;
+
+  constructor(
+    readonly disk: DiskBuffer,
+    /** Largest backlog kept in memory (parsed): one write batch. */
+    private readonly memoryMaxSamples: number,
+    private readonly logger: Logger,
+    /** Rebuilds a parsed scrape from a record read back from disk. */
+    private readonly rebuild: (record: ScrapeRecord) => PendingScrape,
+  ) {
+    this.toDisk = !disk.empty;
+  }
+
+  /** Samples waiting: in memory, and synced to disk. */
+  get samples(): number {
+    return this.memorySamples + this.disk.samples;
+  }
+
+  get memoryScrapes(): number {
+    return this.memory.length;
+  }
+
+  /** True while new scrapes go to disk. */
+  get spilling(): boolean {
+    return this.toDisk;
+  }
+
+  push(item: QueuedScrape): void {
+    if (!this.toDisk && this.memorySamples >= this.memoryMaxSamples) {
+      this.toDisk = true;
+      this.logger.info(
+        { buffered: this.memorySamples, limit: this.memoryMaxSamples },
+        'writes do not keep up; buffering new scrapes on disk',
+      );
+    }
+    if (this.toDisk) {
+      void this.disk.append([encodeRecord(item.record)]);
+      return;
+    }
+    this.memory.push(item);
+    this.memorySamples += item.pending.sampleCount;
+  }
+
+  /**
+   * The oldest scrapes, up to about `maxSamples` samples (at least one scrape), without removing them:
+   * from memory first (it only ever holds scrapes older than those on disk), then from disk. Records that
+   * cannot be decoded are logged and skipped.
+   */
+  async next(maxSamples: number): Promise<Batch | undefined> {
+    if (this.memory.length > 0) {
+      const scrapes: PendingScrape[] = [];
+      let samples = 0;
+      for (const q of this.memory) {
+        if (scrapes.length > 0 && samples + q.pending.sampleCount > maxSamples) break;
+        scrapes.push(q.pending);
+        samples += q.pending.sampleCount;
+      }
+      return { from: 'memory', scrapes, samples };
+    }
+    for (;;) {
+      const disk = await this.disk.read(maxSamples);
+      if (disk === undefined) {
+        if (this.toDisk && this.disk.empty) this.toDisk = false;
+        return undefined;
+      }
+      const scrapes: PendingScrape[] = [];
+      for (const f of disk.frames) {
+        try {
+          scrapes.push(this.rebuild(await decodeRecord(f.payload)));
+        } catch (err) {
+          this.disk.corruptSamples += f.samples;
+          this.logger.error({ err, samples: f.samples }, 'could not decode a buffered scrape; skipped');
+        }
+      }
+      if (scrapes.length === 0) {
+        await this.disk.commit(disk);
+        continue;
+      }
+      return { from: 'disk', scrapes, samples: disk.samples, disk };
+    }
+  }
+
+  /** Removes a batch from next() once it is written (or given up). */
+  async commit(batch: Batch): Promise<void> {
+    if (batch.from === 'disk') {
+      await this.disk.commit(batch.disk);
+      // Back to direct writes once the disk is read to its end and nothing is on its way there.
+      if (this.toDisk && this.memory.length === 0 && this.disk.empty) this.toDisk = false;
+      return;
+    }
+    // Memory batches are a prefix of `memory`: nothing else removes from its front meanwhile.
+    this.memory.splice(0, batch.scrapes.length);
+    this.memorySamples -= batch.samples;
+  }
+
+  /**
+   * Moves what waits in memory to disk, in front of everything there (it is older), and sends new scrapes
+   * to disk: called when the database is unreachable, and on shutdown, so nothing is lost in a crash.
+   * Resolves once it is synced.
+   */
+  async spill(): Promise<void> {
+    this.toDisk = true;
+    if (this.memory.length === 0) return;
+    const moved = this.memory;
+    this.memory = [];
+    this.memorySamples = 0;
+    await this.disk.append(
+      moved.map((q) => encodeRecord(q.record)),
+      'front',
+    );
+  }
+
+  /** Spills memory and closes the disk buffer: what is buffered stays for the next start. */
+  async close(): Promise<void> {
+    await this.spill();
+    await this.disk.close();
+  }
+}

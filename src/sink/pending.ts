@@ -1,0 +1,41 @@
+import { parseExposition } from '../expfmt/parse';
+import type { ParsedFamily } from '../expfmt/types';
+import type { ScrapeRecord } from './buffer/record';
+import { syntheticFamilies } from './scrape';
+import type { PendingScrape } from './types';
+
+/**
+ * The pending batch of one scrape: its parsed families (undefined when it failed) plus the synthetic
+ * `up`, `scrape_duration_seconds` and `scrape_samples_scraped`, with the usage rows and inventory
+ * computed when it was scraped.
+ */
+export function pendingScrape(
+  record: ScrapeRecord,
+  families: readonly ParsedFamily[] | undefined,
+): PendingScrape {
+  const outcome = {
+    target: record.target,
+    timeMs: record.timeMs,
+    durationSeconds: record.durationSeconds,
+    ...(families === undefined ? {} : { families }),
+  };
+  const all = [...(families ?? []), ...syntheticFamilies(outcome)];
+  let sampleCount = 0;
+  for (const f of all) sampleCount += f.samples.length;
+  return {
+    target: record.target,
+    timeMs: record.timeMs,
+    families: all,
+    sampleCount,
+    containerUsage: record.containerUsage,
+    ...(record.hostUsage === undefined ? {} : { hostUsage: record.hostUsage }),
+    ...(record.inventory === undefined ? {} : { inventory: record.inventory }),
+  };
+}
+
+/** Rebuilds a scrape read back from the disk buffer: the body parses as it did when it was scraped. */
+export function replayScrape(record: ScrapeRecord): PendingScrape {
+  const families =
+    record.error === undefined ? parseExposition(record.body ?? '', record.format ?? 'text') : undefined;
+  return pendingScrape(record, families);
+}
