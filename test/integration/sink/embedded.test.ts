@@ -96,7 +96,8 @@ describe('embedded PGlite mode (no database URL)', () => {
     expect(Number(seeded?.[0]?.n)).toBeGreaterThan(100);
     expect(Number(hourly?.[0]?.n)).toBeGreaterThan(0);
     expect(Number(migrations?.[0]?.n)).toBeGreaterThan(0);
-  });
+    // Five PGlite start-ups in a row (each loads and initialises the WebAssembly PostgreSQL).
+  }, 180_000);
 
   it('one command on a fresh machine: sink --exporter.embedded scrapes the exporter it runs itself', async () => {
     const own = mkdtempSync(path.join(os.tmpdir(), 'hostscope-pglite-'));
