@@ -1,0 +1,289 @@
+/**
+ * Imports one backfill file in two passes over it: the first parses and checks every line and writes
+ * nothing, the second (only when the first found no error) parses again and writes. So a file is
+ * all-or-nothing while never more than one piece of it (see split.ts) and one write batch are in memory.
+ */
+import { ParseError, parseExposition } from '../expfmt/parse';
+import type { InputFormat, ParsedFamily, ParsedSample } from '../expfmt/types';
+import type { Logger } from '../log/logger';
+import type { PendingScrape, Target } from '../sink/types';
+import type { SampleWriter } from '../sink/writer';
+import { SampleChecker, type Verdict } from './check';
+import { ExpositionSplitter, fileLine, type Piece } from './split';
+import { LineTooLongError, lastLine, readLines, type Source } from './source';
+
+export interface ImportOptions {
+  /** `auto`: OpenMetrics when the last line is `# EOF`, else the text format. */
+  readonly format: 'auto' | InputFormat;
+  readonly nowMs: number;
+  readonly retentionRawMs: number;
+  /** How far past nowMs a sample may be and still be stored. */
+  readonly futureMs: number;
+  readonly instance: string;
+  readonly job: string;
+  readonly batchSamples: number;
+  /** Errors listed in the report; the rest are only counted. */
+  readonly maxErrors: number;
+  /** Size of the pieces parsed at once (tests make it small). */
+  readonly pieceChars?: number;
+}
+
+export interface TimeRange {
+  from: number;
+  to: number;
+}
+
+export interface FileReport {
+  readonly file: string;
+  format: InputFormat;
+  /** Sample lines in the file. */
+  samples: number;
+  series: number;
+  written: number;
+  /** In the file and kept (within retention), whether newly written or already stored. */
+  kept: number;
+  keptRange?: TimeRange;
+  /** Same series and timestamp as an earlier line: the first one is kept. */
+  duplicates: number;
+  outOfRetention: number;
+  outOfRetentionRange?: TimeRange;
+  readonly errors: string[];
+  errorCount: number;
+  /** Writing failed after some batches were stored (database error); re-importing completes it. */
+  partial: boolean;
+}
+
+/** Grows `range` to include t. */
+function widen(range: TimeRange | undefined, t: number): TimeRange {
+  if (range === undefined) return { from: t, to: t };
+  if (t < range.from) range.from = t;
+  if (t > range.to) range.to = t;
+  return range;
+}
+
+/** Samples waiting to be written, grouped as one PendingScrape per (instance, job). */
+class Batch {
+  private readonly byTarget = new Map<
+    string,
+    { target: Target; families: Map<ParsedFamily, ParsedSample[]> }
+  >();
+  size = 0;
+
+  constructor(private readonly url: string) {}
+
+  add(family: ParsedFamily, sample: ParsedSample, v: Extract<Verdict, { kind: 'ok' }>): void {
+    const key = JSON.stringify([v.instance, v.job]);
+    let t = this.byTarget.get(key);
+    if (t === undefined) {
+      t = { target: { url: this.url, instance: v.instance, job: v.job }, families: new Map() };
+      this.byTarget.set(key, t);
+    }
+    let samples = t.families.get(family);
+    if (samples === undefined) {
+      samples = [];
+      t.families.set(family, samples);
+    }
+    samples.push({ name: sample.name, labels: v.labels, value: sample.value, timestampMs: v.timeMs });
+    this.size++;
+  }
+
+  take(timeMs: number): PendingScrape[] {
+    const out: PendingScrape[] = [];
+    for (const { target, families } of this.byTarget.values()) {
+      let sampleCount = 0;
+      const list: ParsedFamily[] = [];
+      for (const [family, samples] of families) {
+        sampleCount += samples.length;
+        list.push({ ...family, samples });
+      }
+      out.push({ target, timeMs, families: list, sampleCount, containerUsage: [] });
+    }
+    this.byTarget.clear();
+    this.size = 0;
+    return out;
+  }
+}
+
+type SampleVisitor = (family: ParsedFamily, sample: ParsedSample, verdict: Verdict, line: number) => void;
+
+/**
+ * One pass over the file: split, parse, check; `visit` sees every parsed sample with its verdict and
+ * line, `afterBatch` runs between batches of lines (where pass 2 writes). Parse errors go to `fail`.
+ */
+async function runPass(
+  source: Source,
+  format: InputFormat,
+  options: ImportOptions,
+  checker: SampleChecker,
+  visit: SampleVisitor,
+  fail: (line: number, message: string) => void,
+  afterBatch: () => Promise<void>,
+): Promise<void> {
+  const splitter = new ExpositionSplitter(format, options.pieceChars);
+  let endedWithEof = false;
+  let lines = 0;
+  const handle = (pieces: readonly Piece[]): void => {
+    for (const piece of pieces) {
+      endedWithEof = piece.endsWithEof;
+      let families: ParsedFamily[];
+      try {
+        families = parseExposition(piece.text, format);
+      } catch (err) {
+        if (!(err instanceof ParseError)) throw err;
+        fail(fileLine(piece, err.line), err.detail);
+        continue;
+      }
+      let k = 0;
+      for (const family of families) {
+        for (const sample of family.samples) {
+          const line = piece.sampleLines[k++] ?? piece.firstLine;
+          visit(family, sample, checker.check(sample), line);
+        }
+      }
+    }
+  };
+  try {
+    for await (const batch of readLines(source)) {
+      let no = batch.first;
+      for (const line of batch.lines) handle(splitter.push(line, no++));
+      lines = no - 1;
+      await afterBatch();
+    }
+  } catch (err) {
+    if (err instanceof LineTooLongError) {
+      fail(err.line, err.message);
+      return;
+    }
+    if (err instanceof Error && 'code' in err && String(err.code).startsWith('Z_')) {
+      fail(lines + 1, `cannot decompress the gzip input: ${err.message}`);
+      return;
+    }
+    throw err;
+  }
+  handle(splitter.end());
+  await afterBatch();
+  if (format === 'openmetrics' && !endedWithEof)
+    fail(Math.max(lines, 1), 'the input does not end with "# EOF" (OpenMetrics requires it)');
+}
+
+export function newReport(file: string, format: InputFormat): FileReport {
+  return {
+    file,
+    format,
+    samples: 0,
+    series: 0,
+    written: 0,
+    kept: 0,
+    duplicates: 0,
+    outOfRetention: 0,
+    errors: [],
+    errorCount: 0,
+    partial: false,
+  };
+}
+
+export async function detectFormat(source: Source, format: ImportOptions['format']): Promise<InputFormat> {
+  if (format !== 'auto') return format;
+  return (await lastLine(source)) === '# EOF' ? 'openmetrics' : 'text';
+}
+
+function checkerFor(format: InputFormat, o: ImportOptions): SampleChecker {
+  return new SampleChecker({
+    format,
+    oldestMs: o.nowMs - o.retentionRawMs,
+    newestMs: o.nowMs + o.futureMs,
+    instance: o.instance,
+    job: o.job,
+  });
+}
+
+/** Pass 1: every check, nothing written. Fills the report; its errors say whether the file may be written. */
+export async function validateFile(source: Source, options: ImportOptions): Promise<FileReport> {
+  const format = await detectFormat(source, options.format);
+  const report = newReport(source.name, format);
+  const fail = (line: number, message: string): void => {
+    if (report.errors.length < options.maxErrors) report.errors.push(`line ${line}: ${message}`);
+    report.errorCount++;
+  };
+  const checker = checkerFor(format, options);
+  await runPass(
+    source,
+    format,
+    options,
+    checker,
+    (_family, _sample, v, line) => {
+      report.samples++;
+      switch (v.kind) {
+        case 'error':
+          fail(line, v.message);
+          break;
+        case 'duplicate':
+          report.duplicates++;
+          break;
+        case 'old':
+        case 'future':
+          report.outOfRetention++;
+          report.outOfRetentionRange = widen(report.outOfRetentionRange, v.timeMs);
+          break;
+        case 'ok':
+          report.kept++;
+          report.keptRange = widen(report.keptRange, v.timeMs);
+          break;
+      }
+    },
+    fail,
+    async () => undefined,
+  );
+  report.series = checker.series;
+  return report;
+}
+
+/** Thrown when pass 2 meets an error pass 1 did not see (the file changed in between). */
+export class ImportChangedError extends Error {
+  constructor(line: number, message: string) {
+    super(`the input changed while being imported: line ${line}: ${message}`);
+  }
+}
+
+/**
+ * Pass 2: writes the kept samples of a file that passed validateFile, in batches of about
+ * `batchSamples`. Adds to report.written as batches are stored.
+ */
+export async function writeFile(
+  source: Source,
+  report: FileReport,
+  options: ImportOptions,
+  writer: SampleWriter,
+  logger: Logger,
+): Promise<void> {
+  const checker = checkerFor(report.format, options);
+  const batch = new Batch(`import:${source.name}`);
+  let nextProgress = 1_000_000;
+  const flush = async (): Promise<void> => {
+    if (batch.size === 0) return;
+    const r = await writer.write(batch.take(options.nowMs), options.nowMs);
+    report.written += r.written;
+    if (report.written >= nextProgress) {
+      logger.info({ file: source.name, written: report.written, of: report.kept }, 'importing');
+      nextProgress += 1_000_000;
+    }
+  };
+  const fail = (line: number, message: string): never => {
+    throw new ImportChangedError(line, message);
+  };
+  await runPass(
+    source,
+    report.format,
+    options,
+    checker,
+    (family, sample, v, line) => {
+      if (v.kind === 'ok') batch.add(family, sample, v);
+      else if (v.kind === 'error') fail(line, v.message);
+    },
+    fail,
+    async () => {
+      if (batch.size >= options.batchSamples) await flush();
+    },
+  );
+  await flush();
+}
