@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger';
 import type { PendingScrape, Target } from '../sink/types';
 import type { SampleWriter } from '../sink/writer';
 import { SampleChecker, type Verdict } from './check';
-import { ExpositionSplitter, fileLine, type Piece } from './split';
+import { ExpositionSplitter, fileLine, slicePiece, type Piece } from './split';
 import { LineTooLongError, lastLine, readLines, type Source } from './source';
 
 export interface ImportOptions {
@@ -122,24 +122,37 @@ async function runPass(
   const splitter = new ExpositionSplitter(format, options.pieceChars);
   let endedWithEof = false;
   let lines = 0;
+  let listed = 0;
+  /** Parses a piece and visits its samples; after a syntax error, the lines before and after it too. */
+  const parsePiece = (piece: Piece): void => {
+    let families: ParsedFamily[];
+    try {
+      families = parseExposition(piece.text, format);
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      const h = piece.headerLines.length;
+      const at = err.line - h - 1; // body index of the failed line (negative: in the header)
+      // Stop splitting once enough errors are listed: each split parses the rest of the piece again.
+      const more = ++listed < options.maxErrors && at >= 0 && at < piece.bodyLines;
+      const before = more ? slicePiece(piece, 0, at, format) : undefined;
+      if (before !== undefined) parsePiece(before);
+      fail(fileLine(piece, err.line), err.detail);
+      const after = more ? slicePiece(piece, at + 1, piece.bodyLines, format) : undefined;
+      if (after !== undefined) parsePiece(after);
+      return;
+    }
+    let k = 0;
+    for (const family of families) {
+      for (const sample of family.samples) {
+        const line = piece.sampleLines[k++] ?? piece.firstLine;
+        visit(family, sample, checker.check(sample), line);
+      }
+    }
+  };
   const handle = (pieces: readonly Piece[]): void => {
     for (const piece of pieces) {
       endedWithEof = piece.endsWithEof;
-      let families: ParsedFamily[];
-      try {
-        families = parseExposition(piece.text, format);
-      } catch (err) {
-        if (!(err instanceof ParseError)) throw err;
-        fail(fileLine(piece, err.line), err.detail);
-        continue;
-      }
-      let k = 0;
-      for (const family of families) {
-        for (const sample of family.samples) {
-          const line = piece.sampleLines[k++] ?? piece.firstLine;
-          visit(family, sample, checker.check(sample), line);
-        }
-      }
+      parsePiece(piece);
     }
   };
   try {
@@ -154,8 +167,9 @@ async function runPass(
       fail(err.line, err.message);
       return;
     }
-    if (err instanceof Error && 'code' in err && String(err.code).startsWith('Z_')) {
-      fail(lines + 1, `cannot decompress the gzip input: ${err.message}`);
+    const zlib = zlibError(err);
+    if (zlib !== undefined) {
+      fail(lines + 1, zlib);
       return;
     }
     throw err;
@@ -164,6 +178,14 @@ async function runPass(
   await afterBatch();
   if (format === 'openmetrics' && !endedWithEof)
     fail(Math.max(lines, 1), 'the input does not end with "# EOF" (OpenMetrics requires it)');
+}
+
+/** A decompression error (told by its code: zlib's errors are not always instances of this realm's Error). */
+function zlibError(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err) || !('message' in err)) return undefined;
+  return String(err.code).startsWith('Z_')
+    ? `cannot decompress the gzip input: ${String(err.message)}`
+    : undefined;
 }
 
 export function newReport(file: string, format: InputFormat): FileReport {
@@ -199,7 +221,17 @@ function checkerFor(format: InputFormat, o: ImportOptions): SampleChecker {
 
 /** Pass 1: every check, nothing written. Fills the report; its errors say whether the file may be written. */
 export async function validateFile(source: Source, options: ImportOptions): Promise<FileReport> {
-  const format = await detectFormat(source, options.format);
+  let format: InputFormat;
+  try {
+    format = await detectFormat(source, options.format);
+  } catch (err) {
+    const zlib = zlibError(err);
+    if (zlib === undefined) throw err;
+    const report = newReport(source.name, options.format === 'auto' ? 'text' : options.format);
+    report.errors.push(zlib);
+    report.errorCount++;
+    return report;
+  }
   const report = newReport(source.name, format);
   const fail = (line: number, message: string): void => {
     if (report.errors.length < options.maxErrors) report.errors.push(`line ${line}: ${message}`);

@@ -43,6 +43,29 @@ export function fileLine(piece: Piece, pieceLine: number): number {
   return piece.firstLine + Math.min(body, Math.max(piece.bodyLines, 1)) - 1;
 }
 
+/**
+ * Body lines [start, end) (0-based) of `piece`, under the same header: used to check the lines before and
+ * after a syntax error too. An OpenMetrics slice without the file's `# EOF` gets one appended.
+ */
+export function slicePiece(piece: Piece, start: number, end: number, format: InputFormat): Piece | undefined {
+  if (start >= end) return undefined;
+  const h = piece.headerLines.length;
+  const lines = piece.text.split('\n');
+  const firstLine = piece.firstLine + start;
+  const lastLine = piece.firstLine + end - 1;
+  const endsWithEof = piece.endsWithEof && end === piece.bodyLines;
+  let text = [...lines.slice(0, h), ...lines.slice(h + start, h + end)].join('\n') + '\n';
+  if (format === 'openmetrics' && !endsWithEof) text += '# EOF\n';
+  return {
+    text,
+    headerLines: piece.headerLines,
+    firstLine,
+    bodyLines: end - start,
+    sampleLines: piece.sampleLines.filter((l) => l >= firstLine && l <= lastLine),
+    endsWithEof,
+  };
+}
+
 type LineKind =
   | { readonly kind: 'blank' }
   | { readonly kind: 'comment' }
