@@ -62,33 +62,64 @@ function seriesKey(
 }
 
 function withoutTargetLabels(labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
-  if (
-    !Object.prototype.hasOwnProperty.call(labels, 'instance') &&
-    !Object.prototype.hasOwnProperty.call(labels, 'job')
-  )
-    return labels;
+  if (!hasOwn.call(labels, 'instance') && !hasOwn.call(labels, 'job')) return labels;
   const out: Record<string, string> = {};
   for (const k of Object.keys(labels)) {
-    if (k !== 'instance' && k !== 'job')
+    if (k === 'instance' || k === 'job') continue;
+    // A label may be called __proto__: define it rather than assign it.
+    if (k === '__proto__')
       Object.defineProperty(out, k, {
         value: labels[k],
         enumerable: true,
         writable: true,
         configurable: true,
       });
+    else out[k] = labels[k] as string;
   }
   return out;
 }
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Per stored series: its last timestamp. */
+interface SeriesState {
+  last: number;
+}
+
 export class SampleChecker {
-  /** Last timestamp of every series seen so far. */
-  private readonly last = new Map<string, number>();
+  /** Every series seen so far, by its stored identity. */
+  private readonly byKey = new Map<string, SeriesState>();
+  /**
+   * The same states by the sample's name and labels as written (label order as in the file, before
+   * defaults): most lines find their series here without sorting labels.
+   */
+  private readonly byLine = new Map<string, SeriesState>();
 
   constructor(private readonly options: CheckOptions) {}
 
   /** Number of distinct series seen. */
   get series(): number {
-    return this.last.size;
+    return this.byKey.size;
+  }
+
+  private state(
+    name: string,
+    labels: Readonly<Record<string, string>>,
+    instance: string,
+    job: string,
+  ): SeriesState {
+    const line = `${name}${JSON.stringify(labels)}`;
+    let state = this.byLine.get(line);
+    if (state === undefined) {
+      const key = seriesKey(name, labels, instance, job);
+      state = this.byKey.get(key);
+      if (state === undefined) {
+        state = { last: -Infinity };
+        this.byKey.set(key, state);
+      }
+      this.byLine.set(line, state);
+    }
+    return state;
   }
 
   check(sample: ParsedSample): Verdict {
@@ -122,16 +153,16 @@ export class SampleChecker {
         message: `sample ${sample.name} has no ${missing.join(' and ')} label: give ${missing.map((m) => `--label.${m}`).join(' and ')} for samples without one`,
       };
     }
-    const key = seriesKey(sample.name, labels, instance, job);
-    const prev = this.last.get(key);
-    if (prev !== undefined && ts <= prev) {
+    const state = this.state(sample.name, labels, instance, job);
+    const prev = state.last;
+    if (ts <= prev) {
       if (ts === prev) return { kind: 'duplicate', timeMs: ts };
       return {
         kind: 'error',
         message: `sample of ${sample.name} goes back in time: ${formatTime(ts)} after ${formatTime(prev)}; samples of a series must be in time order`,
       };
     }
-    this.last.set(key, ts);
+    state.last = ts;
     if (ts < o.oldestMs) return { kind: 'old', timeMs: ts };
     if (ts > o.newestMs) return { kind: 'future', timeMs: ts };
     return { kind: 'ok', timeMs: ts, instance, job, labels: withoutTargetLabels(labels) };

@@ -3,6 +3,7 @@
  * nothing, the second (only when the first found no error) parses again and writes. So a file is
  * all-or-nothing while never more than one piece of it (see split.ts) and one write batch are in memory.
  */
+import { performance } from 'node:perf_hooks';
 import { ParseError, parseExposition } from '../expfmt/parse';
 import type { InputFormat, ParsedFamily, ParsedSample } from '../expfmt/types';
 import type { Logger } from '../log/logger';
@@ -51,6 +52,9 @@ export interface FileReport {
   errorCount: number;
   /** Writing failed after some batches were stored (database error); re-importing completes it. */
   partial: boolean;
+  /** Wall time of each pass, seconds. */
+  checkSeconds: number;
+  writeSeconds: number;
 }
 
 /** Grows `range` to include t. */
@@ -61,7 +65,7 @@ function widen(range: TimeRange | undefined, t: number): TimeRange {
   return range;
 }
 
-/** Samples waiting to be written, grouped as one PendingScrape per (instance, job). */
+/** Samples of one write, grouped by (instance, job) as the writer takes them: one PendingScrape each. */
 class Batch {
   private readonly byTarget = new Map<
     string,
@@ -87,7 +91,7 @@ class Batch {
     this.size++;
   }
 
-  take(timeMs: number): PendingScrape[] {
+  scrapes(timeMs: number): PendingScrape[] {
     const out: PendingScrape[] = [];
     for (const { target, families } of this.byTarget.values()) {
       let sampleCount = 0;
@@ -98,9 +102,32 @@ class Batch {
       }
       out.push({ target, timeMs, families: list, sampleCount, containerUsage: [] });
     }
-    this.byTarget.clear();
-    this.size = 0;
     return out;
+  }
+}
+
+/** Cuts the kept samples into batches of `size`, ready to be written in order. */
+class Batcher {
+  private current: Batch;
+  readonly ready: Batch[] = [];
+
+  constructor(
+    private readonly url: string,
+    private readonly size: number,
+  ) {
+    this.current = new Batch(url);
+  }
+
+  add(family: ParsedFamily, sample: ParsedSample, v: Extract<Verdict, { kind: 'ok' }>): void {
+    this.current.add(family, sample, v);
+    if (this.current.size >= this.size) this.seal();
+  }
+
+  /** Makes the samples added so far a batch of their own (at the end of the input). */
+  seal(): void {
+    if (this.current.size === 0) return;
+    this.ready.push(this.current);
+    this.current = new Batch(this.url);
   }
 }
 
@@ -201,6 +228,8 @@ export function newReport(file: string, format: InputFormat): FileReport {
     errors: [],
     errorCount: 0,
     partial: false,
+    checkSeconds: 0,
+    writeSeconds: 0,
   };
 }
 
@@ -232,6 +261,7 @@ export async function validateFile(source: Source, options: ImportOptions): Prom
     report.errorCount++;
     return report;
   }
+  const started = performance.now();
   const report = newReport(source.name, format);
   const fail = (line: number, message: string): void => {
     if (report.errors.length < options.maxErrors) report.errors.push(`line ${line}: ${message}`);
@@ -267,6 +297,7 @@ export async function validateFile(source: Source, options: ImportOptions): Prom
     async () => undefined,
   );
   report.series = checker.series;
+  report.checkSeconds = (performance.now() - started) / 1000;
   return report;
 }
 
@@ -289,33 +320,52 @@ export async function writeFile(
   logger: Logger,
 ): Promise<void> {
   const checker = checkerFor(report.format, options);
-  const batch = new Batch(`import:${source.name}`);
+  const batcher = new Batcher(`import:${source.name}`, options.batchSamples);
+  const started = performance.now();
   let nextProgress = 1_000_000;
+  // One write in flight while the next batch is parsed: the database and this process work side by side.
+  let inFlight: Promise<void> = Promise.resolve();
+  let failure: { err: unknown } | undefined;
   const flush = async (): Promise<void> => {
-    if (batch.size === 0) return;
-    const r = await writer.write(batch.take(options.nowMs), options.nowMs);
-    report.written += r.written;
-    if (report.written >= nextProgress) {
-      logger.info({ file: source.name, written: report.written, of: report.kept }, 'importing');
-      nextProgress += 1_000_000;
+    for (let batch = batcher.ready.shift(); batch !== undefined; batch = batcher.ready.shift()) {
+      await inFlight;
+      if (failure !== undefined) throw failure.err;
+      inFlight = writer.write(batch.scrapes(options.nowMs), options.nowMs).then(
+        (r) => {
+          report.written += r.written;
+          if (report.written >= nextProgress) {
+            logger.info({ file: source.name, written: report.written, of: report.kept }, 'importing');
+            nextProgress += 1_000_000;
+          }
+        },
+        (err: unknown) => {
+          failure = { err };
+        },
+      );
     }
   };
   const fail = (line: number, message: string): never => {
     throw new ImportChangedError(line, message);
   };
-  await runPass(
-    source,
-    report.format,
-    options,
-    checker,
-    (family, sample, v, line) => {
-      if (v.kind === 'ok') batch.add(family, sample, v);
-      else if (v.kind === 'error') fail(line, v.message);
-    },
-    fail,
-    async () => {
-      if (batch.size >= options.batchSamples) await flush();
-    },
-  );
-  await flush();
+  try {
+    await runPass(
+      source,
+      report.format,
+      options,
+      checker,
+      (family, sample, v, line) => {
+        if (v.kind === 'ok') batcher.add(family, sample, v);
+        else if (v.kind === 'error') fail(line, v.message);
+      },
+      fail,
+      flush,
+    );
+    batcher.seal();
+    await flush();
+  } finally {
+    // Never leave a write running (or its failure unobserved) past this file.
+    await inFlight;
+    report.writeSeconds = (performance.now() - started) / 1000;
+  }
+  if (failure !== undefined) throw failure.err;
 }

@@ -140,6 +140,8 @@ function logReport(logger: Logger, r: FileReport, ok: boolean): void {
     written: r.written,
     ...(kept.from === undefined ? {} : { from: kept.from, to: kept.to }),
     duplicates: r.duplicates,
+    checkSeconds: Math.round(r.checkSeconds * 10) / 10,
+    writeSeconds: Math.round(r.writeSeconds * 10) / 10,
     outOfRetention: r.outOfRetention,
     ...(old.from === undefined ? {} : { outOfRetentionFrom: old.from, outOfRetentionTo: old.to }),
     ...(r.errorCount === 0
@@ -159,7 +161,7 @@ function logReport(logger: Logger, r: FileReport, ok: boolean): void {
       'file import failed while writing; part of it is stored: import it again to complete it',
     );
   } else {
-    logger.error(fields, `file rejected: ${r.errorCount} error(s), nothing of it written`);
+    logger.error(fields, `file rejected: ${r.errorCount} error(s) found, nothing of it written`);
   }
 }
 

@@ -268,6 +268,30 @@ describeWithService('PostgreSQL', hasPostgres, 'hostscope import on a real Postg
     }
   });
 
+  it('reports a file whose writing failed halfway as partial, to be imported again', async () => {
+    // A database error on the third batch (a trigger refusing the value 666), after two were stored.
+    await query(
+      pg.url,
+      `CREATE FUNCTION refuse_666() RETURNS trigger LANGUAGE plpgsql AS
+         $$BEGIN IF NEW.value = 666 THEN RAISE EXCEPTION 'value 666 refused'; END IF; RETURN NEW; END$$`,
+    );
+    await query(
+      pg.url,
+      'CREATE TRIGGER refuse_666 BEFORE INSERT ON hostscope.samples_raw FOR EACH ROW EXECUTE FUNCTION refuse_666()',
+    );
+    try {
+      const values = [1, 2, 3, 4, 666, 6];
+      const p = file('partial.prom', values.map((v, i) => `partial ${v} ${at(i)}`).join('\n'));
+      const r = runCli(['import', db(), '--label.instance=p:1', '--write.batch-samples=2', p]);
+      expect(await r.exited).toBe(1);
+      expect(r.output()).toContain('part of it is stored: import it again to complete it');
+      expect(r.output()).toContain('value 666 refused');
+      expect((await rowsOf("metric = 'partial'")).map((row) => row.value)).toEqual([1, 2, 3, 4]);
+    } finally {
+      await query(pg.url, 'DROP TRIGGER refuse_666 ON hostscope.samples_raw');
+    }
+  });
+
   it('says which sample has no timestamp, and exits 2 on bad flags or a missing file', async () => {
     const r = runCli(['import', db(), '--label.instance=x', file('nots.prom', `a 1 ${at(0)}\na 2\n`)]);
     expect(await r.exited).toBe(1);
