@@ -4,6 +4,7 @@
  * time. Both passes of an import run the same checks over the same file, so they agree on every sample.
  */
 import type { InputFormat, ParsedSample } from '../expfmt/types';
+import { sameLabels } from '../metrics/same-labels';
 import { pgSafe } from '../sink/series-key';
 
 /** Before 1973-03-03 in milliseconds, or in seconds read as milliseconds: a unit mistake. */
@@ -102,7 +103,27 @@ export class SampleChecker {
     return this.byKey.size;
   }
 
+  /** The previous sample's series: a backfill file usually lists a series' samples one after another. */
+  private lastName = '';
+  private lastLabels: Readonly<Record<string, string>> = {};
+  private lastState: SeriesState | undefined;
+
   private state(
+    name: string,
+    labels: Readonly<Record<string, string>>,
+    instance: string,
+    job: string,
+  ): SeriesState {
+    if (this.lastState !== undefined && name === this.lastName && sameLabels(labels, this.lastLabels))
+      return this.lastState;
+    const state = this.lookup(name, labels, instance, job);
+    this.lastName = name;
+    this.lastLabels = labels;
+    this.lastState = state;
+    return state;
+  }
+
+  private lookup(
     name: string,
     labels: Readonly<Record<string, string>>,
     instance: string,

@@ -87,7 +87,12 @@ class Batch {
       samples = [];
       t.families.set(family, samples);
     }
-    samples.push({ name: sample.name, labels: v.labels, value: sample.value, timestampMs: v.timeMs });
+    // The parsed sample itself when its labels needed no change (no instance/job of its own).
+    samples.push(
+      v.labels === sample.labels
+        ? sample
+        : { name: sample.name, labels: v.labels, value: sample.value, timestampMs: v.timeMs },
+    );
     this.size++;
   }
 
