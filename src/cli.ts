@@ -22,6 +22,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; run: Command }>> = {
     summary: 'create or upgrade the database schema',
     run: async (argv, env) => (await import('./sink/commands')).migrateCommand(argv, env),
   },
+  import: {
+    summary: 'backfill history from OpenMetrics or text files with timestamps',
+    run: async (argv, env) => (await import('./sink/import-command')).importCommand(argv, env),
+  },
   seed: {
     summary: 'fill the database with synthetic history',
     run: async (argv, env) => (await import('./sink/commands')).seedCommand(argv, env),

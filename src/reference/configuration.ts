@@ -5,6 +5,7 @@
 import { envName, type FlagSpec } from '../config/flags';
 import { exporterFlagSpecs, LOG_FLAGS } from '../exporter/config';
 import { DATABASE_FLAGS, RETENTION_FLAGS, sinkFlagSpecs } from '../sink/config';
+import { IMPORT_FLAGS, IMPORT_SUMMARY } from '../sink/import-command';
 import { mdCell, mdCode } from './markdown';
 
 /** One documented flag. `kind` is the spec's kind, or what the default looks like for help-only flags. */
@@ -99,6 +100,11 @@ export function knownCommandDocs(): CommandDoc[] {
       command: 'maintain',
       summary: 'Computes hourly rollups of closed hours and drops partitions past retention, then exits.',
       flags: docs([...DATABASE_FLAGS, ...RETENTION_FLAGS, ...LOG_FLAGS]),
+    },
+    {
+      command: 'import',
+      summary: IMPORT_SUMMARY,
+      flags: docs(IMPORT_FLAGS),
     },
     {
       command: 'migrate',

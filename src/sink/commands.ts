@@ -51,7 +51,7 @@ function parse(
   return { kind: 'run', flags };
 }
 
-async function openMigrated(flags: FlagValues, logger: Logger): Promise<Database> {
+export async function openMigrated(flags: FlagValues, logger: Logger): Promise<Database> {
   const db = await openDatabase(databaseConfig(flags), logger);
   try {
     await migrate(db, logger);

@@ -53,7 +53,14 @@ describe('generated references', () => {
 
   it('documents exactly the flags each command accepts (its --help)', async () => {
     const docs = await commandDocs();
-    expect(docs.map((d) => d.command).sort()).toEqual(['exporter', 'maintain', 'migrate', 'seed', 'sink']);
+    expect(docs.map((d) => d.command).sort()).toEqual([
+      'exporter',
+      'import',
+      'maintain',
+      'migrate',
+      'seed',
+      'sink',
+    ]);
     const configuration = read('configuration.md');
     for (const d of docs) {
       const help = parseHelpFlags(await builtHelp(d.command)).map((f) => f.name);
