@@ -161,11 +161,14 @@ function group(col, interval) {
 }
 
 async function queries(db, logger) {
-  await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE');
-  await migrate(db, logger);
   const t0 = performance.now();
   const now = Date.now();
-  await runSeed(db, { hosts: 10, days: 30, stepMs: 60_000, nowMs: now, seed: 1 }, logger);
+  // BENCH_SEEDED=1 with DATABASE_URL: reuse a database already filled by `hostscope seed --hosts 10 --days 30`.
+  if (!process.env.BENCH_SEEDED) {
+    await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE');
+    await migrate(db, logger);
+    await runSeed(db, { hosts: 10, days: 30, stepMs: 60_000, nowMs: now, seed: 1 }, logger);
+  }
   const seedSeconds = (performance.now() - t0) / 1000;
   await db.exec('VACUUM ANALYZE');
   const time = async (sql, params = []) => {
@@ -217,12 +220,14 @@ async function main() {
   const db = new PostgresDatabase(process.env.DATABASE_URL ?? cluster.url, { max: 2 });
   const logger = silentLogger();
   try {
-    await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE');
-    await migrate(db, logger);
-    await storage(db, logger);
+    if (!process.env.BENCH_SEEDED) {
+      await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE');
+      await migrate(db, logger);
+      await storage(db, logger);
+    }
     if (!process.env.BENCH_SKIP_QUERIES) await queries(db, logger);
   } finally {
-    await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE').catch(() => undefined);
+    if (!process.env.BENCH_SEEDED) await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE').catch(() => undefined);
     await db.close();
     cluster?.stop();
   }

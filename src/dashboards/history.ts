@@ -1,9 +1,9 @@
 import { POSTGRES_DATASOURCE, type DashboardSpec, type SqlQuery } from './lib';
 
 /**
- * Long-term history from the sink's PostgreSQL (docs/sql.md): hourly rollups (samples_hourly, kept
- * --retention.hourly, 400 days) for averages over months, the per-scrape usage tables (kept
- * --retention.raw, 14 days) for peaks, and the inventory. Only the documented public surface is used.
+ * Long-term history from the sink's PostgreSQL (docs/sql.md): hourly rollups (samples_hourly,
+ * host_usage_hourly, container_usage_hourly, kept --retention.hourly, 400 days) for averages and peaks
+ * over months, and the inventory. Only the documented public surface is used.
  */
 
 /**
@@ -79,24 +79,20 @@ export const historyDashboard: DashboardSpec = {
           type: 'timeseries',
           title: 'CPU busy: average and peak',
           description:
-            'Average from the hourly rollups of node_cpu_seconds_total (all modes but idle and iowait); peak of the per-scrape host_usage rows (kept 14 days).',
+            'Busy share of all CPUs (all modes but idle and iowait), hourly average and highest per-scrape value (host_usage_hourly).',
           unit: 'percent',
           min: 0,
           w: 12,
           h: 9,
           queries: [
-            ts(
-              perHost(
-                `SELECT ${BUCKET('s.time')}, s.labels->>'instance' AS instance,
-  100 * sum(s.increase) FILTER (WHERE s.labels->>'mode' NOT IN ('idle', 'iowait')) / nullif(sum(s.increase), 0) AS value
-FROM hostscope.samples_hourly s
-WHERE ${hourly('node_cpu_seconds_total')}
-GROUP BY s.labels->>'instance', 1`,
-                ` || ' avg'`,
-              ),
-            ),
-            ts(`SELECT ${BUCKET('time')}, host || ' peak' AS metric, max(cpu_percent) AS value
-FROM hostscope.host_usage
+            ts(`SELECT ${BUCKET('time')}, host || ' avg' AS metric,
+  sum(cpu_percent_avg * samples) / nullif(sum(samples) FILTER (WHERE cpu_percent_avg IS NOT NULL), 0) AS value
+FROM hostscope.host_usage_hourly
+WHERE $__timeFilter(time) AND instance IN ($instance)
+GROUP BY 1, host
+ORDER BY 1`),
+            ts(`SELECT ${BUCKET('time')}, host || ' peak' AS metric, max(cpu_percent_max) AS value
+FROM hostscope.host_usage_hourly
 WHERE $__timeFilter(time) AND instance IN ($instance)
 GROUP BY 1, host
 ORDER BY 1`),
@@ -269,15 +265,14 @@ GROUP BY s.labels->>'instance', s.labels->>'name', 1`,
         {
           type: 'timeseries',
           title: 'Container CPU: peak',
-          description:
-            'Highest per-scrape CPU use, as a share of the whole host (container_usage, kept 14 days).',
+          description: 'Highest per-scrape CPU use, as a share of the whole host (container_usage_hourly).',
           unit: 'percent',
           min: 0,
           w: 12,
           h: 9,
           queries: [
-            ts(`SELECT ${BUCKET('time')}, host || ' / ' || container AS metric, max(cpu_percent) AS value
-FROM hostscope.container_usage
+            ts(`SELECT ${BUCKET('time')}, host || ' / ' || container AS metric, max(cpu_percent_max) AS value
+FROM hostscope.container_usage_hourly
 WHERE $__timeFilter(time) AND instance IN ($instance) AND container IN ($container)
 GROUP BY 1, host, container
 ORDER BY 1`),
@@ -325,16 +320,18 @@ GROUP BY s.labels->>'instance', s.labels->>'name', 1`,
           type: 'table',
           title: 'Containers in the time range',
           description:
-            'Per container: average and peak CPU (share of the host) and memory (container_usage).',
+            'Per container: average and peak CPU (share of the host) and memory (container_usage_hourly).',
           unit: 'percent',
           w: 12,
           h: 9,
           queries: [
             table(`SELECT host AS "Host", container AS "Container", max(image) AS "Image",
-  avg(cpu_percent) AS "CPU avg", max(cpu_percent) AS "CPU peak",
-  avg(memory_usage_bytes) AS "Memory avg", max(memory_usage_bytes) AS "Memory peak",
-  max(memory_percent) AS "Memory peak of limit"
-FROM hostscope.container_usage
+  sum(cpu_percent_avg * samples) / nullif(sum(samples) FILTER (WHERE cpu_percent_avg IS NOT NULL), 0) AS "CPU avg",
+  max(cpu_percent_max) AS "CPU peak",
+  sum(memory_usage_bytes_avg * samples) / nullif(sum(samples) FILTER (WHERE memory_usage_bytes_avg IS NOT NULL), 0) AS "Memory avg",
+  max(memory_usage_bytes_max) AS "Memory peak",
+  max(memory_percent_max) AS "Memory peak of limit"
+FROM hostscope.container_usage_hourly
 WHERE $__timeFilter(time) AND instance IN ($instance) AND container IN ($container)
 GROUP BY host, container
 ORDER BY "CPU avg" DESC NULLS LAST`),

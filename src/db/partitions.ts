@@ -5,7 +5,19 @@ import type { Queryable } from './database';
  * head of raw samples (`samples_raw`): by UTC hour, plus the day partitions made before migration 2.
  */
 export const DAILY_TABLES = ['host_usage', 'container_usage'] as const;
-export const MONTHLY_TABLES = ['samples_hourly_raw', 'chunks', 'chunk_times'] as const;
+export const MONTHLY_TABLES = [
+  'samples_hourly_raw',
+  'host_usage_hourly',
+  'container_usage_hourly',
+  'chunks',
+  'chunk_times',
+] as const;
+/** Rollup tables: kept --retention.hourly; every other partitioned table --retention.raw. */
+export const ROLLUP_TABLES: readonly string[] = [
+  'samples_hourly_raw',
+  'host_usage_hourly',
+  'container_usage_hourly',
+];
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

@@ -1,5 +1,5 @@
 import type { Database } from '../db/database';
-import { listPartitions, PartitionManager, type PartitionInfo } from '../db/partitions';
+import { listPartitions, PartitionManager, ROLLUP_TABLES, type PartitionInfo } from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { compactHead } from '../storage/compact';
 import { softDeleteStaleHosts } from './inventory';
@@ -59,6 +59,55 @@ SELECT a.series_id, $1::timestamptz, a.n, a.s, a.mn, a.mx, a.f, a.l,
 ON CONFLICT (series_id, hour) DO UPDATE SET
   count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
   first = EXCLUDED.first, last = EXCLUDED.last, increase = EXCLUDED.increase`;
+
+/**
+ * Hourly averages and peaks of the usage tables over [from, to) (whole hours; idempotent: replaces the
+ * hours' rows). One statement for any range, so `seed` rolls up months at once.
+ */
+export async function rollupUsage(
+  db: Database,
+  partitions: PartitionManager,
+  fromMs: number,
+  toMs: number,
+): Promise<void> {
+  for (
+    let m = fromMs;
+    m < toMs;
+    m = Date.UTC(new Date(m).getUTCFullYear(), new Date(m).getUTCMonth() + 1, 1)
+  ) {
+    await partitions.ensureMonth(db, 'host_usage_hourly', m);
+    await partitions.ensureMonth(db, 'container_usage_hourly', m);
+  }
+  const range = [new Date(fromMs).toISOString(), new Date(toMs).toISOString()];
+  const hour = "date_trunc('hour', time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'";
+  await db.query(
+    `INSERT INTO hostscope.host_usage_hourly AS u
+     SELECT ${hour}, instance, max(job), max(host), count(*)::int, avg(cpu_percent), max(cpu_percent),
+            avg(memory_percent), max(memory_percent), max(load1)
+       FROM hostscope.host_usage WHERE time >= $1 AND time < $2
+      GROUP BY 1, instance
+     ON CONFLICT (instance, time) DO UPDATE SET job = EXCLUDED.job, host = EXCLUDED.host,
+       samples = EXCLUDED.samples, cpu_percent_avg = EXCLUDED.cpu_percent_avg,
+       cpu_percent_max = EXCLUDED.cpu_percent_max, memory_percent_avg = EXCLUDED.memory_percent_avg,
+       memory_percent_max = EXCLUDED.memory_percent_max, load1_max = EXCLUDED.load1_max`,
+    range,
+  );
+  await db.query(
+    `INSERT INTO hostscope.container_usage_hourly AS u
+     SELECT ${hour}, instance, max(job), max(host), max(container), container_id, max(image), count(*)::int,
+            avg(cpu_percent), max(cpu_percent), avg(memory_usage_bytes), max(memory_usage_bytes),
+            max(memory_percent)
+       FROM hostscope.container_usage WHERE time >= $1 AND time < $2
+      GROUP BY 1, instance, container_id
+     ON CONFLICT (instance, container_id, time) DO UPDATE SET job = EXCLUDED.job, host = EXCLUDED.host,
+       container = EXCLUDED.container, image = EXCLUDED.image, samples = EXCLUDED.samples,
+       cpu_percent_avg = EXCLUDED.cpu_percent_avg, cpu_percent_max = EXCLUDED.cpu_percent_max,
+       memory_usage_bytes_avg = EXCLUDED.memory_usage_bytes_avg,
+       memory_usage_bytes_max = EXCLUDED.memory_usage_bytes_max,
+       memory_percent_max = EXCLUDED.memory_percent_max`,
+    range,
+  );
+}
 
 /** Rolls up one hour (idempotent: recomputes and replaces the hour's rows). Returns the rows written. */
 export async function rollupHour(
@@ -136,6 +185,7 @@ export async function maintain(
   for (const h of ordered) {
     // An hour that no head or chunk partition covers has no samples: nothing to roll up.
     if (covers(stored, h)) rollupRows += await rollupHour(db, partitions, h);
+    await rollupUsage(db, partitions, h, h + HOUR_MS);
     if (h >= from) {
       await db.query(
         'UPDATE hostscope.rollup_state SET rolled_until = GREATEST(COALESCE(rolled_until, $1), $1) WHERE id',
@@ -169,7 +219,7 @@ export async function maintain(
   parts = await listPartitions(db);
   const dropped: string[] = [];
   for (const p of parts) {
-    const limit = p.parent === 'samples_hourly_raw' ? hourlyCutoff : rawLimit;
+    const limit = ROLLUP_TABLES.includes(p.parent) ? hourlyCutoff : rawLimit;
     if (p.upper > limit) continue;
     await db.exec(`DROP TABLE IF EXISTS hostscope."${p.name.replace(/"/g, '""')}"`);
     dropped.push(p.name);

@@ -3,7 +3,7 @@ import type { MetricType } from '../metrics/types';
 import type { Database } from '../db/database';
 import type { Logger } from '../log/logger';
 import { extractInventory, InventoryTracker } from './inventory';
-import { maintain } from './maintain';
+import { maintain, rollupUsage } from './maintain';
 import { syntheticFamilies } from './scrape';
 import type { PendingScrape, Target } from './types';
 import { UsageTracker } from './usage';
@@ -477,6 +477,7 @@ export async function runSeed(db: Database, options: SeedOptions, logger: Logger
     });
     await writer.writeSideTables(side);
   }
+  await rollupUsage(db, partitions, Math.floor(gen.startMs / HOUR_MS) * HOUR_MS, closedHour);
   // The rollups of every closed hour are written: on a fresh database, start maintain's watermark there.
   await db.query('UPDATE hostscope.rollup_state SET rolled_until = $1 WHERE id AND rolled_until IS NULL', [
     new Date(closedHour).toISOString(),

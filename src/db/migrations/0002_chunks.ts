@@ -71,6 +71,39 @@ SELECT x.t, x.metric, x.labels, x.v, x.series_id
           JOIN hostscope.chunks c ON c.series_id = se.id
           JOIN hostscope.chunk_times ct ON ct.start = c.start AND ct.id = c.times_id) x;
 
+-- Hourly rollups of the per-scrape usage tables (averages and peaks), so panels over months read one row
+-- per host or container and hour instead of one per scrape. Kept like samples_hourly.
+CREATE TABLE hostscope.host_usage_hourly (
+  time timestamptz NOT NULL,
+  instance text NOT NULL,
+  job text NOT NULL,
+  host text NOT NULL,
+  samples integer NOT NULL,
+  cpu_percent_avg double precision,
+  cpu_percent_max double precision,
+  memory_percent_avg double precision,
+  memory_percent_max double precision,
+  load1_max double precision,
+  PRIMARY KEY (instance, time)
+) PARTITION BY RANGE (time);
+
+CREATE TABLE hostscope.container_usage_hourly (
+  time timestamptz NOT NULL,
+  instance text NOT NULL,
+  job text NOT NULL,
+  host text NOT NULL,
+  container text NOT NULL,
+  container_id text NOT NULL,
+  image text NOT NULL,
+  samples integer NOT NULL,
+  cpu_percent_avg double precision,
+  cpu_percent_max double precision,
+  memory_usage_bytes_avg double precision,
+  memory_usage_bytes_max bigint,
+  memory_percent_max double precision,
+  PRIMARY KEY (instance, container_id, time)
+) PARTITION BY RANGE (time);
+
 -- The head partition that takes rows of one hour: the day partition when migration 1 made one for that
 -- day, else the hour's own partition (created here).
 CREATE FUNCTION hostscope.ensure_head_partition(hour timestamptz)
