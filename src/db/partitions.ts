@@ -12,7 +12,9 @@ export const MONTHLY_TABLES = [
   'chunks',
   'chunk_times',
 ] as const;
-/** Rollup tables: kept --retention.hourly; every other partitioned table --retention.raw. */
+/** Per-scrape usage tables: kept --retention.usage. */
+export const USAGE_TABLES: readonly string[] = DAILY_TABLES;
+/** Rollup tables: kept --retention.hourly; raw samples (head and chunks) --retention.raw. */
 export const ROLLUP_TABLES: readonly string[] = [
   'samples_hourly_raw',
   'host_usage_hourly',

@@ -16,6 +16,7 @@ import {
   databaseConfig,
   logConfig,
   RETENTION_FLAGS,
+  retentionOptions,
   sinkFlagSpecs,
   validateSinkFlags,
   type SinkConfig,
@@ -97,7 +98,11 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       bufferMaxSamples: config.bufferMaxSamples,
       batchSamples: config.batchSamples,
       maintainSchedule: config.maintainSchedule,
-      maintain: { retentionRawMs: config.retentionRawMs, retentionHourlyMs: config.retentionHourlyMs },
+      maintain: {
+        retentionRawMs: config.retentionRawMs,
+        retentionUsageMs: config.retentionUsageMs,
+        retentionHourlyMs: config.retentionHourlyMs,
+      },
     },
     logger,
     async () => {
@@ -266,8 +271,7 @@ export async function maintainCommand(argv: readonly string[], env: NodeJS.Proce
   const db = await openMigrated(p.flags, logger);
   try {
     const r = await maintain(db, logger, {
-      retentionRawMs: p.flags.duration('retention.raw'),
-      retentionHourlyMs: p.flags.duration('retention.hourly'),
+      ...retentionOptions(p.flags),
     });
     logger.info(r, 'maintenance done');
     return 0;

@@ -29,11 +29,35 @@ export const RETENTION_FLAGS: readonly FlagSpec[] = [
   {
     name: 'retention.raw',
     kind: 'duration',
-    default: '14d',
-    help: 'Keep raw samples (and usage rows) this long.',
+    default: '90d',
+    help: 'Keep raw samples this long (compacted to a few bytes each after their first hour; see the sizing table in docs/sql.md).',
   },
-  { name: 'retention.hourly', kind: 'duration', default: '400d', help: 'Keep hourly rollups this long.' },
+  {
+    name: 'retention.usage',
+    kind: 'duration',
+    default: '14d',
+    help: 'Keep the per-scrape host_usage and container_usage rows this long (their hourly rollups are kept like the others).',
+  },
+  {
+    name: 'retention.hourly',
+    kind: 'duration',
+    default: '400d',
+    help: 'Keep hourly rollups (samples_hourly, host_usage_hourly, container_usage_hourly) this long.',
+  },
 ];
+
+/** The maintenance's retention options from the flags. */
+export function retentionOptions(flags: FlagValues): {
+  retentionRawMs: number;
+  retentionUsageMs: number;
+  retentionHourlyMs: number;
+} {
+  return {
+    retentionRawMs: flags.duration('retention.raw'),
+    retentionUsageMs: flags.duration('retention.usage'),
+    retentionHourlyMs: flags.duration('retention.hourly'),
+  };
+}
 
 export function sinkFlagSpecs(): FlagSpec[] {
   return [
@@ -144,6 +168,7 @@ export interface SinkConfig {
   readonly bufferMaxSamples: number;
   readonly batchSamples: number;
   readonly retentionRawMs: number;
+  readonly retentionUsageMs: number;
   readonly retentionHourlyMs: number;
   readonly maintainSchedule: string;
   readonly listen?: ListenAddress;
@@ -190,6 +215,7 @@ export function validateSinkFlags(flags: FlagValues): string[] {
   if (flags.duration('retention.raw') < 3_600_000) problems.push('--retention.raw: must be at least 1h');
   if (flags.duration('retention.hourly') < flags.duration('retention.raw'))
     problems.push('--retention.hourly: must not be shorter than --retention.raw');
+  if (flags.duration('retention.usage') < 3_600_000) problems.push('--retention.usage: must be at least 1h');
   const schedule = flags.string('maintain.schedule');
   if (schedule !== '' && !cron.validate(schedule))
     problems.push(
@@ -220,8 +246,7 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
     bufferMaxBytes: Math.floor(flags.number('buffer.max-bytes')),
     bufferMaxSamples: flags.number('buffer.max-samples'),
     batchSamples: flags.number('write.batch-samples'),
-    retentionRawMs: flags.duration('retention.raw'),
-    retentionHourlyMs: flags.duration('retention.hourly'),
+    ...retentionOptions(flags),
     maintainSchedule: flags.string('maintain.schedule'),
     ...(listen === '' ? {} : { listen: parseListenAddress(listen) }),
     once: flags.boolean('once'),

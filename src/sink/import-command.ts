@@ -14,7 +14,7 @@ import { openSource, type Source } from '../import/source';
 import { createLogger, type Logger } from '../log/logger';
 import { readVersion } from '../version';
 import { openMigrated } from './commands';
-import { DATABASE_FLAGS, logConfig, RETENTION_FLAGS } from './config';
+import { DATABASE_FLAGS, logConfig, RETENTION_FLAGS, retentionOptions } from './config';
 import { maintain } from './maintain';
 import { SampleWriter } from './writer';
 
@@ -238,10 +238,7 @@ export async function importCommand(argv: readonly string[], env: NodeJS.Process
       logReport(logger, report, ok);
     }
     if (written > 0 && flags.boolean('maintain')) {
-      const r = await maintain(db, logger, {
-        retentionRawMs,
-        retentionHourlyMs: flags.duration('retention.hourly'),
-      });
+      const r = await maintain(db, logger, retentionOptions(flags));
       logger.info(r, 'maintenance done');
     }
   } finally {

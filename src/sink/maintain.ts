@@ -1,5 +1,11 @@
 import type { Database } from '../db/database';
-import { listPartitions, PartitionManager, ROLLUP_TABLES, type PartitionInfo } from '../db/partitions';
+import {
+  listPartitions,
+  PartitionManager,
+  ROLLUP_TABLES,
+  USAGE_TABLES,
+  type PartitionInfo,
+} from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { compactHead } from '../storage/compact';
 import { softDeleteStaleHosts } from './inventory';
@@ -8,6 +14,8 @@ const HOUR_MS = 3_600_000;
 
 export interface MaintainOptions {
   readonly retentionRawMs: number;
+  /** Per-scrape usage rows (host_usage, container_usage); default: as long as raw samples. */
+  readonly retentionUsageMs?: number;
   readonly retentionHourlyMs: number;
   /** An hour is rolled up once it ended this long ago (late scrapes of the hour have been written). */
   readonly closeDelayMs?: number;
@@ -219,7 +227,11 @@ export async function maintain(
   parts = await listPartitions(db);
   const dropped: string[] = [];
   for (const p of parts) {
-    const limit = ROLLUP_TABLES.includes(p.parent) ? hourlyCutoff : rawLimit;
+    const limit = ROLLUP_TABLES.includes(p.parent)
+      ? hourlyCutoff
+      : USAGE_TABLES.includes(p.parent)
+        ? Math.min(now - (options.retentionUsageMs ?? options.retentionRawMs), rolledUntil)
+        : rawLimit;
     if (p.upper > limit) continue;
     await db.exec(`DROP TABLE IF EXISTS hostscope."${p.name.replace(/"/g, '""')}"`);
     dropped.push(p.name);

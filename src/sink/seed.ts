@@ -485,6 +485,7 @@ export async function runSeed(db: Database, options: SeedOptions, logger: Logger
   logger.info({ samples: written, hosts: options.hosts, days: options.days }, 'seeded history');
   await maintain(db, logger, {
     retentionRawMs: Math.max(14, options.days + 1) * 86_400_000,
+    retentionUsageMs: Math.max(14, options.days + 1) * 86_400_000,
     retentionHourlyMs: 400 * 86_400_000,
     nowMs: options.nowMs,
   });

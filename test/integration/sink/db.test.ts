@@ -405,6 +405,36 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
     });
   });
 
+  describe('usage retention', () => {
+    it('keeps per-scrape usage rows --retention.usage and their hourly rollups --retention.hourly', async () => {
+      const now = Date.UTC(2030, 5, 20, 12);
+      const w = new SampleWriter(db, logger, { past: 3650 * DAY, future: DAY });
+      for (const t of [now - 20 * DAY, now - 3 * HOUR]) {
+        const s = scrape('node_memory_MemTotal_bytes 1000\nnode_memory_MemAvailable_bytes 250\n', t);
+        const usage = new UsageTracker().compute(target, t, s.families);
+        await w.write([{ ...s, ...(usage.host === undefined ? {} : { hostUsage: usage.host }) }], now);
+      }
+      await maintain(db, logger, {
+        retentionRawMs: 90 * DAY,
+        retentionUsageMs: 14 * DAY,
+        retentionHourlyMs: 400 * DAY,
+        nowMs: now,
+      });
+      const times = async (sql: string): Promise<number[]> =>
+        (await db.query<{ time: Date }>(sql)).map((r) => r.time.getTime());
+      expect(await times('SELECT time FROM hostscope.host_usage ORDER BY 1')).toEqual([now - 3 * HOUR]);
+      expect(await times('SELECT time FROM hostscope.host_usage_hourly ORDER BY 1')).toEqual([
+        now - 20 * DAY,
+        now - 3 * HOUR,
+      ]);
+      expect(
+        await times(
+          `SELECT time FROM hostscope.samples WHERE metric = 'node_memory_MemTotal_bytes' ORDER BY 1`,
+        ),
+      ).toEqual([now - 20 * DAY, now - 3 * HOUR]);
+    });
+  });
+
   describe('inventory', () => {
     const info = (disks: string[], cname = 'web'): string =>
       [
