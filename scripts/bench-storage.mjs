@@ -37,10 +37,15 @@ const DAY = 86_400_000;
 async function defaultCluster() {
   const base0 = '/usr/lib/postgresql';
   const v = existsSync(base0) ? readdirSync(base0).sort((a, b) => Number(b) - Number(a))[0] : undefined;
-  if (v === undefined) throw new Error('no DATABASE_URL and no PostgreSQL binaries under /usr/lib/postgresql');
+  if (v === undefined)
+    throw new Error('no DATABASE_URL and no PostgreSQL binaries under /usr/lib/postgresql');
   const bin = path.join(base0, v, 'bin');
   const base = mkdtempSync(path.join(os.tmpdir(), 'hostscope-bench-'));
-  chownSync(base, Number(execFileSync('id', ['-u', 'postgres'])), Number(execFileSync('id', ['-g', 'postgres'])));
+  chownSync(
+    base,
+    Number(execFileSync('id', ['-u', 'postgres'])),
+    Number(execFileSync('id', ['-g', 'postgres'])),
+  );
   const data = path.join(base, 'data');
   const asPg = (cmd, args) =>
     execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'ignore' });
@@ -100,7 +105,10 @@ async function storage(db, logger) {
     const families = parseExposition(s.body, 'text');
     let n = 0;
     for (const f of families) n += f.samples.length;
-    const r = await writer.write([{ target, timeMs: s.time, families, sampleCount: n, containerUsage: [] }], s.time);
+    const r = await writer.write(
+      [{ target, timeMs: s.time, families, sampleCount: n, containerUsage: [] }],
+      s.time,
+    );
     samples += r.written;
   }
   const first = scrapes[0].time;
@@ -109,7 +117,11 @@ async function storage(db, logger) {
   await db.exec('VACUUM ANALYZE');
   const dictionary = (await size(db, 'hostscope.series')) + (await size(db, 'hostscope.metrics'));
   const rows = await size(db, 'hostscope.samples_raw');
-  await maintain(db, logger, { retentionRawMs: 3650 * DAY, retentionHourlyMs: 3650 * DAY, nowMs: last + 2 * HOUR });
+  await maintain(db, logger, {
+    retentionRawMs: 3650 * DAY,
+    retentionHourlyMs: 3650 * DAY,
+    nowMs: last + 2 * HOUR,
+  });
   await db.exec('VACUUM ANALYZE');
   const chunks = (await size(db, 'hostscope.chunks')) + (await size(db, 'hostscope.chunk_times'));
   const head = await size(db, 'hostscope.samples_raw');
@@ -128,8 +140,12 @@ async function storage(db, logger) {
   );
   const b = (x) => (x / samples).toFixed(2);
   console.log(`  row per sample (schema 1 layout: heap + primary key + BRIN):  ${b(rows)} bytes/sample`);
-  console.log(`  compacted chunks + time sets (as written, after VACUUM):       ${b(chunks + head)} bytes/sample`);
-  console.log(`  compacted chunks + time sets (after VACUUM FULL):              ${b(packed + head)} bytes/sample`);
+  console.log(
+    `  compacted chunks + time sets (as written, after VACUUM):       ${b(chunks + head)} bytes/sample`,
+  );
+  console.log(
+    `  compacted chunks + time sets (after VACUUM FULL):              ${b(packed + head)} bytes/sample`,
+  );
   const f = full[0];
   if (f.samples > 0)
     console.log(
@@ -138,7 +154,9 @@ async function storage(db, logger) {
   console.log(
     `  series dictionary: ${(dictionary / series).toFixed(0)} bytes/series = ${b(dictionary)} bytes/sample over this recording, ${(dictionary / series / 5760).toFixed(2)} over one day at 15 s`,
   );
-  console.log(`  ratio row layout / compacted: ${(rows / (packed + head)).toFixed(1)}x   (target: <= 3 bytes/sample)`);
+  console.log(
+    `  ratio row layout / compacted: ${(rows / (packed + head)).toFixed(1)}x   (target: <= 3 bytes/sample)`,
+  );
   void perDay;
 }
 
@@ -180,7 +198,9 @@ async function queries(db, logger) {
     }
     return ms;
   };
-  console.log(`queries: 10 seeded hosts x 30 days at 1 min (seed took ${seedSeconds.toFixed(1)} s), compacted`);
+  console.log(
+    `queries: 10 seeded hosts x 30 days at 1 min (seed took ${seedSeconds.toFixed(1)} s), compacted`,
+  );
   const day = new Date(now - 3 * DAY);
   const one = await time(
     `SELECT time, value FROM hostscope.samples
@@ -192,7 +212,9 @@ async function queries(db, logger) {
     `  one series over one day through hostscope.samples: p50 ${percentile(one, 50).toFixed(1)} ms, max ${Math.max(...one).toFixed(1)} ms   (target: < 20 ms)`,
   );
   const dash = JSON.parse(readFileSync(path.join(root, 'grafana/dashboards/history.json'), 'utf8'));
-  const instances = (await db.query('SELECT instance FROM hostscope.hosts ORDER BY 1')).map((r) => r.instance);
+  const instances = (await db.query('SELECT instance FROM hostscope.hosts ORDER BY 1')).map(
+    (r) => r.instance,
+  );
   const vars = {
     instance: instances.map((i) => `'${i}'`).join(','),
     container: "'web','db','worker'",
@@ -205,14 +227,19 @@ async function queries(db, logger) {
     for (const t of panel.targets ?? []) {
       if (!t.rawSql) continue;
       let sql = t.rawSql;
-      for (const [k, v] of Object.entries(vars)) sql = sql.replaceAll(`\${${k}:sqlstring}`, v).replaceAll(`$${k}`, v);
+      for (const [k, v] of Object.entries(vars))
+        sql = sql.replaceAll(`\${${k}:sqlstring}`, v).replaceAll(`$${k}`, v);
       sql = expandMacros(sql, from, to);
       const ms = await time(sql);
       all.push(...ms);
-      console.log(`  ${panel.title.padEnd(48).slice(0, 48)} p50 ${percentile(ms, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(ms, 95).toFixed(1).padStart(7)} ms`);
+      console.log(
+        `  ${panel.title.padEnd(48).slice(0, 48)} p50 ${percentile(ms, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(ms, 95).toFixed(1).padStart(7)} ms`,
+      );
     }
   }
-  console.log(`  every History panel over 30 days: p95 ${percentile(all, 95).toFixed(1)} ms   (target: < 300 ms)`);
+  console.log(
+    `  every History panel over 30 days: p95 ${percentile(all, 95).toFixed(1)} ms   (target: < 300 ms)`,
+  );
 }
 
 async function main() {
@@ -227,7 +254,8 @@ async function main() {
     }
     if (!process.env.BENCH_SKIP_QUERIES) await queries(db, logger);
   } finally {
-    if (!process.env.BENCH_SEEDED) await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE').catch(() => undefined);
+    if (!process.env.BENCH_SEEDED)
+      await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE').catch(() => undefined);
     await db.close();
     cluster?.stop();
   }
