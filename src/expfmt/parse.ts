@@ -57,7 +57,7 @@
 import { HostscopeError } from '../errors';
 import type { Labels, MetricType } from '../metrics/types';
 import { formatOpenMetricsFloat, parseFloatText, parseFloatToken } from './float';
-import type { InputFormat, ParsedFamily, ParsedSample } from './types';
+import type { InputFormat, ParsedFamily, ParsedSample, SampleColumns, SeriesLine } from './types';
 
 /** Malformed exposition input; the message carries the 1-based line number. */
 export class ParseError extends HostscopeError {
@@ -128,6 +128,42 @@ function setLabel(labels: Record<string, string>, name: string, value: string): 
   }
 }
 
+/**
+ * A copy of `text` that does not keep the string it was sliced from alive: a slice of a flattened
+ * concatenation refers to that short flat string only. Cached pieces of one scrape must not pin its
+ * whole body (tens of MB) for as long as the series exist.
+ */
+function detach(text: string): string {
+  return text.length < 13 ? text : (' ' + text).slice(1);
+}
+
+/** One sample line of an earlier parse: its text up to the value and what that text parsed to. */
+interface CachedLine extends SeriesLine {
+  /** The line from the sample name up to the value (blanks included). */
+  readonly prefix: string;
+  readonly name: string;
+  readonly labels: Labels;
+  /** Type of the family at the time: `le`/`quantile` normalisation depends on it. */
+  readonly type: MetricType;
+}
+
+/**
+ * What the last parse of one source (a scrape target) learnt about its sample lines. Exporters write the
+ * same series in the same order every time, so the next parse compares each line with the line at the
+ * same position last time and, when everything up to the value is identical, reuses that line's name and
+ * labels object instead of scanning and allocating them again: only the value is parsed. Consumers see
+ * the same objects for the same series, so they can compare labels by identity. A failed parse leaves
+ * the cache as it was. Text format only (OpenMetrics parses in full).
+ */
+export class ParseCache {
+  /** @internal Sample lines of the last successful parse, in order. */
+  lines: readonly CachedLine[] = [];
+
+  get size(): number {
+    return this.lines.length;
+  }
+}
+
 function quoteChar(c: number): string {
   if (Number.isNaN(c)) return 'end of input';
   if (c === LF) return "'\\n'";
@@ -175,6 +211,8 @@ interface FamilyBuilder {
   /** OpenMetrics: line of the metadata that reopened an earlier family's name (0 when it did not). */
   reopenedAtLine: number;
   readonly samples: ParsedSample[];
+  /** Columnar parses: indices of this family's samples in the columns. */
+  readonly indices: number[];
 }
 
 function newFamily(name: string): FamilyBuilder {
@@ -189,7 +227,48 @@ function newFamily(name: string): FamilyBuilder {
     unitSet: false,
     reopenedAtLine: 0,
     samples: [],
+    indices: [],
   };
+}
+
+/** A family of a columnar parse: `samples` is only built when someone asks for it. */
+class ColumnarFamily implements ParsedFamily {
+  private built: ParsedSample[] | undefined;
+  readonly columnar: { readonly columns: SampleColumns; readonly indices: readonly number[] };
+
+  constructor(
+    readonly name: string,
+    readonly type: MetricType,
+    readonly help: string,
+    readonly unit: string | undefined,
+    columns: SampleColumns,
+    indices: readonly number[],
+  ) {
+    this.columnar = { columns, indices };
+  }
+
+  get samples(): readonly ParsedSample[] {
+    if (this.built === undefined) {
+      const { lines, values, timestamps } = this.columnar.columns;
+      this.built = this.columnar.indices.map((i) => {
+        const line = lines[i] as SeriesLine;
+        return {
+          name: line.name,
+          labels: line.labels,
+          value: values[i] as number,
+          timestampMs: timestamps?.get(i),
+        };
+      });
+    }
+    return this.built;
+  }
+}
+
+/** Number of samples of parsed families, without building the samples of columnar ones. */
+export function countSamples(families: readonly ParsedFamily[]): number {
+  let n = 0;
+  for (const f of families) n += f.columnar === undefined ? f.samples.length : f.columnar.indices.length;
+  return n;
 }
 
 /** Shared scanning state and helpers of both parsers. */
@@ -260,7 +339,7 @@ abstract class Scanner {
     const cached = this.recentLabelNames[index];
     if (cached !== undefined && cached.length === end - start && this.s.startsWith(cached, start))
       return cached;
-    const name = this.s.slice(start, end);
+    const name = detach(this.s.slice(start, end));
     this.recentLabelNames[index] = name;
     return name;
   }
@@ -409,9 +488,22 @@ abstract class Scanner {
 
 class TextParser extends Scanner {
   private readonly byName = new Map<string, FamilyBuilder>();
+  /** Sample lines of the previous parse (empty without a cache) and of this one (when caching). */
+  private readonly prev: readonly CachedLine[];
+  private readonly next: CachedLine[] | undefined;
+  private values: Float64Array;
+  private timestamps: Map<number, number> | undefined;
+  /** Position in `prev` of the line expected next. */
+  private cursor = 0;
 
-  constructor(s: string) {
+  constructor(
+    s: string,
+    private readonly cache?: ParseCache,
+  ) {
     super(s, 'text');
+    this.prev = cache?.lines ?? [];
+    this.next = cache === undefined ? undefined : [];
+    this.values = new Float64Array(cache === undefined ? 0 : Math.max(1024, this.prev.length + 64));
   }
 
   parse(): ParsedFamily[] {
@@ -423,7 +515,40 @@ class TextParser extends Scanner {
       else if (c === HASH) this.comment();
       else this.sample();
     }
-    return this.result();
+    if (this.cache === undefined || this.next === undefined) return this.result();
+    const columns: SampleColumns = {
+      lines: this.next,
+      values: this.values.subarray(0, this.next.length),
+      timestamps: this.timestamps,
+    };
+    const out: ParsedFamily[] = [];
+    for (const f of this.families) {
+      if (f.indices.length === 0) continue;
+      out.push(
+        new ColumnarFamily(f.name, f.type, f.help, f.unit === '' ? undefined : f.unit, columns, f.indices),
+      );
+    }
+    this.cache.lines = this.next;
+    return out;
+  }
+
+  /**
+   * The cached line at this position when the input repeats its text up to a value (not a blank or the
+   * end of the line: those take the full path, which reports them as the errors they are).
+   */
+  private cachedLine(nameStart: number): CachedLine | undefined {
+    // Lines come back in the same order; a few removed lines are skipped over, added ones miss.
+    const prev = this.prev;
+    const end = Math.min(prev.length, this.cursor + LOOKAHEAD);
+    for (let j = this.cursor; j < end; j++) {
+      const hit = prev[j] as CachedLine;
+      if (!this.s.startsWith(hit.prefix, nameStart)) continue;
+      const c = this.s.charCodeAt(nameStart + hit.prefix.length);
+      if (c === SP || c === TAB || c === LF || Number.isNaN(c)) return undefined;
+      this.cursor = j + 1;
+      return hit;
+    }
+    return undefined;
   }
 
   /** Go's setOrCreateCurrentMF: exact name, else a summary/histogram this is a `_sum`/`_count`/`_bucket` of. */
@@ -509,10 +634,18 @@ class TextParser extends Scanner {
     const s = this.s;
     const n = this.n;
     const nameStart = this.pos;
-    const nameEnd = this.scanMetricName();
-    if (nameEnd === nameStart) return this.fail('invalid metric name');
-    if (this.pos >= n) return this.failEof();
-    const name = this.sampleName(nameStart, nameEnd);
+    let hit = this.cachedLine(nameStart);
+    let name: string;
+    if (hit !== undefined) {
+      name = hit.name;
+      this.pos = nameStart + name.length;
+    } else {
+      const nameEnd = this.scanMetricName();
+      if (nameEnd === nameStart) return this.fail('invalid metric name');
+      if (this.pos >= n) return this.failEof();
+      name = this.sampleName(nameStart, nameEnd);
+      if (this.next !== undefined && name !== this.lastName) name = detach(name);
+    }
     let family = this.lastFamily;
     if (name !== this.lastName || family === undefined) {
       family = this.familyFor(name);
@@ -529,17 +662,23 @@ class TextParser extends Scanner {
         `unexpected type for metric name ${JSON.stringify(family.name)}: gauge_histogram samples are not supported in the text format`,
       );
     }
-    let c = s.charCodeAt(this.pos);
-    if (c === SP || c === TAB) c = this.skipBlanks();
+    if (hit !== undefined && hit.type !== family.type) hit = undefined;
     let labels = NO_LABELS;
-    if (c === LBRACE) {
-      labels = this.labels(family);
-      this.skipBlanks();
+    if (hit !== undefined) {
+      labels = hit.labels;
+      this.pos = nameStart + hit.prefix.length;
+    } else {
+      let c = s.charCodeAt(this.pos);
+      if (c === SP || c === TAB) c = this.skipBlanks();
+      if (c === LBRACE) {
+        labels = this.labels(family);
+        this.skipBlanks();
+      }
     }
     // Value: up to the next blank, tab or line feed.
     const valueStart = this.pos;
     let i = valueStart;
-    c = s.charCodeAt(i);
+    let c = s.charCodeAt(i);
     while (i < n && c !== SP && c !== TAB && c !== LF) c = s.charCodeAt(++i);
     if (i >= n) return this.failEof();
     const value = parseFloatToken(s, valueStart, i);
@@ -563,7 +702,21 @@ class TextParser extends Scanner {
         return this.fail(`spurious string after timestamp: ${JSON.stringify(s.slice(i, end))}`);
       }
     }
-    family.samples.push({ name, labels, value, timestampMs });
+    const next = this.next;
+    if (next === undefined) {
+      family.samples.push({ name, labels, value, timestampMs });
+    } else {
+      const index = next.length;
+      next.push(hit ?? { prefix: detach(s.slice(nameStart, valueStart)), name, labels, type: family.type });
+      if (index === this.values.length) {
+        const grown = new Float64Array(index * 2);
+        grown.set(this.values);
+        this.values = grown;
+      }
+      this.values[index] = value;
+      if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
+      family.indices.push(index);
+    }
     this.newline();
   }
 
@@ -597,7 +750,8 @@ class TextParser extends Scanner {
       c = this.skipBlanks();
       if (this.pos >= n) return this.failEof();
       if (c !== QUOTE) return this.fail(`expected '"' at start of label value, found ${quoteChar(c)}`);
-      const value = this.specialLabel(family.type, name, this.readLabelValue());
+      let value = this.specialLabel(family.type, name, this.readLabelValue());
+      if (this.next !== undefined) value = detach(value);
       setLabel(labels, name, value);
       index++;
       c = this.skipBlanks();
@@ -613,6 +767,9 @@ class TextParser extends Scanner {
     }
   }
 }
+
+/** How many lines of the previous parse a line is looked for in (lines removed since then). */
+const LOOKAHEAD = 4;
 
 /** Go's strconv.ParseInt(s, 10, 64) over s[start, end). */
 function parseInt64(s: string, start: number, end: number): number | undefined {
@@ -1000,8 +1157,8 @@ function countRunes(s: string): number {
  * Parses a whole exposition. Throws ParseError (and nothing else) on malformed input; see the module
  * comment for the exact rules of each format.
  */
-export function parseExposition(text: string, format: InputFormat): ParsedFamily[] {
-  const parser = format === 'openmetrics' ? new OpenMetricsParser(text) : new TextParser(text);
+export function parseExposition(text: string, format: InputFormat, cache?: ParseCache): ParsedFamily[] {
+  const parser = format === 'openmetrics' ? new OpenMetricsParser(text) : new TextParser(text, cache);
   try {
     return parser.parse();
   } catch (err) {
