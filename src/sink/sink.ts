@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { describe } from '../errors';
 import { isConnectionError, type Database } from '../db/database';
+import { countSamples, ParseCache } from '../expfmt/parse';
 import type { Logger } from '../log/logger';
 import { ScrapeBuffer } from './buffer';
 import { extractInventory, InventoryTracker } from './inventory';
@@ -47,6 +48,8 @@ export class Sink {
   readonly writer: SampleWriter;
   private readonly usage = new UsageTracker();
   private readonly inventory = new InventoryTracker();
+  /** Per target URL: what its last scrape parsed to (see ParseCache). */
+  private readonly parseCaches = new Map<string, ParseCache>();
   private skipped = 0;
   private flushing: Promise<boolean> | undefined;
   private round: Promise<void> | undefined;
@@ -86,8 +89,7 @@ export class Sink {
         'scrape failed',
       );
     const families = [...(outcome.families ?? []), ...syntheticFamilies(outcome)];
-    let sampleCount = 0;
-    for (const f of families) sampleCount += f.samples.length;
+    const sampleCount = countSamples(families);
     const pending: PendingScrape = { target, timeMs, families, sampleCount, containerUsage: [] };
     if (outcome.families === undefined) return pending;
     const usage = this.usage.compute(target, timeMs, outcome.families);
@@ -107,10 +109,16 @@ export class Sink {
   async scrapeRound(nowMs = Date.now()): Promise<void> {
     await Promise.all(
       this.options.targets.map(async (t) => {
+        let cache = this.parseCaches.get(t.url);
+        if (cache === undefined) {
+          cache = new ParseCache();
+          this.parseCaches.set(t.url, cache);
+        }
         const outcome = await scrapeTarget(t, {
           timeoutMs: this.options.timeoutMs,
           bodyLimitBytes: this.options.bodyLimitBytes,
           nowMs,
+          cache,
         });
         this.buffer.push(this.accept(outcome));
         void this.flush();

@@ -1,4 +1,4 @@
-import type { ParsedFamily } from '../expfmt/types';
+import type { ParsedFamily, SeriesLine } from '../expfmt/types';
 import { BinaryCopyWriter, splitTimestamp } from '../db/binary-copy';
 import { isConnectionError, sqlState, transaction, type Database, type Queryable } from '../db/database';
 import { dayStart, daySuffix, PartitionManager } from '../db/partitions';
@@ -69,6 +69,11 @@ export class SampleWriter {
   private readonly series = new Map<string, SeriesEntry>();
   /** Per target, the samples of its last written scrape in order (see write()). */
   private readonly layouts = new Map<string, ScrapeLayout>();
+  /**
+   * Per target, the series of each line of a columnar parse: the parser hands out the same SeriesLine
+   * object while a line repeats, so this is one identity lookup per sample (no key built, nothing hashed).
+   */
+  private readonly lineEntries = new Map<string, WeakMap<SeriesLine, SeriesEntry>>();
   private stamp = 0;
   private readonly metrics = new Map<string, number>();
   private readonly partitions = new PartitionManager();
@@ -88,6 +93,7 @@ export class SampleWriter {
   resetCaches(): void {
     this.series.clear();
     this.layouts.clear();
+    this.lineEntries.clear();
     this.metrics.clear();
     this.partitions.reset();
   }
@@ -102,6 +108,7 @@ export class SampleWriter {
     const explicit = new Uint8Array(total);
     const scrapeEnds: number[] = [];
     const misses = new Map<string, Miss>();
+    const newLines: { byLine: WeakMap<SeriesLine, SeriesEntry>; line: SeriesLine; entry: SeriesEntry }[] = [];
     let n = 0;
     let skipped = 0;
     const layouts = new Map<string, ScrapeLayout>();
@@ -113,8 +120,36 @@ export class SampleWriter {
       // the same position in this target's previous scrape before building and hashing a cache key.
       const prev = layouts.get(prefix) ?? this.layouts.get(prefix);
       const layout: ScrapeLayout = { names: [], labels: [], entries: [] };
+      let byLine = this.lineEntries.get(prefix);
+      if (byLine === undefined) {
+        byLine = new WeakMap();
+        this.lineEntries.set(prefix, byLine);
+      }
       let pos = 0;
       for (const family of scrape.families) {
+        const col = family.columnar;
+        if (col !== undefined) {
+          const { lines, values: vals, timestamps } = col.columns;
+          for (const i of col.indices) {
+            const ts = timestamps?.get(i);
+            if (ts !== undefined && !(ts >= low && ts <= high)) {
+              skipped++;
+              continue;
+            }
+            const line = lines[i] as SeriesLine;
+            let entry = byLine.get(line);
+            if (entry === undefined) {
+              entry = this.lookup(prefix, line.name, line.labels, family, scrape.target, misses);
+              newLines.push({ byLine, line, entry });
+            }
+            entries[n] = entry;
+            values[n] = vals[i] as number;
+            times[n] = ts ?? scrape.timeMs;
+            explicit[n] = ts === undefined ? 0 : 1;
+            n++;
+          }
+          continue;
+        }
         for (const sample of family.samples) {
           const ts = sample.timestampMs;
           if (ts !== undefined && !(ts >= low && ts <= high)) {
@@ -125,27 +160,13 @@ export class SampleWriter {
           if (
             prev !== undefined &&
             prev.names[pos] === sample.name &&
-            sameLabels(prev.labels[pos] as Readonly<Record<string, string>>, sample.labels)
+            // The parser hands out the same labels object for a repeated line (ParseCache).
+            (prev.labels[pos] === sample.labels ||
+              sameLabels(prev.labels[pos] as Readonly<Record<string, string>>, sample.labels))
           ) {
             entry = prev.entries[pos] as SeriesEntry;
           } else {
-            const key = fastKey(prefix, sample.name, sample.labels);
-            entry = this.series.get(key);
-            if (entry === undefined) {
-              let miss = misses.get(key);
-              if (miss === undefined) {
-                miss = {
-                  fast: key,
-                  metric: sample.name,
-                  family,
-                  labels: sample.labels,
-                  target: scrape.target,
-                  entry: { id: -1, stamp: 0 },
-                };
-                misses.set(key, miss);
-              }
-              entry = miss.entry;
-            }
+            entry = this.lookup(prefix, sample.name, sample.labels, family, scrape.target, misses);
           }
           layout.names.push(sample.name);
           layout.labels.push(sample.labels);
@@ -221,7 +242,28 @@ export class SampleWriter {
       );
     // Only now are all entries resolved and stored: remember the layouts for the next scrapes.
     for (const [prefix, layout] of layouts) this.layouts.set(prefix, layout);
+    for (const { byLine, line, entry } of newLines) byLine.set(line, entry);
     return { written, skipped, deduplicated };
+  }
+
+  /** The cached series of a sample, or the placeholder of a miss that resolve() fills. */
+  private lookup(
+    prefix: string,
+    name: string,
+    labels: Readonly<Record<string, string>>,
+    family: ParsedFamily,
+    target: Target,
+    misses: Map<string, Miss>,
+  ): SeriesEntry {
+    const key = fastKey(prefix, name, labels);
+    const entry = this.series.get(key);
+    if (entry !== undefined) return entry;
+    let miss = misses.get(key);
+    if (miss === undefined) {
+      miss = { fast: key, metric: name, family, labels, target, entry: { id: -1, stamp: 0 } };
+      misses.set(key, miss);
+    }
+    return miss.entry;
   }
 
   /**
