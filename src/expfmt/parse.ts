@@ -137,10 +137,8 @@ function detach(text: string): string {
   return text.length < 13 ? text : (' ' + text).slice(1);
 }
 
-/** One sample line of an earlier parse: its text up to the value and what that text parsed to. */
+/** What the text of one sample line up to its value parsed to. */
 interface CachedLine extends SeriesLine {
-  /** The line from the sample name up to the value (blanks included). */
-  readonly prefix: string;
   readonly name: string;
   readonly labels: Labels;
   /** Type of the family at the time: `le`/`quantile` normalisation depends on it. */
@@ -158,9 +156,39 @@ interface CachedLine extends SeriesLine {
 export class ParseCache {
   /** @internal Sample lines of the last successful parse, in order. */
   lines: readonly CachedLine[] = [];
+  /** @internal The body of the last successful parse: line i's text up to its value is body[starts[i], ends[i]). */
+  body: Buffer | undefined;
+  /** @internal */
+  starts: Int32Array = new Int32Array(0);
+  /** @internal */
+  ends: Int32Array = new Int32Array(0);
+  /** The body before last, free to be read into again: a 1 s scrape then allocates no body at all. */
+  private spare: Buffer | undefined;
 
   get size(): number {
     return this.lines.length;
+  }
+
+  /** A buffer of at least `bytes` to read the next body into (and then to pass to parseExposition). */
+  bufferFor(bytes: number): Buffer {
+    const spare = this.spare;
+    if (spare !== undefined && spare.length >= bytes) {
+      this.spare = undefined;
+      return spare;
+    }
+    return Buffer.allocUnsafe(bytes);
+  }
+
+  /** @internal Keeps the body of a successful parse; the one before becomes the spare. */
+  keep(body: Buffer, lines: readonly CachedLine[], starts: Int32Array, ends: Int32Array): void {
+    const previous = this.body;
+    // Only whole allocations are reused (a slice of a pooled buffer shares memory with others).
+    if (previous !== undefined && previous.byteOffset === 0 && previous.buffer.byteLength > 1 << 16)
+      this.spare = Buffer.from(previous.buffer);
+    this.body = body;
+    this.lines = lines;
+    this.starts = starts;
+    this.ends = ends;
   }
 }
 
@@ -275,7 +303,7 @@ export function countSamples(families: readonly ParsedFamily[]): number {
 abstract class Scanner {
   pos = 0;
   line = 1;
-  protected readonly n: number;
+  protected n: number;
   protected readonly families: FamilyBuilder[] = [];
   /** The last sample name and its family: consecutive samples of one metric reuse both. */
   protected lastName = '';
@@ -284,7 +312,7 @@ abstract class Scanner {
   private readonly recentLabelNames: string[] = [];
 
   constructor(
-    protected readonly s: string,
+    protected s: string,
     protected readonly format: InputFormat,
   ) {
     this.n = s.length;
@@ -488,25 +516,26 @@ abstract class Scanner {
 
 class TextParser extends Scanner {
   private readonly byName = new Map<string, FamilyBuilder>();
-  /** Sample lines of the previous parse (empty without a cache) and of this one (when caching). */
-  private readonly prev: readonly CachedLine[];
+  /** Columnar parses (with a cache): the sample lines, values and timestamps of this parse. */
   private readonly next: CachedLine[] | undefined;
   private values: Float64Array;
   private timestamps: Map<number, number> | undefined;
-  /** Position in `prev` of the line expected next. */
-  private cursor = 0;
+  /** Where the value of the last sample parsed by sample() starts in `s`. */
+  private valueStart = 0;
+  private nameStart = 0;
 
-  constructor(
-    s: string,
-    private readonly cache?: ParseCache,
-  ) {
+  constructor(s: string, columnar = false) {
     super(s, 'text');
-    this.prev = cache?.lines ?? [];
-    this.next = cache === undefined ? undefined : [];
-    this.values = new Float64Array(cache === undefined ? 0 : Math.max(1024, this.prev.length + 64));
+    this.next = columnar ? [] : undefined;
+    this.values = new Float64Array(0);
   }
 
   parse(): ParsedFamily[] {
+    this.parseString();
+    return this.result();
+  }
+
+  private parseString(): void {
     const n = this.n;
     while (this.pos < n) {
       const c = this.skipBlanks();
@@ -515,10 +544,87 @@ class TextParser extends Scanner {
       else if (c === HASH) this.comment();
       else this.sample();
     }
-    if (this.cache === undefined || this.next === undefined) return this.result();
+  }
+
+  /**
+   * Parses a body with a cache: line by line over the bytes. A sample line whose bytes up to the value
+   * equal those of the line at the same place in the previous body (a few lines ahead too, for removed
+   * series) takes its name and labels from that line, so only the value is read; every other line is
+   * decoded on its own and goes through the full parser. Lines end at LF bytes, which UTF-8 never uses
+   * inside a character, so decoding line by line gives the same text as decoding the whole body.
+   */
+  *parseBuffer(buf: Buffer, cache: ParseCache, sliceLines: number): Generator<void, ParsedFamily[], void> {
+    const next = this.next;
+    if (next === undefined) throw new Error('parseBuffer needs a columnar parser');
+    const prev = cache.lines;
+    const prevBody = cache.body;
+    const prevStarts = cache.starts;
+    const prevEnds = cache.ends;
+    let capacity = Math.max(1024, prev.length + 64);
+    this.values = new Float64Array(capacity);
+    let starts: Int32Array = new Int32Array(capacity);
+    let ends: Int32Array = new Int32Array(capacity);
+    const n = buf.length;
+    let cursor = 0;
+    let p = 0;
+    let lines = 0;
+    while (p < n) {
+      if (++lines === sliceLines) {
+        lines = 0;
+        yield;
+      }
+      if (next.length === capacity) {
+        capacity *= 2;
+        starts = grow(starts, capacity);
+        ends = grow(ends, capacity);
+        const values = new Float64Array(capacity);
+        values.set(this.values);
+        this.values = values;
+      }
+      const c = buf[p] as number;
+      if (prevBody !== undefined && c !== HASH && c !== LF && c !== SP && c !== TAB) {
+        const limit = Math.min(prev.length, cursor + LOOKAHEAD);
+        let done = -1;
+        for (let j = cursor; j < limit; j++) {
+          const from = prevStarts[j] as number;
+          const len = (prevEnds[j] as number) - from;
+          if (p + len >= n) continue;
+          let k = 0;
+          while (k < len && buf[p + k] === prevBody[from + k]) k++;
+          if (k !== len) continue;
+          done = this.repeatedSample(buf, p, p + len, prev[j] as CachedLine);
+          if (done >= 0) {
+            starts[next.length - 1] = p;
+            ends[next.length - 1] = p + len;
+            cursor = j + 1;
+          }
+          break;
+        }
+        if (done >= 0) {
+          p = done;
+          continue;
+        }
+      }
+      // The full parser, on this line alone.
+      const lf = buf.indexOf(LF, p);
+      const lineEnd = lf < 0 ? n : lf + 1;
+      this.s = buf.toString('utf8', p, lineEnd);
+      this.n = this.s.length;
+      this.pos = 0;
+      const count = next.length;
+      this.parseString();
+      if (next.length > count) {
+        const ascii = this.s.length === lineEnd - p;
+        const bytes = (chars: number): number =>
+          ascii ? chars : Buffer.byteLength(this.s.slice(0, chars), 'utf8');
+        starts[count] = p + bytes(this.nameStart);
+        ends[count] = p + bytes(this.valueStart);
+      }
+      p = lineEnd;
+    }
     const columns: SampleColumns = {
-      lines: this.next,
-      values: this.values.subarray(0, this.next.length),
+      lines: next,
+      values: this.values.subarray(0, next.length),
       timestamps: this.timestamps,
     };
     const out: ParsedFamily[] = [];
@@ -528,27 +634,55 @@ class TextParser extends Scanner {
         new ColumnarFamily(f.name, f.type, f.help, f.unit === '' ? undefined : f.unit, columns, f.indices),
       );
     }
-    this.cache.lines = this.next;
+    cache.keep(buf, next, starts, ends);
     return out;
   }
 
   /**
-   * The cached line at this position when the input repeats its text up to a value (not a blank or the
-   * end of the line: those take the full path, which reports them as the errors they are).
+   * A sample line whose text up to the value (buf[start, valueAt)) is that of `hit`: reads the value and
+   * timestamp and records the sample. Returns the position after the line, or -1 when anything is not
+   * plainly valid (the full parser then takes the line and reports what is wrong).
    */
-  private cachedLine(nameStart: number): CachedLine | undefined {
-    // Lines come back in the same order; a few removed lines are skipped over, added ones miss.
-    const prev = this.prev;
-    const end = Math.min(prev.length, this.cursor + LOOKAHEAD);
-    for (let j = this.cursor; j < end; j++) {
-      const hit = prev[j] as CachedLine;
-      if (!this.s.startsWith(hit.prefix, nameStart)) continue;
-      const c = this.s.charCodeAt(nameStart + hit.prefix.length);
-      if (c === SP || c === TAB || c === LF || Number.isNaN(c)) return undefined;
-      this.cursor = j + 1;
-      return hit;
+  private repeatedSample(buf: Buffer, start: number, valueAt: number, hit: CachedLine): number {
+    const n = buf.length;
+    let c = buf[valueAt] as number;
+    if (c === SP || c === TAB || c === LF) return -1;
+    let i = valueAt;
+    while (i < n && c !== SP && c !== TAB && c !== LF) c = buf[++i] as number;
+    if (i >= n) return -1;
+    const value =
+      decimalBytes(buf, valueAt, i) ?? parseFloatToken(buf.toString('latin1', valueAt, i), 0, i - valueAt);
+    if (value === undefined) return -1;
+    let timestampMs: number | undefined;
+    if (c !== LF) {
+      while (c === SP || c === TAB) c = buf[++i] as number;
+      const tsAt = i;
+      while (i < n && c !== SP && c !== TAB && c !== LF) c = buf[++i] as number;
+      if (i >= n || c !== LF || i === tsAt) return -1;
+      const text = buf.toString('latin1', tsAt, i);
+      timestampMs = parseInt64(text, 0, text.length);
+      if (timestampMs === undefined) return -1;
     }
-    return undefined;
+    const name = hit.name;
+    let family = this.lastFamily;
+    if (name !== this.lastName || family === undefined) {
+      family = this.familyFor(name);
+      this.lastName = name;
+      this.lastFamily = family;
+    }
+    if (!family.typeSet) {
+      family.type = 'untyped';
+      family.typeSet = true;
+    }
+    if (family.om === 'gaugehistogram' || family.type !== hit.type) return -1;
+    const next = this.next as CachedLine[];
+    const index = next.length;
+    next.push(hit);
+    this.values[index] = value;
+    if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
+    family.indices.push(index);
+    this.line++;
+    return i + 1;
   }
 
   /** Go's setOrCreateCurrentMF: exact name, else a summary/histogram this is a `_sum`/`_count`/`_bucket` of. */
@@ -634,18 +768,11 @@ class TextParser extends Scanner {
     const s = this.s;
     const n = this.n;
     const nameStart = this.pos;
-    let hit = this.cachedLine(nameStart);
-    let name: string;
-    if (hit !== undefined) {
-      name = hit.name;
-      this.pos = nameStart + name.length;
-    } else {
-      const nameEnd = this.scanMetricName();
-      if (nameEnd === nameStart) return this.fail('invalid metric name');
-      if (this.pos >= n) return this.failEof();
-      name = this.sampleName(nameStart, nameEnd);
-      if (this.next !== undefined && name !== this.lastName) name = detach(name);
-    }
+    const nameEnd = this.scanMetricName();
+    if (nameEnd === nameStart) return this.fail('invalid metric name');
+    if (this.pos >= n) return this.failEof();
+    let name = this.sampleName(nameStart, nameEnd);
+    if (this.next !== undefined && name !== this.lastName) name = detach(name);
     let family = this.lastFamily;
     if (name !== this.lastName || family === undefined) {
       family = this.familyFor(name);
@@ -662,23 +789,17 @@ class TextParser extends Scanner {
         `unexpected type for metric name ${JSON.stringify(family.name)}: gauge_histogram samples are not supported in the text format`,
       );
     }
-    if (hit !== undefined && hit.type !== family.type) hit = undefined;
     let labels = NO_LABELS;
-    if (hit !== undefined) {
-      labels = hit.labels;
-      this.pos = nameStart + hit.prefix.length;
-    } else {
-      let c = s.charCodeAt(this.pos);
-      if (c === SP || c === TAB) c = this.skipBlanks();
-      if (c === LBRACE) {
-        labels = this.labels(family);
-        this.skipBlanks();
-      }
+    let c = s.charCodeAt(this.pos);
+    if (c === SP || c === TAB) c = this.skipBlanks();
+    if (c === LBRACE) {
+      labels = this.labels(family);
+      this.skipBlanks();
     }
     // Value: up to the next blank, tab or line feed.
     const valueStart = this.pos;
     let i = valueStart;
-    let c = s.charCodeAt(i);
+    c = s.charCodeAt(i);
     while (i < n && c !== SP && c !== TAB && c !== LF) c = s.charCodeAt(++i);
     if (i >= n) return this.failEof();
     const value = parseFloatToken(s, valueStart, i);
@@ -706,13 +827,11 @@ class TextParser extends Scanner {
     if (next === undefined) {
       family.samples.push({ name, labels, value, timestampMs });
     } else {
+      // parseBuffer() made room for this sample and records where it sits in the body.
       const index = next.length;
-      next.push(hit ?? { prefix: detach(s.slice(nameStart, valueStart)), name, labels, type: family.type });
-      if (index === this.values.length) {
-        const grown = new Float64Array(index * 2);
-        grown.set(this.values);
-        this.values = grown;
-      }
+      next.push({ name, labels, type: family.type });
+      this.nameStart = nameStart;
+      this.valueStart = valueStart;
       this.values[index] = value;
       if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
       family.indices.push(index);
@@ -770,6 +889,71 @@ class TextParser extends Scanner {
 
 /** How many lines of the previous parse a line is looked for in (lines removed since then). */
 const LOOKAHEAD = 4;
+
+function grow(a: Int32Array, size: number): Int32Array {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
+}
+
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+  1e20, 1e21, 1e22,
+];
+const DOT = 46;
+
+/**
+ * `[+-]digits[.digits][(e|E)[+-]digits]` with at most 15 significant digits and a power of ten within
+ * 1e+-22, straight from the bytes: both factors are exact doubles, so one multiplication or division
+ * rounds correctly. Anything else is undefined (parseFloatToken decides).
+ */
+function decimalBytes(b: Buffer, start: number, end: number): number | undefined {
+  let i = start;
+  let c = b[i] as number;
+  const negative = c === MINUS;
+  if (c === MINUS || c === PLUS) c = b[++i] as number;
+  let mantissa = 0;
+  let digits = 0;
+  let exp = 0;
+  const intStart = i;
+  while (i < end && c >= CH_0 && c <= CH_9) {
+    if (mantissa !== 0 || c !== CH_0) {
+      mantissa = mantissa * 10 + (c - CH_0);
+      digits++;
+    }
+    c = b[++i] as number;
+  }
+  if (i === intStart) return undefined;
+  if (i < end && c === DOT) {
+    c = b[++i] as number;
+    const fracStart = i;
+    while (i < end && c >= CH_0 && c <= CH_9) {
+      if (mantissa !== 0 || c !== CH_0) {
+        mantissa = mantissa * 10 + (c - CH_0);
+        digits++;
+      }
+      exp--;
+      c = b[++i] as number;
+    }
+    if (i === fracStart) return undefined;
+  }
+  if (i < end && (c === 101 || c === 69)) {
+    c = b[++i] as number;
+    const expNegative = c === MINUS;
+    if (c === MINUS || c === PLUS) c = b[++i] as number;
+    const expStart = i;
+    let e = 0;
+    while (i < end && c >= CH_0 && c <= CH_9 && i - expStart < 4) {
+      e = e * 10 + (c - CH_0);
+      c = b[++i] as number;
+    }
+    if (i === expStart) return undefined;
+    exp += expNegative ? -e : e;
+  }
+  if (i !== end || digits > 15 || exp < -22 || exp > 22) return undefined;
+  const v = exp < 0 ? mantissa / (POW10[-exp] as number) : mantissa * (POW10[exp] as number);
+  return negative ? -v : v;
+}
 
 /** Go's strconv.ParseInt(s, 10, 64) over s[start, end). */
 function parseInt64(s: string, start: number, end: number): number | undefined {
@@ -1157,10 +1341,53 @@ function countRunes(s: string): number {
  * Parses a whole exposition. Throws ParseError (and nothing else) on malformed input; see the module
  * comment for the exact rules of each format.
  */
-export function parseExposition(text: string, format: InputFormat, cache?: ParseCache): ParsedFamily[] {
-  const parser = format === 'openmetrics' ? new OpenMetricsParser(text) : new TextParser(text, cache);
+export function parseExposition(
+  input: string | Buffer,
+  format: InputFormat,
+  cache?: ParseCache,
+): ParsedFamily[] {
+  if (format === 'text' && cache !== undefined) {
+    const parser = new TextParser('', true);
+    const steps = parser.parseBuffer(
+      typeof input === 'string' ? Buffer.from(input, 'utf8') : input,
+      cache,
+      0,
+    );
+    return guard(parser, format, () => {
+      for (;;) {
+        const step = steps.next();
+        if (step.done === true) return step.value;
+      }
+    });
+  }
+  const text = typeof input === 'string' ? input : input.toString('utf8');
+  const parser = format === 'openmetrics' ? new OpenMetricsParser(text) : new TextParser(text);
+  return guard(parser, format, () => parser.parse());
+}
+
+/**
+ * parseExposition, giving the event loop a turn every `sliceLines` lines of a cached text parse: a
+ * 300k-line scrape then never holds the loop for more than a few milliseconds at a time.
+ */
+export async function parseExpositionSliced(
+  input: Buffer,
+  format: InputFormat,
+  cache: ParseCache,
+  sliceLines = 16_384,
+): Promise<ParsedFamily[]> {
+  if (format !== 'text') return parseExposition(input, format, cache);
+  const parser = new TextParser('', true);
+  const steps = parser.parseBuffer(input, cache, sliceLines);
+  for (;;) {
+    const step = guard(parser, format, () => steps.next());
+    if (step.done === true) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function guard<T>(parser: Scanner, format: InputFormat, run: () => T): T {
   try {
-    return parser.parse();
+    return run();
   } catch (err) {
     if (err instanceof ParseError) throw err;
     // Defensive: nothing else is expected, but callers rely on only ever seeing ParseError.

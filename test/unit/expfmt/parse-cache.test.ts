@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { countSamples, ParseCache, parseExposition } from '../../../src/expfmt/parse';
+import { countSamples, ParseCache, parseExposition, parseExpositionSliced } from '../../../src/expfmt/parse';
 import type { ParsedFamily } from '../../../src/expfmt/types';
 import { rng } from '../../../src/sink/seed';
 
@@ -119,6 +119,26 @@ describe('parseExposition with a ParseCache', () => {
     expect(inserted[0]?.samples[1]?.labels).toBe(first[0]?.samples[0]?.labels);
     expect(inserted[0]?.samples[2]?.labels).toBe(first[0]?.samples[2]?.labels);
     expect(plain(inserted)).toEqual(plain(parseExposition('a{x="0"} 0\na{x="1"} 1\na{x="3"} 3\n', 'text')));
+  });
+
+  it('gives the same when parsed in slices that yield to the event loop, errors included', async () => {
+    const sliced = new ParseCache();
+    const whole = new ParseCache();
+    const random = rng(11);
+    for (let round = 0; round < 30; round++) {
+      const text = round % 3 === 0 ? NODE : mutate(random);
+      const expected = outcome(() => parseExposition(text, 'text', whole));
+      let got: Outcome;
+      try {
+        got = {
+          ok: true,
+          families: plain(await parseExpositionSliced(Buffer.from(text), 'text', sliced, 7)),
+        };
+      } catch (err) {
+        got = { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+      expect(got).toEqual(expected);
+    }
   });
 
   it('does not reuse labels across a type change that normalises them differently', () => {
