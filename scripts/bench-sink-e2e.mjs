@@ -14,7 +14,7 @@
 //     from a separate node process streaming precomputed payloads into a table with PRIMARY KEY
 //     (series_id, time) partitioned like hostscope.samples_raw (same partition bounds): rows/s.
 // Prints the figures against the targets (>= 400k samples/s, >= 0.8x raw COPY, <= 300 MB RSS).
-// Env: BENCH_SECONDS (60), BENCH_SERIES (300000), BENCH_CAPACITY_TARGETS (2), BENCH_SKIP (comma list of
+// Env: BENCH_SECONDS (60), BENCH_SERIES (300000), BENCH_CAPACITY_TARGETS (2), BENCH_CLI, BENCH_SKIP (list of
 // steady,cold,capacity,raw), BENCH_SINK_NODE_ARGS (extra node flags for the sink, e.g. --cpu-prof).
 // Needs root and the PostgreSQL server binaries under /usr/lib/postgresql. Everything is removed afterwards.
 import { execFileSync, spawn } from 'node:child_process';
@@ -32,7 +32,8 @@ import { NODE_FLAGS, cpuMs, freePort, percentile, rssMb, table, waitForHttp } fr
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.join(path.dirname(SELF), '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
+// BENCH_CLI: another build's dist/cli.js (e.g. the previous commit's), to compare in alternating runs.
+const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'cli.js');
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const SERIES = Number(process.env.BENCH_SERIES ?? 300_000);
