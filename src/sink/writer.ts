@@ -394,15 +394,16 @@ export class SampleWriter {
   }
 
   /**
-   * Ids of the series with these key hashes (undefined where none), in one statement. The hashes go as a
-   * single hex text split in SQL and the rows come back by position: no array literal of tens of
-   * thousands of elements to escape and parse, and no hashes to encode and decode on the way back.
+   * Ids of the series with these key hashes (undefined where none), in one statement. The hashes go as one
+   * bytea cut into 32-byte keys in SQL (bytea substring is O(1); text substring walks the characters),
+   * and rows come back by position: no array literal of tens of thousands of elements to escape and
+   * parse, and no hashes to encode and decode on the way back.
    */
   private async seriesIds(hashes: readonly string[]): Promise<(number | undefined)[]> {
     const rows = await this.db.query<{ i: number; id: string | number }>(
       `SELECT q.i, s.id FROM generate_series(0, $2::int - 1) AS q(i)
-         JOIN hostscope.series s ON s.key_hash = decode(substr($1, q.i * 64 + 1, 64), 'hex')`,
-      [hashes.join(''), hashes.length],
+         JOIN hostscope.series s ON s.key_hash = substring($1::bytea FROM q.i * 32 + 1 FOR 32)`,
+      [Buffer.from(hashes.join(''), 'hex'), hashes.length],
     );
     const ids = new Array<number | undefined>(hashes.length).fill(undefined);
     for (const r of rows) ids[r.i] = Number(r.id);
