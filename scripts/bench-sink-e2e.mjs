@@ -20,6 +20,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { createServer, get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -45,14 +46,9 @@ const BODY_VARIANTS = 4;
 // ---------------------------------------------------------------------------------------------------
 // Exposition: node_exporter- and cAdvisor-like families, realistic label sets, ~SERIES samples.
 
+/** `len` hex digits derived from n: container ids, device names (distinct for distinct n). */
 function hex(n, len) {
-  let s = '';
-  let x = n * 2654435761 + 12345;
-  while (s.length < len) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += (x % 16).toString(16);
-  }
-  return s;
+  return createHash('sha256').update(String(n)).digest('hex').slice(0, len);
 }
 
 /** The series part of every line (`name{labels} `) and family headers, in exposition order. */
