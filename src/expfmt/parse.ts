@@ -57,7 +57,7 @@
 import { HostscopeError } from '../errors';
 import type { Labels, MetricType } from '../metrics/types';
 import { formatOpenMetricsFloat, parseFloatText, parseFloatToken } from './float';
-import type { InputFormat, ParsedFamily, ParsedSample } from './types';
+import type { InputFormat, ParsedFamily, ParsedSample, SampleColumns, SeriesLine } from './types';
 
 /** Malformed exposition input; the message carries the 1-based line number. */
 export class ParseError extends HostscopeError {
@@ -128,6 +128,70 @@ function setLabel(labels: Record<string, string>, name: string, value: string): 
   }
 }
 
+/**
+ * A copy of `text` that does not keep the string it was sliced from alive: a slice of a flattened
+ * concatenation refers to that short flat string only. Cached pieces of one scrape must not pin its
+ * whole body (tens of MB) for as long as the series exist.
+ */
+function detach(text: string): string {
+  return text.length < 13 ? text : (' ' + text).slice(1);
+}
+
+/** What the text of one sample line up to its value parsed to. */
+interface CachedLine extends SeriesLine {
+  readonly name: string;
+  readonly labels: Labels;
+  /** Type of the family at the time: `le`/`quantile` normalisation depends on it. */
+  readonly type: MetricType;
+}
+
+/**
+ * What the last parse of one source (a scrape target) learnt about its sample lines. Exporters write the
+ * same series in the same order every time, so the next parse compares each line with the line at the
+ * same position last time and, when everything up to the value is identical, reuses that line's name and
+ * labels object instead of scanning and allocating them again: only the value is parsed. Consumers see
+ * the same objects for the same series, so they can compare labels by identity. A failed parse leaves
+ * the cache as it was. Text format only (OpenMetrics parses in full).
+ */
+export class ParseCache {
+  /** @internal Sample lines of the last successful parse, in order. */
+  lines: readonly CachedLine[] = [];
+  /** @internal The body of the last successful parse: line i's text up to its value is body[starts[i], ends[i]). */
+  body: Buffer | undefined;
+  /** @internal */
+  starts: Int32Array = new Int32Array(0);
+  /** @internal */
+  ends: Int32Array = new Int32Array(0);
+  /** The body before last, free to be read into again: a 1 s scrape then allocates no body at all. */
+  private spare: Buffer | undefined;
+
+  get size(): number {
+    return this.lines.length;
+  }
+
+  /** A buffer of at least `bytes` to read the next body into (and then to pass to parseExposition). */
+  bufferFor(bytes: number): Buffer {
+    const spare = this.spare;
+    if (spare !== undefined && spare.length >= bytes) {
+      this.spare = undefined;
+      return spare;
+    }
+    return Buffer.allocUnsafe(bytes);
+  }
+
+  /** @internal Keeps the body of a successful parse; the one before becomes the spare. */
+  keep(body: Buffer, lines: readonly CachedLine[], starts: Int32Array, ends: Int32Array): void {
+    const previous = this.body;
+    // Only whole allocations are reused (a slice of a pooled buffer shares memory with others).
+    if (previous !== undefined && previous.byteOffset === 0 && previous.buffer.byteLength > 1 << 16)
+      this.spare = Buffer.from(previous.buffer);
+    this.body = body;
+    this.lines = lines;
+    this.starts = starts;
+    this.ends = ends;
+  }
+}
+
 function quoteChar(c: number): string {
   if (Number.isNaN(c)) return 'end of input';
   if (c === LF) return "'\\n'";
@@ -175,6 +239,8 @@ interface FamilyBuilder {
   /** OpenMetrics: line of the metadata that reopened an earlier family's name (0 when it did not). */
   reopenedAtLine: number;
   readonly samples: ParsedSample[];
+  /** Columnar parses: indices of this family's samples in the columns. */
+  readonly indices: number[];
 }
 
 function newFamily(name: string): FamilyBuilder {
@@ -189,14 +255,55 @@ function newFamily(name: string): FamilyBuilder {
     unitSet: false,
     reopenedAtLine: 0,
     samples: [],
+    indices: [],
   };
+}
+
+/** A family of a columnar parse: `samples` is only built when someone asks for it. */
+class ColumnarFamily implements ParsedFamily {
+  private built: ParsedSample[] | undefined;
+  readonly columnar: { readonly columns: SampleColumns; readonly indices: readonly number[] };
+
+  constructor(
+    readonly name: string,
+    readonly type: MetricType,
+    readonly help: string,
+    readonly unit: string | undefined,
+    columns: SampleColumns,
+    indices: readonly number[],
+  ) {
+    this.columnar = { columns, indices };
+  }
+
+  get samples(): readonly ParsedSample[] {
+    if (this.built === undefined) {
+      const { lines, values, timestamps } = this.columnar.columns;
+      this.built = this.columnar.indices.map((i) => {
+        const line = lines[i] as SeriesLine;
+        return {
+          name: line.name,
+          labels: line.labels,
+          value: values[i] as number,
+          timestampMs: timestamps?.get(i),
+        };
+      });
+    }
+    return this.built;
+  }
+}
+
+/** Number of samples of parsed families, without building the samples of columnar ones. */
+export function countSamples(families: readonly ParsedFamily[]): number {
+  let n = 0;
+  for (const f of families) n += f.columnar === undefined ? f.samples.length : f.columnar.indices.length;
+  return n;
 }
 
 /** Shared scanning state and helpers of both parsers. */
 abstract class Scanner {
   pos = 0;
   line = 1;
-  protected readonly n: number;
+  protected n: number;
   protected readonly families: FamilyBuilder[] = [];
   /** The last sample name and its family: consecutive samples of one metric reuse both. */
   protected lastName = '';
@@ -205,7 +312,7 @@ abstract class Scanner {
   private readonly recentLabelNames: string[] = [];
 
   constructor(
-    protected readonly s: string,
+    protected s: string,
     protected readonly format: InputFormat,
   ) {
     this.n = s.length;
@@ -260,7 +367,7 @@ abstract class Scanner {
     const cached = this.recentLabelNames[index];
     if (cached !== undefined && cached.length === end - start && this.s.startsWith(cached, start))
       return cached;
-    const name = this.s.slice(start, end);
+    const name = detach(this.s.slice(start, end));
     this.recentLabelNames[index] = name;
     return name;
   }
@@ -409,12 +516,26 @@ abstract class Scanner {
 
 class TextParser extends Scanner {
   private readonly byName = new Map<string, FamilyBuilder>();
+  /** Columnar parses (with a cache): the sample lines, values and timestamps of this parse. */
+  private readonly next: CachedLine[] | undefined;
+  private values: Float64Array;
+  private timestamps: Map<number, number> | undefined;
+  /** Where the value of the last sample parsed by sample() starts in `s`. */
+  private valueStart = 0;
+  private nameStart = 0;
 
-  constructor(s: string) {
+  constructor(s: string, columnar = false) {
     super(s, 'text');
+    this.next = columnar ? [] : undefined;
+    this.values = new Float64Array(0);
   }
 
   parse(): ParsedFamily[] {
+    this.parseString();
+    return this.result();
+  }
+
+  private parseString(): void {
     const n = this.n;
     while (this.pos < n) {
       const c = this.skipBlanks();
@@ -423,7 +544,145 @@ class TextParser extends Scanner {
       else if (c === HASH) this.comment();
       else this.sample();
     }
-    return this.result();
+  }
+
+  /**
+   * Parses a body with a cache: line by line over the bytes. A sample line whose bytes up to the value
+   * equal those of the line at the same place in the previous body (a few lines ahead too, for removed
+   * series) takes its name and labels from that line, so only the value is read; every other line is
+   * decoded on its own and goes through the full parser. Lines end at LF bytes, which UTF-8 never uses
+   * inside a character, so decoding line by line gives the same text as decoding the whole body.
+   */
+  *parseBuffer(buf: Buffer, cache: ParseCache, sliceLines: number): Generator<void, ParsedFamily[], void> {
+    const next = this.next;
+    if (next === undefined) throw new Error('parseBuffer needs a columnar parser');
+    const prev = cache.lines;
+    const prevBody = cache.body;
+    const prevStarts = cache.starts;
+    const prevEnds = cache.ends;
+    let capacity = Math.max(1024, prev.length + 64);
+    this.values = new Float64Array(capacity);
+    let starts: Int32Array = new Int32Array(capacity);
+    let ends: Int32Array = new Int32Array(capacity);
+    const n = buf.length;
+    let cursor = 0;
+    let p = 0;
+    let lines = 0;
+    while (p < n) {
+      if (++lines === sliceLines) {
+        lines = 0;
+        yield;
+      }
+      if (next.length === capacity) {
+        capacity *= 2;
+        starts = grow(starts, capacity);
+        ends = grow(ends, capacity);
+        const values = new Float64Array(capacity);
+        values.set(this.values);
+        this.values = values;
+      }
+      const c = buf[p] as number;
+      if (prevBody !== undefined && c !== HASH && c !== LF && c !== SP && c !== TAB) {
+        const limit = Math.min(prev.length, cursor + LOOKAHEAD);
+        let done = -1;
+        for (let j = cursor; j < limit; j++) {
+          const from = prevStarts[j] as number;
+          const len = (prevEnds[j] as number) - from;
+          if (p + len >= n) continue;
+          let k = 0;
+          while (k < len && buf[p + k] === prevBody[from + k]) k++;
+          if (k !== len) continue;
+          done = this.repeatedSample(buf, p, p + len, prev[j] as CachedLine);
+          if (done >= 0) {
+            starts[next.length - 1] = p;
+            ends[next.length - 1] = p + len;
+            cursor = j + 1;
+          }
+          break;
+        }
+        if (done >= 0) {
+          p = done;
+          continue;
+        }
+      }
+      // The full parser, on this line alone.
+      const lf = buf.indexOf(LF, p);
+      const lineEnd = lf < 0 ? n : lf + 1;
+      this.s = buf.toString('utf8', p, lineEnd);
+      this.n = this.s.length;
+      this.pos = 0;
+      const count = next.length;
+      this.parseString();
+      if (next.length > count) {
+        const ascii = this.s.length === lineEnd - p;
+        const bytes = (chars: number): number =>
+          ascii ? chars : Buffer.byteLength(this.s.slice(0, chars), 'utf8');
+        starts[count] = p + bytes(this.nameStart);
+        ends[count] = p + bytes(this.valueStart);
+      }
+      p = lineEnd;
+    }
+    const columns: SampleColumns = {
+      lines: next,
+      values: this.values.subarray(0, next.length),
+      timestamps: this.timestamps,
+    };
+    const out: ParsedFamily[] = [];
+    for (const f of this.families) {
+      if (f.indices.length === 0) continue;
+      out.push(
+        new ColumnarFamily(f.name, f.type, f.help, f.unit === '' ? undefined : f.unit, columns, f.indices),
+      );
+    }
+    cache.keep(buf, next, starts, ends);
+    return out;
+  }
+
+  /**
+   * A sample line whose text up to the value (buf[start, valueAt)) is that of `hit`: reads the value and
+   * timestamp and records the sample. Returns the position after the line, or -1 when anything is not
+   * plainly valid (the full parser then takes the line and reports what is wrong).
+   */
+  private repeatedSample(buf: Buffer, start: number, valueAt: number, hit: CachedLine): number {
+    const n = buf.length;
+    let c = buf[valueAt] as number;
+    if (c === SP || c === TAB || c === LF) return -1;
+    let i = valueAt;
+    while (i < n && c !== SP && c !== TAB && c !== LF) c = buf[++i] as number;
+    if (i >= n) return -1;
+    const value =
+      decimalBytes(buf, valueAt, i) ?? parseFloatToken(buf.toString('latin1', valueAt, i), 0, i - valueAt);
+    if (value === undefined) return -1;
+    let timestampMs: number | undefined;
+    if (c !== LF) {
+      while (c === SP || c === TAB) c = buf[++i] as number;
+      const tsAt = i;
+      while (i < n && c !== SP && c !== TAB && c !== LF) c = buf[++i] as number;
+      if (i >= n || c !== LF || i === tsAt) return -1;
+      const text = buf.toString('latin1', tsAt, i);
+      timestampMs = parseInt64(text, 0, text.length);
+      if (timestampMs === undefined) return -1;
+    }
+    const name = hit.name;
+    let family = this.lastFamily;
+    if (name !== this.lastName || family === undefined) {
+      family = this.familyFor(name);
+      this.lastName = name;
+      this.lastFamily = family;
+    }
+    if (!family.typeSet) {
+      family.type = 'untyped';
+      family.typeSet = true;
+    }
+    if (family.om === 'gaugehistogram' || family.type !== hit.type) return -1;
+    const next = this.next as CachedLine[];
+    const index = next.length;
+    next.push(hit);
+    this.values[index] = value;
+    if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
+    family.indices.push(index);
+    this.line++;
+    return i + 1;
   }
 
   /** Go's setOrCreateCurrentMF: exact name, else a summary/histogram this is a `_sum`/`_count`/`_bucket` of. */
@@ -512,7 +771,8 @@ class TextParser extends Scanner {
     const nameEnd = this.scanMetricName();
     if (nameEnd === nameStart) return this.fail('invalid metric name');
     if (this.pos >= n) return this.failEof();
-    const name = this.sampleName(nameStart, nameEnd);
+    let name = this.sampleName(nameStart, nameEnd);
+    if (this.next !== undefined && name !== this.lastName) name = detach(name);
     let family = this.lastFamily;
     if (name !== this.lastName || family === undefined) {
       family = this.familyFor(name);
@@ -529,9 +789,9 @@ class TextParser extends Scanner {
         `unexpected type for metric name ${JSON.stringify(family.name)}: gauge_histogram samples are not supported in the text format`,
       );
     }
+    let labels = NO_LABELS;
     let c = s.charCodeAt(this.pos);
     if (c === SP || c === TAB) c = this.skipBlanks();
-    let labels = NO_LABELS;
     if (c === LBRACE) {
       labels = this.labels(family);
       this.skipBlanks();
@@ -563,7 +823,19 @@ class TextParser extends Scanner {
         return this.fail(`spurious string after timestamp: ${JSON.stringify(s.slice(i, end))}`);
       }
     }
-    family.samples.push({ name, labels, value, timestampMs });
+    const next = this.next;
+    if (next === undefined) {
+      family.samples.push({ name, labels, value, timestampMs });
+    } else {
+      // parseBuffer() made room for this sample and records where it sits in the body.
+      const index = next.length;
+      next.push({ name, labels, type: family.type });
+      this.nameStart = nameStart;
+      this.valueStart = valueStart;
+      this.values[index] = value;
+      if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
+      family.indices.push(index);
+    }
     this.newline();
   }
 
@@ -597,7 +869,8 @@ class TextParser extends Scanner {
       c = this.skipBlanks();
       if (this.pos >= n) return this.failEof();
       if (c !== QUOTE) return this.fail(`expected '"' at start of label value, found ${quoteChar(c)}`);
-      const value = this.specialLabel(family.type, name, this.readLabelValue());
+      let value = this.specialLabel(family.type, name, this.readLabelValue());
+      if (this.next !== undefined) value = detach(value);
       setLabel(labels, name, value);
       index++;
       c = this.skipBlanks();
@@ -612,6 +885,74 @@ class TextParser extends Scanner {
       }
     }
   }
+}
+
+/** How many lines of the previous parse a line is looked for in (lines removed since then). */
+const LOOKAHEAD = 4;
+
+function grow(a: Int32Array, size: number): Int32Array {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
+}
+
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+  1e20, 1e21, 1e22,
+];
+const DOT = 46;
+
+/**
+ * `[+-]digits[.digits][(e|E)[+-]digits]` with at most 15 significant digits and a power of ten within
+ * 1e+-22, straight from the bytes: both factors are exact doubles, so one multiplication or division
+ * rounds correctly. Anything else is undefined (parseFloatToken decides).
+ */
+function decimalBytes(b: Buffer, start: number, end: number): number | undefined {
+  let i = start;
+  let c = b[i] as number;
+  const negative = c === MINUS;
+  if (c === MINUS || c === PLUS) c = b[++i] as number;
+  let mantissa = 0;
+  let digits = 0;
+  let exp = 0;
+  const intStart = i;
+  while (i < end && c >= CH_0 && c <= CH_9) {
+    if (mantissa !== 0 || c !== CH_0) {
+      mantissa = mantissa * 10 + (c - CH_0);
+      digits++;
+    }
+    c = b[++i] as number;
+  }
+  if (i === intStart) return undefined;
+  if (i < end && c === DOT) {
+    c = b[++i] as number;
+    const fracStart = i;
+    while (i < end && c >= CH_0 && c <= CH_9) {
+      if (mantissa !== 0 || c !== CH_0) {
+        mantissa = mantissa * 10 + (c - CH_0);
+        digits++;
+      }
+      exp--;
+      c = b[++i] as number;
+    }
+    if (i === fracStart) return undefined;
+  }
+  if (i < end && (c === 101 || c === 69)) {
+    c = b[++i] as number;
+    const expNegative = c === MINUS;
+    if (c === MINUS || c === PLUS) c = b[++i] as number;
+    const expStart = i;
+    let e = 0;
+    while (i < end && c >= CH_0 && c <= CH_9 && i - expStart < 4) {
+      e = e * 10 + (c - CH_0);
+      c = b[++i] as number;
+    }
+    if (i === expStart) return undefined;
+    exp += expNegative ? -e : e;
+  }
+  if (i !== end || digits > 15 || exp < -22 || exp > 22) return undefined;
+  const v = exp < 0 ? mantissa / (POW10[-exp] as number) : mantissa * (POW10[exp] as number);
+  return negative ? -v : v;
 }
 
 /** Go's strconv.ParseInt(s, 10, 64) over s[start, end). */
@@ -1000,10 +1341,53 @@ function countRunes(s: string): number {
  * Parses a whole exposition. Throws ParseError (and nothing else) on malformed input; see the module
  * comment for the exact rules of each format.
  */
-export function parseExposition(text: string, format: InputFormat): ParsedFamily[] {
+export function parseExposition(
+  input: string | Buffer,
+  format: InputFormat,
+  cache?: ParseCache,
+): ParsedFamily[] {
+  if (format === 'text' && cache !== undefined) {
+    const parser = new TextParser('', true);
+    const steps = parser.parseBuffer(
+      typeof input === 'string' ? Buffer.from(input, 'utf8') : input,
+      cache,
+      0,
+    );
+    return guard(parser, format, () => {
+      for (;;) {
+        const step = steps.next();
+        if (step.done === true) return step.value;
+      }
+    });
+  }
+  const text = typeof input === 'string' ? input : input.toString('utf8');
   const parser = format === 'openmetrics' ? new OpenMetricsParser(text) : new TextParser(text);
+  return guard(parser, format, () => parser.parse());
+}
+
+/**
+ * parseExposition, giving the event loop a turn every `sliceLines` lines of a cached text parse: a
+ * 300k-line scrape then never holds the loop for more than a few milliseconds at a time.
+ */
+export async function parseExpositionSliced(
+  input: Buffer,
+  format: InputFormat,
+  cache: ParseCache,
+  sliceLines = 16_384,
+): Promise<ParsedFamily[]> {
+  if (format !== 'text') return parseExposition(input, format, cache);
+  const parser = new TextParser('', true);
+  const steps = parser.parseBuffer(input, cache, sliceLines);
+  for (;;) {
+    const step = guard(parser, format, () => steps.next());
+    if (step.done === true) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function guard<T>(parser: Scanner, format: InputFormat, run: () => T): T {
   try {
-    return parser.parse();
+    return run();
   } catch (err) {
     if (err instanceof ParseError) throw err;
     // Defensive: nothing else is expected, but callers rely on only ever seeing ParseError.

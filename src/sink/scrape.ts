@@ -1,10 +1,17 @@
-import { parseExposition } from '../expfmt/parse';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { countSamples, parseExposition, parseExpositionSliced, type ParseCache } from '../expfmt/parse';
 import type { InputFormat, ParsedFamily } from '../expfmt/types';
 import { describe } from '../errors';
 import type { Target } from './types';
 
 export const ACCEPT_HEADER =
   'application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+/** Prometheus follows at most 10 redirects. */
+const MAX_REDIRECTS = 10;
 
 export interface ScrapeOutcome {
   readonly target: Target;
@@ -14,41 +21,126 @@ export interface ScrapeOutcome {
   readonly families?: readonly ParsedFamily[];
   readonly error?: string;
   /** The body as received, with its format, when it parsed: what the disk buffer keeps of a scrape. */
-  readonly body?: string;
+  readonly body?: Buffer;
   readonly format?: InputFormat;
 }
 
-export function formatOf(contentType: string | null): InputFormat {
-  return contentType !== null && /application\/openmetrics-text/i.test(contentType) ? 'openmetrics' : 'text';
+export function formatOf(contentType: string | null | undefined): InputFormat {
+  return typeof contentType === 'string' && /application\/openmetrics-text/i.test(contentType)
+    ? 'openmetrics'
+    : 'text';
 }
 
-async function readLimited(res: Response, limitBytes: number, signal: AbortSignal): Promise<string> {
-  const body = res.body;
-  if (body === null) return '';
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    if (signal.aborted) throw new Error('scrape timed out');
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (limitBytes > 0 && size > limitBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error(`body larger than the limit of ${limitBytes} bytes`);
+interface Body {
+  readonly bytes: Buffer;
+  readonly contentType: string | undefined;
+}
+
+/** One GET; resolves with the response (any status) or rejects on a connection error or abort. */
+function get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const send =
+      url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
+    if (send === undefined) {
+      reject(new Error(`unsupported URL scheme ${url.protocol}`));
+      return;
     }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+    const req = send(url, {
+      headers: {
+        Accept: ACCEPT_HEADER,
+        'Accept-Encoding': 'gzip',
+        'User-Agent': 'hostscope-sink',
+      },
+      signal,
+    });
+    req.once('response', resolve);
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 /**
- * Scrapes one target like Prometheus: negotiated format, a time limit for the whole request, a body size
- * limit, and a non-2xx status or a body that does not parse counts as a failure. Never throws.
+ * Reads a body into one buffer. node:http rather than fetch: fetch's web streams
+ * cost about 3 us per KiB here (1.2-1.9 s for a 35 MiB body under load, past a 1 s scrape timeout),
+ * node:http a fraction of that. With a Content-Length the chunks are copied straight into their place.
+ */
+async function readBody(
+  res: IncomingMessage,
+  limitBytes: number,
+  allocate: (bytes: number) => Buffer,
+): Promise<Buffer> {
+  const encoding = (res.headers['content-encoding'] ?? '').toLowerCase();
+  let stream: Readable = res;
+  let expected = -1;
+  if (encoding === 'gzip' || encoding === 'x-gzip') stream = res.pipe(createGunzip());
+  else if (encoding === 'deflate') stream = res.pipe(createInflate());
+  else if (encoding !== '' && encoding !== 'identity')
+    throw new Error(`unsupported Content-Encoding ${JSON.stringify(encoding)}`);
+  else expected = Number(res.headers['content-length'] ?? -1);
+  if (limitBytes > 0 && expected > limitBytes) {
+    res.destroy();
+    throw new Error(`body larger than the limit of ${limitBytes} bytes`);
+  }
+  let buf = allocate(expected >= 0 ? expected : 1 << 16);
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      const c = chunk as Buffer;
+      if (limitBytes > 0 && size + c.length > limitBytes)
+        throw new Error(`body larger than the limit of ${limitBytes} bytes`);
+      if (size + c.length > buf.length) {
+        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, size + c.length));
+        buf.copy(next, 0, 0, size);
+        buf = next;
+      }
+      c.copy(buf, size);
+      size += c.length;
+    }
+  } finally {
+    if (stream !== res) res.destroy();
+  }
+  return buf.subarray(0, size);
+}
+
+/** GET with redirects; rejects on connection errors, non-2xx status, the time limit or the size limit. */
+async function fetchBody(
+  url: string,
+  limitBytes: number,
+  signal: AbortSignal,
+  allocate: (bytes: number) => Buffer,
+): Promise<Body> {
+  let current = new URL(url);
+  for (let hops = 0; ; hops++) {
+    const res = await get(current, signal);
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if (status >= 300 && status < 400 && location !== undefined && hops < MAX_REDIRECTS) {
+      res.resume();
+      current = new URL(location, current);
+      continue;
+    }
+    if (status < 200 || status > 299) {
+      res.resume();
+      throw new Error(`server returned HTTP status ${status} ${res.statusMessage ?? ''}`.trimEnd());
+    }
+    return { bytes: await readBody(res, limitBytes, allocate), contentType: res.headers['content-type'] };
+  }
+}
+
+/**
+ * Scrapes one target like Prometheus: negotiated format, gzip, redirects, a time limit for the whole
+ * request, a body size limit, and a non-2xx status or a body that does not parse counts as a failure.
+ * Never throws.
  */
 export async function scrapeTarget(
   target: Target,
-  options: { timeoutMs: number; bodyLimitBytes: number; nowMs?: number },
+  options: {
+    timeoutMs: number;
+    bodyLimitBytes: number;
+    nowMs?: number;
+    /** This target's parse cache: repeated lines reuse the last scrape's names and labels. */
+    cache?: ParseCache;
+  },
 ): Promise<ScrapeOutcome> {
   const timeMs = options.nowMs ?? Date.now();
   const started = performance.now();
@@ -62,27 +154,21 @@ export async function scrapeTarget(
     ...extra,
   });
   try {
-    const res = await fetch(target.url, {
-      headers: { Accept: ACCEPT_HEADER, 'User-Agent': 'hostscope-sink' },
-      signal,
-      redirect: 'follow',
-    });
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      return done({ error: `server returned HTTP status ${res.status} ${res.statusText}` });
-    }
-    const text = await readLimited(res, options.bodyLimitBytes, signal);
-    const format = formatOf(res.headers.get('content-type'));
-    return done({ families: parseExposition(text, format), body: text, format });
+    const { cache } = options;
+    // With a cache the body is read into the buffer the scrape before last used, and parsed as bytes.
+    const allocate = (bytes: number): Buffer =>
+      cache === undefined ? Buffer.allocUnsafe(bytes) : cache.bufferFor(bytes);
+    const body = await fetchBody(target.url, options.bodyLimitBytes, signal, allocate);
+    const format = formatOf(body.contentType);
+    const families =
+      cache === undefined
+        ? parseExposition(body.bytes, format)
+        : await parseExpositionSliced(body.bytes, format, cache);
+    // The disk buffer keeps the body of a scrape that waits for the database; the read buffer is reused
+    // by the parse cache two scrapes later, so the record holds its own copy.
+    return done({ families, body: Buffer.from(body.bytes), format });
   } catch (err) {
-    const message =
-      signal.aborted || (err instanceof Error && err.name === 'TimeoutError')
-        ? `scrape timed out after ${options.timeoutMs} ms`
-        : describe(
-            err instanceof Error && err.cause instanceof Error && err.message === 'fetch failed'
-              ? err.cause
-              : err,
-          );
+    const message = signal.aborted ? `scrape timed out after ${options.timeoutMs} ms` : describe(err);
     return done({ error: message });
   }
 }
@@ -90,8 +176,7 @@ export async function scrapeTarget(
 /** Prometheus' synthetic per-scrape series, added to every scrape (failed or not). */
 export function syntheticFamilies(outcome: ScrapeOutcome): ParsedFamily[] {
   const up = outcome.families === undefined ? 0 : 1;
-  let scraped = 0;
-  for (const f of outcome.families ?? []) scraped += f.samples.length;
+  const scraped = countSamples(outcome.families ?? []);
   const gauge = (name: string, help: string, value: number): ParsedFamily => ({
     name,
     type: 'gauge',

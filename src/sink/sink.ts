@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { describe } from '../errors';
 import { isConnectionError, type Database } from '../db/database';
+import { countSamples, ParseCache } from '../expfmt/parse';
 import type { Logger } from '../log/logger';
 import { DiskBuffer } from './buffer/disk-buffer';
 import type { ScrapeRecord } from './buffer/record';
@@ -58,6 +59,8 @@ export class Sink {
   readonly writer: SampleWriter;
   private readonly usage = new UsageTracker();
   private readonly inventory = new InventoryTracker();
+  /** Per target URL: what its last scrape parsed to (see ParseCache). */
+  private readonly parseCaches = new Map<string, ParseCache>();
   private skipped = 0;
   private rejected = 0;
   private flushing: Promise<boolean> | undefined;
@@ -167,10 +170,16 @@ export class Sink {
     const pending = new Set(this.options.targets);
     const promise = Promise.all(
       this.options.targets.map(async (t) => {
+        let cache = this.parseCaches.get(t.url);
+        if (cache === undefined) {
+          cache = new ParseCache();
+          this.parseCaches.set(t.url, cache);
+        }
         const outcome = await scrapeTarget(t, {
           timeoutMs: this.options.timeoutMs,
           bodyLimitBytes: this.options.bodyLimitBytes,
           nowMs,
+          cache,
         });
         pending.delete(t);
         this.enqueue(outcome);

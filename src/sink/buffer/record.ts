@@ -21,7 +21,7 @@ export interface ScrapeRecord {
   /** Set when the scrape failed (stored as `up 0`); there is no body then. */
   readonly error?: string;
   readonly format?: InputFormat;
-  readonly body?: string;
+  readonly body?: Buffer | string;
   /** Samples the scrape stores, the synthetic ones included: the buffer's accounting unit. */
   readonly sampleCount: number;
   readonly hostUsage?: HostUsageRow;
@@ -49,7 +49,11 @@ export async function encodeRecord(record: ScrapeRecord): Promise<EncodedRecord>
   const json = Buffer.from(JSON.stringify({ v: VERSION, ...meta }), 'utf8');
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(json.length, 0);
-  const raw = Buffer.concat([head, json, Buffer.from(body ?? '', 'utf8')]);
+  const raw = Buffer.concat([
+    head,
+    json,
+    typeof body === 'string' ? Buffer.from(body, 'utf8') : (body ?? Buffer.alloc(0)),
+  ]);
   const payload = await deflate(raw, { level: 1, strategy: constants.Z_DEFAULT_STRATEGY });
   return { payload, samples: record.sampleCount, timeMs: record.timeMs };
 }

@@ -2,7 +2,7 @@ import { PostgresDatabase } from '../../../src/db/postgres';
 import { migrate, MIGRATION_LOCK_KEY } from '../../../src/db/migrate';
 import { MIGRATIONS } from '../../../src/db/migrations';
 import { BinaryCopyWriter, encodeBinaryCopy, splitTimestamp } from '../../../src/db/binary-copy';
-import { parseExposition } from '../../../src/expfmt/parse';
+import { countSamples, ParseCache, parseExposition } from '../../../src/expfmt/parse';
 import { silentLogger } from '../../../src/log/logger';
 import { applyInventory, extractInventory } from '../../../src/sink/inventory';
 import { maintain } from '../../../src/sink/maintain';
@@ -12,6 +12,7 @@ import { SampleWriter } from '../../../src/sink/writer';
 import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgres';
 import { describeWithService } from '../../helpers/services';
 import { scrape, target } from '../../helpers/scrapes';
+import type { PendingScrape, Target } from '../../../src/sink/types';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -176,6 +177,38 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
         { metric: 'y', labels: {}, values: [3] },
         { metric: 'z', labels: {}, values: [40] },
       ]);
+    });
+
+    it('stores the same from columnar parses (a ParseCache per target), across reorders and a restart', async () => {
+      const t0 = Date.UTC(2030, 0, 2, 10);
+      const t: Target = { url: 'http://h2:9100/metrics', instance: 'h2:9100', job: 'node' };
+      const cache = new ParseCache();
+      const columnar = (body: string, timeMs: number): PendingScrape => {
+        const families = parseExposition(body, 'text', cache);
+        return { target: t, timeMs, families, sampleCount: countSamples(families), containerUsage: [] };
+      };
+      let w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      await w.write([columnar('x{a="1"} 1\nx{a="2"} 2\ny 3\n', t0)], t0);
+      await w.write([columnar('x{a="2"} 20\nz 40\nx{a="1"} 10\n', t0 + 1000)], t0);
+      // A restarted writer finds the existing series; the first of two samples of one series wins.
+      w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      await w.write([columnar('x{a="2",b=""} 200\nx{a="1"} 100\nx{a="1"} 7\n', t0 + 2000)], t0);
+      await w.write([columnar('x{a="2",b=""} 2000\nx{a="1"} 1000\nx{a="1"} 7\n', t0 + 3000)], t0);
+      const rows = await db.query<{ metric: string; labels: Record<string, string>; values: number[] }>(
+        `SELECT metric, labels - 'instance' - 'job' AS labels, array_agg(value ORDER BY time) AS values
+           FROM hostscope.samples WHERE metric IN ('x', 'y', 'z') AND labels->>'instance' = 'h2:9100'
+          GROUP BY 1, 2 ORDER BY 1, 2::text`,
+      );
+      expect(rows).toEqual([
+        { metric: 'x', labels: { a: '1' }, values: [1, 10, 100, 1000] },
+        { metric: 'x', labels: { a: '2' }, values: [2, 20, 200, 2000] },
+        { metric: 'y', labels: {}, values: [3] },
+        { metric: 'z', labels: {}, values: [40] },
+      ]);
+      const series = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM hostscope.series WHERE labels->>'instance' = 'h2:9100'`,
+      );
+      expect(Number(series[0]?.n)).toBe(4);
     });
 
     it('recreates a head partition that maintenance dropped under a running writer', async () => {

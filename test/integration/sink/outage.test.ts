@@ -21,7 +21,9 @@ async function bufferedCounterValues(dir: string): Promise<number[]> {
       frames: [],
     }));
     for (const f of frames) {
-      const m = /^fixture_requests_total (\d+)$/m.exec((await decodeRecord(f.payload)).body ?? '');
+      const m = /^fixture_requests_total (\d+)$/m.exec(
+        (await decodeRecord(f.payload)).body?.toString() ?? '',
+      );
       if (m !== null) values.push(Number(m[1]));
     }
   }

@@ -147,7 +147,8 @@ describe('sink flags', () => {
     expect(config.scrapeCron).toBe('*/15 * * * * *');
     expect(config.database.url).toBeUndefined();
     expect(config.database.dataDir).toMatch(/\/data$/);
-    expect(config.retentionRawMs).toBe(14 * 86_400_000);
+    expect(config.retentionRawMs).toBe(90 * 86_400_000);
+    expect(config.retentionUsageMs).toBe(14 * 86_400_000);
     expect(config.retentionHourlyMs).toBe(400 * 86_400_000);
     expect(config.bufferDir).toBe(path.join(config.database.dataDir, 'buffer'));
     expect(config.bufferMaxBytes).toBe(DEFAULT_BUFFER_MAX_BYTES);
