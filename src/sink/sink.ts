@@ -1,7 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { describe } from '../errors';
 import { isConnectionError, type Database } from '../db/database';
-import { countSamples, ParseCache } from '../expfmt/parse';
+import { ParseCache } from '../expfmt/parse';
 import type { Logger } from '../log/logger';
 import { DiskBuffer } from './buffer/disk-buffer';
 import type { ScrapeRecord } from './buffer/record';
