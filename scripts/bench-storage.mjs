@@ -8,7 +8,8 @@
 //     and every SQL panel of the Long-term history dashboard over 30 days of `hostscope seed --hosts 10
 //     --days 30` (p50/p95 of 5 runs each).
 // Against a private PostgreSQL cluster with default settings (initdb + start, nothing tuned), or
-// $DATABASE_URL. Set BENCH_SKIP_QUERIES=1 to skip part 2 (the 30-day seed takes minutes).
+// $DATABASE_URL. BENCH_SKIP_QUERIES=1 skips part 2 (the 30-day seed takes minutes); BENCH_KEEP=1 keeps the
+// schema for a look afterwards (with DATABASE_URL).
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -70,27 +71,32 @@ function recordedScrapes() {
   const text = gunzipSync(readFileSync(FIXTURE)).toString('utf8');
   const scrapes = [];
   let lines = [];
+  let comments = []; // HELP/TYPE lines since the last sample: they belong to the sample that follows
   let time;
-  const flush = () => {
-    if (lines.length > 0) scrapes.push({ time, body: lines.join('\n') + '\n' });
-    lines = [];
-  };
   for (const line of text.split('\n')) {
     if (line === '') continue;
-    if (!line.startsWith('#')) {
-      const t = Number(line.slice(line.lastIndexOf(' ') + 1));
-      if (time !== undefined && t !== time && lines.some((l) => !l.startsWith('#'))) flush();
-      time = t;
+    if (line.startsWith('#')) {
+      comments.push(line);
+      continue;
     }
-    lines.push(line);
+    const t = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (time !== undefined && t !== time) {
+      scrapes.push({ time, body: lines.join('\n') + '\n' });
+      lines = [];
+    }
+    time = t;
+    lines.push(...comments, line);
+    comments = [];
   }
-  flush();
+  if (lines.length > 0) scrapes.push({ time, body: lines.join('\n') + '\n' });
   return scrapes;
 }
 
+/** Disk bytes of a table with its indexes and TOAST, summed over its partitions when it has any. */
 async function size(db, relation) {
   const rows = await db.query(
-    `SELECT COALESCE(sum(pg_total_relation_size(relid)), 0)::float8 AS b FROM pg_partition_tree($1::regclass)`,
+    `SELECT COALESCE((SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree($1::regclass)),
+                     pg_total_relation_size($1::regclass))::float8 AS b`,
     [relation],
   );
   return Number(rows[0].b);
@@ -131,33 +137,43 @@ async function storage(db, logger) {
             COALESCE(sum(pg_column_size(c.*)), 0)::float8 AS bytes
        FROM hostscope.chunks c WHERE count >= 400`,
   );
+  const hourlyRows = Number(
+    (await db.query('SELECT count(*)::float8 AS n FROM hostscope.samples_hourly_raw'))[0].n,
+  );
+  const hourlyBytes = await size(db, 'hostscope.samples_hourly_raw');
   await db.exec('VACUUM FULL hostscope.chunks, hostscope.chunk_times');
   const packed = (await size(db, 'hostscope.chunks')) + (await size(db, 'hostscope.chunk_times'));
-  const perDay = (bytes) => (bytes / samples) * 1;
+  const b = (x) => (x / samples).toFixed(2);
+  const dictPerSampleDay = dictionary / series / 5760; // one day of every series at 15 s
   console.log('storage: a real exporter recording (test/fixtures/storage/exporter-15s.prom.gz)');
   console.log(
     `  ${scrapes.length} scrapes at 15 s over ${((last - first) / 60000).toFixed(0)} min, ${series} series, ${samples.toLocaleString('en-US')} samples`,
   );
-  const b = (x) => (x / samples).toFixed(2);
-  console.log(`  row per sample (schema 1 layout: heap + primary key + BRIN):  ${b(rows)} bytes/sample`);
+  console.log(`  row per sample (schema 1 layout: heap + primary key + BRIN):   ${b(rows)} bytes/sample`);
   console.log(
-    `  compacted chunks + time sets (as written, after VACUUM):       ${b(chunks + head)} bytes/sample`,
+    `  compacted chunks + time sets + indexes, as written:            ${b(chunks + head)} bytes/sample`,
   );
   console.log(
-    `  compacted chunks + time sets (after VACUUM FULL):              ${b(packed + head)} bytes/sample`,
+    `  the same after VACUUM FULL (without the dead versions that merging into an open block leaves`,
+  );
+  console.log(
+    `    until autovacuum reuses their space; a bounded overhead, not one per sample):  ${b(packed + head)} bytes/sample`,
   );
   const f = full[0];
   if (f.samples > 0)
     console.log(
-      `  full 2 h blocks only (${f.chunks} chunks, ${f.samples.toLocaleString('en-US')} samples): ${(f.bytes / f.samples).toFixed(2)} bytes/sample of row data (plus ~0.1 for the key index)`,
+      `  full 2 h blocks alone (${f.chunks} chunks, ${f.samples.toLocaleString('en-US')} samples): ${(f.bytes / f.samples).toFixed(2)} bytes/sample of row data`,
     );
   console.log(
-    `  series dictionary: ${(dictionary / series).toFixed(0)} bytes/series = ${b(dictionary)} bytes/sample over this recording, ${(dictionary / series / 5760).toFixed(2)} over one day at 15 s`,
+    `  series dictionary: ${(dictionary / series).toFixed(0)} bytes/series: ${b(dictionary)} bytes/sample over this recording, ${dictPerSampleDay.toFixed(2)} over a day of these series`,
   );
+  if (hourlyRows > 0)
+    console.log(
+      `  hourly rollups: ${(hourlyBytes / hourlyRows).toFixed(0)} bytes per series and hour (${(hourlyBytes / hourlyRows / 240).toFixed(2)} per raw sample at 15 s)`,
+    );
   console.log(
-    `  ratio row layout / compacted: ${(rows / (packed + head)).toFixed(1)}x   (target: <= 3 bytes/sample)`,
+    `  compacted with indexes and dictionary (a day of these series): ${((packed + head) / samples + dictPerSampleDay).toFixed(2)} bytes/sample, ${(rows / (packed + head)).toFixed(1)}x less than row per sample   (target: <= 3)`,
   );
-  void perDay;
 }
 
 function expandMacros(sql, from, to) {
@@ -254,7 +270,7 @@ async function main() {
     }
     if (!process.env.BENCH_SKIP_QUERIES) await queries(db, logger);
   } finally {
-    if (!process.env.BENCH_SEEDED)
+    if (!process.env.BENCH_SEEDED && !process.env.BENCH_KEEP)
       await db.exec('DROP SCHEMA IF EXISTS hostscope CASCADE').catch(() => undefined);
     await db.close();
     cluster?.stop();
