@@ -67,6 +67,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 #   generation (V8 does that for sites whose objects survive a minor GC, which a scrape's do while it runs),
 #   where they would die only to be collected by a full GC.
 # --heap-growing-percent=50: a full GC when the old generation has grown by half (instead of up to 4x).
+# --liftoff-only: WebAssembly (the embedded PostgreSQL, PGlite) runs on V8's baseline compiler only. Tiering
+#   hot functions up to TurboFan kept ~80 MB resident after compiling (and took more CPU than it saved at a
+#   sink's load: npm run bench:start).
 # Keep in sync with package.json "start" scripts and scripts/bench-lib.mjs NODE_FLAGS (a test checks).
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-allocation-site-pretenuring", "--heap-growing-percent=50", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-allocation-site-pretenuring", "--heap-growing-percent=50", "--liftoff-only", "/app/dist/cli.js"]
 CMD ["exporter"]
