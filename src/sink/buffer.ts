@@ -5,7 +5,8 @@ import type { PendingScrape } from './types';
  * oldest scrapes are dropped (and counted) first: during a long outage the most recent data is kept.
  */
 export class ScrapeBuffer {
-  private readonly queue: PendingScrape[] = [];
+  /** Slots before `head` are emptied: a written or dropped scrape must not stay reachable. */
+  private readonly queue: (PendingScrape | undefined)[] = [];
   private head = 0;
   private samples = 0;
   droppedSamples = 0;
@@ -57,6 +58,7 @@ export class ScrapeBuffer {
   private shift(): PendingScrape | undefined {
     if (this.head >= this.queue.length) return undefined;
     const s = this.queue[this.head] as PendingScrape;
+    this.queue[this.head] = undefined;
     this.head++;
     this.samples -= s.sampleCount;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
