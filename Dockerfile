@@ -42,6 +42,9 @@ RUN npm run build
 FROM ${BASE_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
+# One malloc arena: V8's background threads otherwise each keep their own arena of freed memory
+# (sink with the embedded database: ~172 -> ~145 MB RSS; npm run bench:start).
+ENV MALLOC_ARENA_MAX=1
 # A fixed, unprivileged uid/gid. The exporter reads the host's /proc and /sys (world-readable) and the
 # Docker socket (give the container the socket's group: docker run --group-add <gid>).
 RUN groupadd --system --gid 10001 hostscope \
