@@ -9,6 +9,7 @@ export const NODE_FLAGS = [
   '--max-semi-space-size=2',
   '--no-allocation-site-pretenuring',
   '--heap-growing-percent=50',
+  '--liftoff-only',
 ];
 
 /** CPU time (user + system) of a process in milliseconds, from /proc/<pid>/stat. */

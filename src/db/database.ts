@@ -16,6 +16,11 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
+  /**
+   * `work_mem` for one large statement such as the hourly rollup (`SET LOCAL work_mem = ...`). Small for
+   * PGlite, whose WebAssembly memory grows to what one statement took and never shrinks.
+   */
+  readonly bulkWorkMem: string;
   /** Runs `fn` on one dedicated connection (advisory locks, transactions). */
   session<T>(fn: (s: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -42,11 +42,13 @@ function lockDir(dir: string): () => void {
 
 class LockedDatabase implements Database {
   readonly kind;
+  readonly bulkWorkMem;
   constructor(
     private readonly inner: Database,
     private readonly unlock: () => void,
   ) {
     this.kind = inner.kind;
+    this.bulkWorkMem = inner.bulkWorkMem;
   }
   query: Database['query'] = (sql, params) => this.inner.query(sql, params);
   exec: Database['exec'] = (sql) => this.inner.exec(sql);

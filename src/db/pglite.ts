@@ -3,19 +3,35 @@ import { PGlite } from '@electric-sql/pglite';
 import type { Database, Queryable, Row } from './database';
 
 /**
+ * PostgreSQL settings of the embedded database, bounded for a small resident size. PGlite runs PostgreSQL
+ * in one WebAssembly memory that grows to the most it ever held and never shrinks, so what the stock
+ * settings let one moment take (128MB of shared buffers, 64MB for maintenance) stays for the process's
+ * life. Reads that miss the small buffer pool are served by the kernel's page cache (files on disk).
+ */
+export const PGLITE_SETTINGS = {
+  shared_buffers: '8MB',
+  work_mem: '4MB',
+  hash_mem_multiplier: '1',
+  maintenance_work_mem: '16MB',
+  temp_buffers: '1MB',
+} as const;
+
+/**
  * Embedded PostgreSQL (PGlite: the real PostgreSQL compiled to WebAssembly, in this process) with its data
  * in a directory. One connection: every statement and every session is serialised through a queue so a
  * session's transaction is never interleaved with other statements.
  */
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
+  readonly bulkWorkMem = PGLITE_SETTINGS.work_mem;
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly db: PGlite) {}
 
   static async open(dataDir: string): Promise<PgliteDatabase> {
     mkdirSync(dataDir, { recursive: true });
-    const db = new PGlite(dataDir);
+    const settings = Object.entries(PGLITE_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+    const db = new PGlite(dataDir, { startParams: [...PGlite.defaultStartParams, ...settings] });
     await db.waitReady;
     return new PgliteDatabase(db);
   }

@@ -23,6 +23,7 @@ function clientQueryable(client: PoolClient): Queryable {
 /** PostgreSQL over the network through a small pg pool. */
 export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
+  readonly bulkWorkMem = '256MB';
   private readonly pool: Pool;
 
   constructor(

@@ -127,7 +127,7 @@ export async function rollupHour(
   const rows = await db.session(async (s) => {
     await s.exec('BEGIN');
     try {
-      await s.exec("SET LOCAL work_mem = '256MB'");
+      await s.exec(`SET LOCAL work_mem = '${db.bulkWorkMem}'`);
       const r = await s.query<{ n: string | number }>(
         `WITH ins AS (${ROLLUP_SQL} RETURNING 1) SELECT count(*) AS n FROM ins`,
         [new Date(hourMs).toISOString()],

@@ -190,6 +190,7 @@ export async function compactHead(
         await s.exec('BEGIN');
         try {
           await s.query('SELECT pg_advisory_xact_lock($1)', [COMPACT_LOCK_KEY]);
+          await s.exec(`SET LOCAL work_mem = '${db.bulkWorkMem}'`);
           const result = await compactRange(
             s,
             p.name,

@@ -70,6 +70,7 @@ export async function openPgliteChild(dataDir: string): Promise<Database> {
   };
   return {
     kind: 'pglite',
+    bulkWorkMem: '4MB',
     ...q,
     session: (fn) => fn(q),
     close: async () => {
