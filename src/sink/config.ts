@@ -100,8 +100,8 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'buffer.max-samples',
       kind: 'number',
       min: 1000,
-      default: 250_000,
-      help: 'Largest backlog kept in memory, parsed (about 2.5 KB of memory each), while the database is reachable but slow; past it new scrapes go to --buffer.dir. While the database is unreachable nothing waits in memory.',
+      default: 1_000_000,
+      help: 'Largest backlog kept in memory, parsed (a few scrapes of a large target), while the database is reachable but slow; past it new scrapes go to --buffer.dir. While the database is unreachable nothing waits in memory.',
     },
     {
       name: 'write.batch-samples',
