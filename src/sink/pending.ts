@@ -1,4 +1,4 @@
-import { parseExposition } from '../expfmt/parse';
+import { countSamples, parseExposition } from '../expfmt/parse';
 import type { ParsedFamily } from '../expfmt/types';
 import type { ScrapeRecord } from './buffer/record';
 import { syntheticFamilies } from './scrape';
@@ -20,8 +20,9 @@ export function pendingScrape(
     ...(families === undefined ? {} : { families }),
   };
   const all = [...(families ?? []), ...syntheticFamilies(outcome)];
-  let sampleCount = 0;
-  for (const f of all) sampleCount += f.samples.length;
+  // countSamples, not f.samples.length: reading `samples` of a columnar family (parse cache) builds one
+  // object per sample, which the writer's fast path exists to avoid.
+  const sampleCount = countSamples(all);
   return {
     target: record.target,
     timeMs: record.timeMs,
