@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { HostscopeError } from '../errors';
+import { acquireLockFile } from '../lock-file';
 import type { Logger } from '../log/logger';
 import { redactUrl, type Database } from './database';
 import { PgliteDatabase } from './pglite';
@@ -12,32 +13,10 @@ export class DataDirLockedError extends HostscopeError {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** An exclusive lock file: PGlite must never be opened by two processes at once. */
 function lockDir(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'hostscope.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
-        throw new DataDirLockedError(dir, pid);
-      rmSync(file, { force: true });
-    }
-  }
-  throw new Error(`cannot lock ${dir}`);
+  return acquireLockFile(path.join(dir, 'hostscope.lock'), (pid) => new DataDirLockedError(dir, pid));
 }
 
 class LockedDatabase implements Database {
