@@ -15,10 +15,11 @@
 //     (series_id, time) partitioned like hostscope.samples_raw (same partition bounds): rows/s.
 // Prints the figures against the targets (>= 400k samples/s, >= 0.8x raw COPY, <= 300 MB RSS).
 // Env: BENCH_SECONDS (60), BENCH_SERIES (300000), BENCH_CAPACITY_TARGETS (2), BENCH_CLI, BENCH_SKIP (list of
-// steady,cold,capacity,raw), BENCH_SINK_NODE_ARGS (extra node flags for the sink, e.g. --cpu-prof).
+// steady,cold,capacity,raw), BENCH_SINK_NODE_ARGS (extra node flags for the sink, e.g. --cpu-prof),
+// BENCH_SINK_LOG (a file to keep the last long-lived sink's log in).
 // Needs root and the PostgreSQL server binaries under /usr/lib/postgresql. Everything is removed afterwards.
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createServer, get as httpGet } from 'node:http';
@@ -364,7 +365,10 @@ async function sinkCounters(port) {
   };
 }
 
+/** Each sink run gets its own empty outage buffer: one left in ./data by another run would be replayed first. */
 function sinkArgs(targetUrls, dbUrl, extra) {
+  const bufferDir = mkdtempSync(path.join(os.tmpdir(), 'hostscope-e2e-buffer-'));
+  process.on('exit', () => rmSync(bufferDir, { recursive: true, force: true }));
   return [
     ...NODE_FLAGS,
     ...SINK_NODE_ARGS,
@@ -375,6 +379,7 @@ function sinkArgs(targetUrls, dbUrl, extra) {
     `--database.url=${dbUrl}`,
     '--maintain.schedule=',
     '--log.level=info',
+    `--buffer.dir=${bufferDir}`,
     ...extra,
   ];
 }
@@ -448,6 +453,7 @@ async function runSink(label, urls, dbUrl, db, postmaster) {
     const exit = await proc.exited;
     const after = await countRows(db);
     const logged = loggedWritten(proc.lines);
+    if (process.env.BENCH_SINK_LOG) writeFileSync(process.env.BENCH_SINK_LOG, `${proc.lines.join('\n')}\n`);
     const samples = c1.written - c0.written;
     const lat = probes.filter((x) => !Number.isNaN(x));
     return {

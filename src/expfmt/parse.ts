@@ -162,30 +162,27 @@ export class ParseCache {
   starts: Int32Array = new Int32Array(0);
   /** @internal */
   ends: Int32Array = new Int32Array(0);
-  /** The body before last, free to be read into again: a 1 s scrape then allocates no body at all. */
-  private spare: Buffer | undefined;
+  /** @internal The last sliced parse queued on this cache: they take turns (see parseExpositionSliced). */
+  turn: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    /** Told when the cache starts and stops keeping a body, for a caller that reuses body buffers. */
+    private readonly bodies?: { hold(body: Buffer): void; release(body: Buffer): void },
+  ) {}
 
   get size(): number {
     return this.lines.length;
   }
 
-  /** A buffer of at least `bytes` to read the next body into (and then to pass to parseExposition). */
-  bufferFor(bytes: number): Buffer {
-    const spare = this.spare;
-    if (spare !== undefined && spare.length >= bytes) {
-      this.spare = undefined;
-      return spare;
-    }
-    return Buffer.allocUnsafe(bytes);
-  }
-
-  /** @internal Keeps the body of a successful parse; the one before becomes the spare. */
+  /**
+   * @internal Keeps the body of a successful parse (read only: the scrape that read it keeps it too, for
+   * the disk buffer).
+   */
   keep(body: Buffer, lines: readonly CachedLine[], starts: Int32Array, ends: Int32Array): void {
     const previous = this.body;
-    // Only whole allocations are reused (a slice of a pooled buffer shares memory with others).
-    if (previous !== undefined && previous.byteOffset === 0 && previous.buffer.byteLength > 1 << 16)
-      this.spare = Buffer.from(previous.buffer);
+    this.bodies?.hold(body);
     this.body = body;
+    if (previous !== undefined && previous !== body) this.bodies?.release(previous);
     this.lines = lines;
     this.starts = starts;
     this.ends = ends;
@@ -1367,22 +1364,27 @@ export function parseExposition(
 
 /**
  * parseExposition, giving the event loop a turn every `sliceLines` lines of a cached text parse: a
- * 300k-line scrape then never holds the loop for more than a few milliseconds at a time.
+ * 300k-line scrape then never holds the loop for more than a few milliseconds at a time. Parses sharing a
+ * cache (a target's scrape, and replays of its scrapes buffered on disk) run one after the other.
  */
-export async function parseExpositionSliced(
+export function parseExpositionSliced(
   input: Buffer,
   format: InputFormat,
   cache: ParseCache,
   sliceLines = 16_384,
 ): Promise<ParsedFamily[]> {
-  if (format !== 'text') return parseExposition(input, format, cache);
-  const parser = new TextParser('', true);
-  const steps = parser.parseBuffer(input, cache, sliceLines);
-  for (;;) {
-    const step = guard(parser, format, () => steps.next());
-    if (step.done === true) return step.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+  const run = cache.turn.then(async () => {
+    if (format !== 'text') return parseExposition(input, format, cache);
+    const parser = new TextParser('', true);
+    const steps = parser.parseBuffer(input, cache, sliceLines);
+    for (;;) {
+      const step = guard(parser, format, () => steps.next());
+      if (step.done === true) return step.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  });
+  cache.turn = run.catch(() => undefined);
+  return run;
 }
 
 function guard<T>(parser: Scanner, format: InputFormat, run: () => T): T {

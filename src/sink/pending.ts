@@ -1,4 +1,4 @@
-import { countSamples, parseExposition } from '../expfmt/parse';
+import { countSamples, parseExposition, parseExpositionSliced, type ParseCache } from '../expfmt/parse';
 import type { ParsedFamily } from '../expfmt/types';
 import type { ScrapeRecord } from './buffer/record';
 import { syntheticFamilies } from './scrape';
@@ -34,9 +34,19 @@ export function pendingScrape(
   };
 }
 
-/** Rebuilds a scrape read back from the disk buffer: the body parses as it did when it was scraped. */
-export function replayScrape(record: ScrapeRecord): PendingScrape {
+/**
+ * Rebuilds a scrape read back from the disk buffer: the body parses as it did when it was scraped. With
+ * the target's parse cache (the one its scrapes use) a replayed scrape reuses the cached lines, so the
+ * writer finds its series by line identity as it does for a live scrape.
+ */
+export async function replayScrape(record: ScrapeRecord, cache?: ParseCache): Promise<PendingScrape> {
+  if (record.error !== undefined) return pendingScrape(record, undefined);
+  if (record.body === undefined && record.families !== undefined)
+    return pendingScrape(record, record.families);
+  const body =
+    typeof record.body === 'string' ? Buffer.from(record.body, 'utf8') : (record.body ?? Buffer.alloc(0));
+  const format = record.format ?? 'text';
   const families =
-    record.error === undefined ? parseExposition(record.body ?? '', record.format ?? 'text') : undefined;
+    cache === undefined ? parseExposition(body, format) : await parseExpositionSliced(body, format, cache);
   return pendingScrape(record, families);
 }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { countSamples, parseExposition, parseExpositionSliced, type ParseCache } from '../expfmt/parse';
 import type { InputFormat, ParsedFamily } from '../expfmt/types';
 import { describe } from '../errors';
+import type { BodyPool } from './body-pool';
 import type { Target } from './types';
 
 export const ACCEPT_HEADER =
@@ -67,7 +68,7 @@ function get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
 async function readBody(
   res: IncomingMessage,
   limitBytes: number,
-  allocate: (bytes: number) => Buffer,
+  pool: BodyPool | undefined,
 ): Promise<Buffer> {
   const encoding = (res.headers['content-encoding'] ?? '').toLowerCase();
   let stream: Readable = res;
@@ -81,7 +82,9 @@ async function readBody(
     res.destroy();
     throw new Error(`body larger than the limit of ${limitBytes} bytes`);
   }
-  let buf = allocate(expected >= 0 ? expected : 1 << 16);
+  // With a Content-Length the body goes into a pooled buffer of that size (see BodyPool).
+  let buf = expected >= 0 && pool !== undefined ? pool.acquire(expected) : Buffer.allocUnsafe(1 << 16);
+  const first = buf;
   let size = 0;
   try {
     for await (const chunk of stream) {
@@ -96,9 +99,13 @@ async function readBody(
       c.copy(buf, size);
       size += c.length;
     }
+  } catch (err) {
+    pool?.release(first);
+    throw err;
   } finally {
     if (stream !== res) res.destroy();
   }
+  if (buf !== first) pool?.release(first);
   return buf.subarray(0, size);
 }
 
@@ -107,7 +114,7 @@ async function fetchBody(
   url: string,
   limitBytes: number,
   signal: AbortSignal,
-  allocate: (bytes: number) => Buffer,
+  pool: BodyPool | undefined,
 ): Promise<Body> {
   let current = new URL(url);
   for (let hops = 0; ; hops++) {
@@ -123,7 +130,7 @@ async function fetchBody(
       res.resume();
       throw new Error(`server returned HTTP status ${status} ${res.statusMessage ?? ''}`.trimEnd());
     }
-    return { bytes: await readBody(res, limitBytes, allocate), contentType: res.headers['content-type'] };
+    return { bytes: await readBody(res, limitBytes, pool), contentType: res.headers['content-type'] };
   }
 }
 
@@ -140,6 +147,8 @@ export async function scrapeTarget(
     nowMs?: number;
     /** This target's parse cache: repeated lines reuse the last scrape's names and labels. */
     cache?: ParseCache;
+    /** Where big bodies are read into; the outcome's body then has one holder, its receiver. */
+    pool?: BodyPool;
   },
 ): Promise<ScrapeOutcome> {
   const timeMs = options.nowMs ?? Date.now();
@@ -153,21 +162,20 @@ export async function scrapeTarget(
     durationSeconds: (performance.now() - started) / 1000,
     ...extra,
   });
+  let bytes: Buffer | undefined;
   try {
-    const { cache } = options;
-    // With a cache the body is read into the buffer the scrape before last used, and parsed as bytes.
-    const allocate = (bytes: number): Buffer =>
-      cache === undefined ? Buffer.allocUnsafe(bytes) : cache.bufferFor(bytes);
-    const body = await fetchBody(target.url, options.bodyLimitBytes, signal, allocate);
+    const { cache, pool } = options;
+    const body = await fetchBody(target.url, options.bodyLimitBytes, signal, pool);
+    bytes = body.bytes;
     const format = formatOf(body.contentType);
     const families =
       cache === undefined
-        ? parseExposition(body.bytes, format)
-        : await parseExpositionSliced(body.bytes, format, cache);
-    // The disk buffer keeps the body of a scrape that waits for the database; the read buffer is reused
-    // by the parse cache two scrapes later, so the record holds its own copy.
-    return done({ families, body: Buffer.from(body.bytes), format });
+        ? parseExposition(bytes, format)
+        : await parseExpositionSliced(bytes, format, cache);
+    // The receiver keeps the body for the disk buffer, should the scrape have to wait there.
+    return done({ families, body: bytes, format });
   } catch (err) {
+    options.pool?.release(bytes);
     const message = signal.aborted ? `scrape timed out after ${options.timeoutMs} ms` : describe(err);
     return done({ error: message });
   }

@@ -3,6 +3,7 @@ import { describe } from '../errors';
 import { isConnectionError, type Database } from '../db/database';
 import { ParseCache } from '../expfmt/parse';
 import type { Logger } from '../log/logger';
+import { BodyPool } from './body-pool';
 import { DiskBuffer } from './buffer/disk-buffer';
 import type { ScrapeRecord } from './buffer/record';
 import { ScrapeQueue, type Batch, type QueuedScrape } from './buffer/scrape-queue';
@@ -61,6 +62,8 @@ export class Sink {
   private readonly inventory = new InventoryTracker();
   /** Per target URL: what its last scrape parsed to (see ParseCache). */
   private readonly parseCaches = new Map<string, ParseCache>();
+  /** Scrape bodies are read into reused buffers; one spare. */
+  private readonly bodies = new BodyPool(1);
   private skipped = 0;
   private rejected = 0;
   private flushing: Promise<boolean> | undefined;
@@ -81,7 +84,15 @@ export class Sink {
     private readonly prepare: () => Promise<void>,
     disk: DiskBuffer,
   ) {
-    this.buffer = new ScrapeQueue(disk, options.bufferMaxSamples, logger, replayScrape);
+    this.buffer = new ScrapeQueue(
+      disk,
+      options.bufferMaxSamples,
+      logger,
+      (record) => replayScrape(record, this.parseCacheFor(record.target.url)),
+      (body) => {
+        if (Buffer.isBuffer(body)) this.bodies.release(body);
+      },
+    );
     this.writer = new SampleWriter(db, logger, {
       past: Math.max(options.maintain.retentionRawMs, 3_600_000),
       future: 600_000,
@@ -146,6 +157,7 @@ export class Sink {
       record = {
         ...record,
         ...(outcome.body === undefined ? {} : { body: outcome.body }),
+        families: outcome.families,
         ...(outcome.format === undefined ? {} : { format: outcome.format }),
         ...(usage.host === undefined ? {} : { hostUsage: usage.host }),
         containerUsage: usage.containers,
@@ -156,10 +168,25 @@ export class Sink {
     return { pending, record: { ...record, sampleCount: pending.sampleCount } };
   }
 
-  /** Accepts a scrape outcome, queues it and nudges the background flush. */
-  enqueue(outcome: ScrapeOutcome): void {
-    this.buffer.push(this.accept(outcome));
+  /**
+   * Accepts a scrape outcome, queues it and nudges the background flush. Resolves once it is queued
+   * (synced, when it goes to disk).
+   */
+  async enqueue(outcome: ScrapeOutcome): Promise<void> {
+    const queued = this.buffer.push(this.accept(outcome));
     void this.flush();
+    await queued;
+    void this.flush();
+  }
+
+  /** A target's parse cache, shared by its scrapes and by replays of its scrapes from the disk buffer. */
+  private parseCacheFor(url: string): ParseCache {
+    let cache = this.parseCaches.get(url);
+    if (cache === undefined) {
+      cache = new ParseCache(this.bodies);
+      this.parseCaches.set(url, cache);
+    }
+    return cache;
   }
 
   /**
@@ -170,19 +197,15 @@ export class Sink {
     const pending = new Set(this.options.targets);
     const promise = Promise.all(
       this.options.targets.map(async (t) => {
-        let cache = this.parseCaches.get(t.url);
-        if (cache === undefined) {
-          cache = new ParseCache();
-          this.parseCaches.set(t.url, cache);
-        }
         const outcome = await scrapeTarget(t, {
           timeoutMs: this.options.timeoutMs,
           bodyLimitBytes: this.options.bodyLimitBytes,
           nowMs,
-          cache,
+          cache: this.parseCacheFor(t.url),
+          pool: this.bodies,
         });
         pending.delete(t);
-        this.enqueue(outcome);
+        await this.enqueue(outcome);
       }),
     ).then(() => undefined);
     this.round = { promise, startedMs: Date.now(), pending };

@@ -1,6 +1,8 @@
+import * as zlib from 'node:zlib';
+
 /**
- * CRC-32 (IEEE 802.3, the polynomial of zlib and gzip), table-driven. node:zlib has crc32() only from
- * Node 22; this runs on Node 20 and gives the same values.
+ * CRC-32 (IEEE 802.3, the polynomial of zlib and gzip): node:zlib's native crc32() where the runtime has
+ * it (Node 20.15+, 22.2+), about 20x faster on a multi-MB record; otherwise table-driven, same values.
  */
 const TABLE = ((): Uint32Array => {
   const t = new Uint32Array(256);
@@ -13,7 +15,14 @@ const TABLE = ((): Uint32Array => {
 })();
 
 /** CRC-32 of `data`, continuing from `previous` (the CRC of the bytes before it) when given. */
+const native = (zlib as { crc32?: (data: Uint8Array, previous?: number) => number }).crc32;
+
 export function crc32(data: Uint8Array, previous = 0): number {
+  return native !== undefined ? native(data, previous) : tableCrc32(data, previous);
+}
+
+/** The portable implementation (exported so a test can hold it to the native one). */
+export function tableCrc32(data: Uint8Array, previous = 0): number {
   let c = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) c = (TABLE[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

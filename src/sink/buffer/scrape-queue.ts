@@ -37,7 +37,9 @@ export class ScrapeQueue {
     private readonly memoryMaxSamples: number,
     private readonly logger: Logger,
     /** Rebuilds a parsed scrape from a record read back from disk. */
-    private readonly rebuild: (record: ScrapeRecord) => PendingScrape,
+    private readonly rebuild: (record: ScrapeRecord) => Promise<PendingScrape>,
+    /** Told when the queue no longer needs a record's body (see BodyPool). */
+    private readonly releaseBody: (body: ScrapeRecord['body']) => void = () => undefined,
   ) {
     this.toDisk = !disk.empty;
   }
@@ -56,7 +58,13 @@ export class ScrapeQueue {
     return this.toDisk;
   }
 
-  push(item: QueuedScrape): void {
+  /**
+   * Queues a scrape. In memory it is there at once; on its way to disk the promise resolves once it is
+   * synced, which is what the caller waits for before its next scrape: a sink that cannot even compress
+   * and append as fast as it scrapes skips scrape rounds (logged and counted) instead of piling up
+   * bodies in memory.
+   */
+  async push(item: QueuedScrape): Promise<void> {
     if (!this.toDisk && this.memorySamples >= this.memoryMaxSamples) {
       this.toDisk = true;
       this.logger.info(
@@ -65,11 +73,16 @@ export class ScrapeQueue {
       );
     }
     if (this.toDisk) {
-      void this.disk.append([encodeRecord(item.record)]);
+      const encoded = encodeRecord(item.record).finally(() => this.releaseBody(item.record.body));
+      await this.disk.append([encoded]);
       return;
     }
-    this.memory.push(item);
+    // In memory the body goes back at once: should this scrape have to go to disk after all (spill),
+    // its parsed families are written instead.
+    const { body, ...record } = item.record;
+    this.memory.push({ pending: item.pending, record });
     this.memorySamples += item.pending.sampleCount;
+    this.releaseBody(body);
   }
 
   /**
@@ -97,7 +110,7 @@ export class ScrapeQueue {
       const scrapes: PendingScrape[] = [];
       for (const f of disk.frames) {
         try {
-          scrapes.push(this.rebuild(await decodeRecord(f.payload)));
+          scrapes.push(await this.rebuild(await decodeRecord(f.payload)));
         } catch (err) {
           this.disk.corruptSamples += f.samples;
           this.logger.error({ err, samples: f.samples }, 'could not decode a buffered scrape; skipped');

@@ -39,7 +39,8 @@ describe('buffer records', () => {
     expect(enc.samples).toBe(full.sampleCount);
     expect(enc.timeMs).toBe(42_000);
     expect(enc.payload.length * 2).toBeLessThan(Buffer.byteLength(full.body ?? ''));
-    expect(await decodeRecord(enc.payload)).toEqual(full);
+    // The body comes back as the bytes the parser reads.
+    expect(await decodeRecord(enc.payload)).toEqual({ ...full, body: Buffer.from(full.body ?? '') });
   });
 
   it('round-trips a failed scrape (no body)', async () => {
@@ -56,7 +57,7 @@ describe('buffer records', () => {
 
   it('replays to the same samples as the live scrape, synthetic series included', async () => {
     const r = await decodeRecord((await encodeRecord(scrape(7, 3))).payload);
-    const p = replayScrape(r);
+    const p = await replayScrape(r);
     expect(p.sampleCount).toBe(r.sampleCount);
     expect(p.families.map((f) => [f.name, f.samples.map((s) => s.value)])).toEqual([
       ['t_total', [7]],
@@ -68,15 +69,25 @@ describe('buffer records', () => {
   });
 
   it('refuses a payload of another version or shape', async () => {
-    const head = (json: string): Buffer => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(Buffer.byteLength(json));
-      return deflateRawSync(Buffer.concat([b, Buffer.from(json)]));
+    /** A v2 payload by hand: [version][u32 deflated metadata bytes][u32 body bytes], metadata, body. */
+    const payload = (json: string, version = 2, body = ''): Buffer => {
+      const meta = deflateRawSync(Buffer.from(json));
+      const packed = body === '' ? Buffer.alloc(0) : deflateRawSync(Buffer.from(body));
+      const h = Buffer.alloc(9);
+      h.writeUInt8(version, 0);
+      h.writeUInt32BE(meta.length, 1);
+      h.writeUInt32BE(Buffer.byteLength(body), 5);
+      return Buffer.concat([h, meta, packed]);
     };
-    await expect(decodeRecord(head('{"v":99}'))).rejects.toBeInstanceOf(RecordFormatError);
-    await expect(decodeRecord(head('{"v":1,"timeMs":1}'))).rejects.toBeInstanceOf(RecordFormatError);
-    await expect(decodeRecord(deflateRawSync(Buffer.from([0, 0, 1])))).rejects.toBeInstanceOf(
+    const ok = await encodeRecord(scrape(1, 1));
+    await expect(decodeRecord(ok.payload)).resolves.toMatchObject({ timeMs: expect.any(Number) });
+    await expect(decodeRecord(payload('{"v":2}', 99))).rejects.toBeInstanceOf(RecordFormatError);
+    await expect(decodeRecord(payload('{"v":99}'))).rejects.toBeInstanceOf(RecordFormatError);
+    await expect(decodeRecord(payload('{"v":2,"timeMs":1}'))).rejects.toBeInstanceOf(RecordFormatError);
+    await expect(decodeRecord(payload('{"v":2'))).rejects.toBeInstanceOf(RecordFormatError);
+    await expect(decodeRecord(ok.payload.subarray(0, ok.payload.length - 3))).rejects.toBeInstanceOf(
       RecordFormatError,
     );
+    await expect(decodeRecord(Buffer.from([2, 0, 0]))).rejects.toBeInstanceOf(RecordFormatError);
   });
 });

@@ -3,12 +3,16 @@ import { silentLogger } from '../../../../src/log/logger';
 import { DiskBuffer } from '../../../../src/sink/buffer/disk-buffer';
 import type { ScrapeRecord } from '../../../../src/sink/buffer/record';
 import { ScrapeQueue, type QueuedScrape } from '../../../../src/sink/buffer/scrape-queue';
+import { parseExposition } from '../../../../src/expfmt/parse';
 import { pendingScrape, replayScrape } from '../../../../src/sink/pending';
 import { scrape, tempDir } from './helpers';
 
+/** As Sink.accept queues a scrape: the record keeps the body and the parsed families. */
 function queued(n: number): QueuedScrape {
-  const record: ScrapeRecord = scrape(n);
-  return { record, pending: replayScrape(record) };
+  const raw: ScrapeRecord = scrape(n);
+  const families = parseExposition(raw.body ?? '', 'text');
+  const record = { ...raw, families };
+  return { record, pending: pendingScrape(record, families) };
 }
 
 /** The counter values of the scrapes in a batch. */
@@ -40,8 +44,8 @@ describe('ScrapeQueue', () => {
 
   it('keeps scrapes in memory while the database keeps up: nothing touches the disk', async () => {
     const q = new ScrapeQueue(disk, 100, silentLogger(), replayScrape);
-    q.push(queued(1));
-    q.push(queued(2));
+    await q.push(queued(1));
+    await q.push(queued(2));
     expect(q.samples).toBe(8);
     expect(await drain(q)).toEqual([{ from: 'memory', values: [1, 2] }]);
     expect(readdirSync(tmp.dir).filter((f) => f.endsWith('.seg'))).toEqual([]);
@@ -50,7 +54,7 @@ describe('ScrapeQueue', () => {
 
   it('past its memory bound sends new scrapes to disk, and writes memory first', async () => {
     const q = new ScrapeQueue(disk, 8, silentLogger(), replayScrape);
-    for (let i = 1; i <= 5; i++) q.push(queued(i));
+    for (let i = 1; i <= 5; i++) await q.push(queued(i));
     expect(q.memoryScrapes).toBe(2);
     expect(q.spilling).toBe(true);
     expect(await drain(q, 4)).toEqual([
@@ -62,16 +66,16 @@ describe('ScrapeQueue', () => {
     ]);
     // Read to the end: back to direct writes.
     expect(q.spilling).toBe(false);
-    q.push(queued(6));
+    await q.push(queued(6));
     expect(q.memoryScrapes).toBe(1);
   });
 
   it('on spill moves memory in front of what is on disk, and new scrapes behind', async () => {
     const q = new ScrapeQueue(disk, 8, silentLogger(), replayScrape);
-    for (let i = 1; i <= 4; i++) q.push(queued(i)); // 1, 2 in memory; 3, 4 on disk
+    for (let i = 1; i <= 4; i++) await q.push(queued(i)); // 1, 2 in memory; 3, 4 on disk
     await q.spill();
     expect(q.memoryScrapes).toBe(0);
-    q.push(queued(5));
+    await q.push(queued(5));
     expect(await drain(q)).toEqual([
       { from: 'disk', values: [1, 2] },
       { from: 'disk', values: [3, 4, 5] },
@@ -86,12 +90,12 @@ describe('ScrapeQueue', () => {
       silentLogger(),
     );
     const q1 = new ScrapeQueue(first, 100, silentLogger(), replayScrape);
-    q1.push(queued(1));
+    await q1.push(queued(1));
     await q1.close(); // shutdown with the database away: memory goes to disk
     disk = await DiskBuffer.open({ dir: tmp.dir, maxBytes: 1 << 20, segmentBytes: 1 << 16 }, silentLogger());
     const q2 = new ScrapeQueue(disk, 100, silentLogger(), replayScrape);
     expect(q2.spilling).toBe(true);
-    q2.push(queued(2));
+    await q2.push(queued(2));
     // A batch never spans two segments: the old run's, then this run's.
     expect(await drain(q2)).toEqual([
       { from: 'disk', values: [1] },
@@ -100,11 +104,11 @@ describe('ScrapeQueue', () => {
   });
 
   it('skips and counts a record that cannot be rebuilt', async () => {
-    const q = new ScrapeQueue(disk, 0, silentLogger(), (r) => {
+    const q = new ScrapeQueue(disk, 0, silentLogger(), async (r) => {
       if (r.timeMs === 2000) throw new Error('unparseable');
-      return pendingScrape(r, undefined);
+      return Promise.resolve(pendingScrape(r, undefined));
     });
-    for (let i = 1; i <= 3; i++) q.push(queued(i));
+    for (let i = 1; i <= 3; i++) await q.push(queued(i));
     const batches = await drain(q);
     expect(batches.flatMap((b) => b.values)).toEqual([-1, -1]);
     expect(disk.corruptSamples).toBe(4);
