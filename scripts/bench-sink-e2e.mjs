@@ -19,7 +19,15 @@
 // BENCH_SINK_LOG (a file to keep the last long-lived sink's log in).
 // Needs root and the PostgreSQL server binaries under /usr/lib/postgresql. Everything is removed afterwards.
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createServer, get as httpGet } from 'node:http';

@@ -31,7 +31,12 @@ describe('crc32', () => {
     expect(crc32(Buffer.alloc(0))).toBe(0);
   });
   it('computes the same values portably as natively, whole and continued', () => {
-    for (const text of ['123456789', '', 'x', 'a longer line of exposition text {a="b"} 1.5e+10\n'.repeat(300)]) {
+    for (const text of [
+      '123456789',
+      '',
+      'x',
+      'a longer line of exposition text {a="b"} 1.5e+10\n'.repeat(300),
+    ]) {
       const b = Buffer.from(text);
       expect(tableCrc32(b)).toBe(crc32(b));
       expect(tableCrc32(b.subarray(5), tableCrc32(b.subarray(0, 5)))).toBe(crc32(b));
