@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger';
 import type { SinkConfig } from '../sink/config';
 import { RemoteReceiver } from './receiver';
 import { RemoteMetrics } from './remote-metrics';
+import { remoteReadHandler } from './read-handler';
 import { remoteWriteHandler } from './write-handler';
 
 /**
@@ -36,5 +37,14 @@ export function remoteRoutes(
       maxBodyBytes: config.remoteWrite.maxBodyBytes,
     });
   }
+  if (config.remoteRead !== undefined)
+    post['/api/v1/read'] = remoteReadHandler({
+      db,
+      metrics,
+      logger: logger.child({ component: 'remote-read' }),
+      maxSamples: config.remoteRead.maxSamples,
+      maxBytes: config.remoteRead.maxBytes,
+      prepare,
+    });
   return { post, metrics };
 }
