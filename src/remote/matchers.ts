@@ -60,24 +60,47 @@ interface Flags {
   m: boolean;
 }
 
+/** Characters Go's simple case folding puts in one orbit beyond lower/upper case. */
+const FOLD_EXTRA: Record<string, string> = {
+  k: '\u212a',
+  s: '\u017f',
+  σ: 'ς',
+  ς: 'σ',
+};
+
 /** Translates an RE2 pattern (unanchored) to JavaScript source and flags. */
 export function translateRe2(pattern: string): { source: string; flags: string } {
   const fail = (msg: string): never => {
     throw new RegexSyntaxError(pattern, msg);
   };
   const chars = Array.from(pattern);
-  const flags: Flags = { i: false, s: false, m: false };
+  // Flags in effect here; `(?flags)` changes them up to the end of the enclosing group, `(?flags:re)`
+  // inside its group. A leading (?i) becomes JavaScript's i flag (exact folding); a scoped one is
+  // applied to literals by expanding them into case classes.
+  let flags: Flags = { i: false, s: false, m: false };
+  const stack: Flags[] = [];
+  let globalI = false;
   let i = 0;
-  // Leading flags `(?ims)` apply to the whole (anchored) pattern in Go as in a JavaScript flag.
-  const lead = /^\(\?([imsU]+)\)/.exec(pattern);
-  if (lead !== null) {
-    const set = lead[1] as string;
-    if (set.includes('U')) fail('the ungreedy flag (?U) is not supported');
-    flags.i = set.includes('i');
-    flags.s = set.includes('s');
-    flags.m = set.includes('m');
-    i = Array.from(lead[0]).length;
-  }
+  const lead = /^\(\?([ims]+)\)/.exec(pattern);
+  if (lead !== null && (lead[1] as string).includes('i')) globalI = true;
+  if (globalI && /\(\?[a-zA-Z]*-[a-zA-Z]*i/.test(pattern))
+    fail('clearing a leading (?i) later is not supported');
+
+  const applyFlags = (set: string, clear: string): void => {
+    if (set.includes('U') || clear.includes('U')) fail('the ungreedy flag U is not supported');
+    flags = { ...flags };
+    for (const f of set) flags[f as keyof Flags] = true;
+    for (const f of clear) flags[f as keyof Flags] = false;
+  };
+
+  /** A literal outside a class, case-folded under a scoped (?i). */
+  const lit = (ch: string): string => {
+    if (!flags.i || globalI) return literal(ch);
+    const orbit = new Set([ch, ch.toLowerCase(), ch.toUpperCase()]);
+    const extra = FOLD_EXTRA[ch.toLowerCase()];
+    if (orbit.size === 1 && extra === undefined) return literal(ch);
+    return `[${[...orbit].map(literal).join('')}${extra ?? ''}]`;
+  };
   let out = '';
 
   // An escape sequence at chars[i] === '\\'; returns JavaScript source and the new index.
@@ -99,9 +122,9 @@ export function translateRe2(pattern: string): { source: string; flags: string }
       case 'B':
         return inClass ? fail(`\\${c} inside a character class`) : `\\${c}`;
       case 'A':
-        return inClass ? fail('\\A inside a character class') : flags.m ? '(?<![\\s\\S])' : '^';
+        return inClass ? fail('\\A inside a character class') : '(?<![\\s\\S])';
       case 'z':
-        return inClass ? fail('\\z inside a character class') : flags.m ? '(?![\\s\\S])' : '$';
+        return inClass ? fail('\\z inside a character class') : '(?![\\s\\S])';
       case 'a':
         return '\\x07';
       case 'f':
@@ -153,16 +176,16 @@ export function translateRe2(pattern: string): { source: string; flags: string }
         return neg ? body.replace('\\p', '\\P') : body;
       }
       case 'Q': {
-        let lit = '';
+        let q = '';
         while (i < chars.length) {
           if (chars[i] === '\\' && chars[i + 1] === 'E') {
             i += 2;
             break;
           }
-          lit += literal(chars[i] as string);
+          q += inClass ? literal(chars[i] as string) : lit(chars[i] as string);
           i++;
         }
-        return lit;
+        return q;
       }
       default:
         if (/[0-9]/.test(c)) return fail('backreferences and octal escapes are not RE2');
@@ -173,6 +196,7 @@ export function translateRe2(pattern: string): { source: string; flags: string }
 
   const classBody = (): string => {
     // chars[i] is just past '['.
+    if (flags.i && !globalI) fail('character classes inside a scoped or mid-pattern (?i) are not supported');
     let body = '';
     if (chars[i] === '^') {
       body += '^';
@@ -214,7 +238,6 @@ export function translateRe2(pattern: string): { source: string; flags: string }
     }
   };
 
-  let depth = 0;
   while (i < chars.length) {
     const c = chars[i] as string;
     switch (c) {
@@ -230,31 +253,52 @@ export function translateRe2(pattern: string): { source: string; flags: string }
         out += `[${classBody()}]`;
         continue;
       case '(': {
+        stack.push(flags);
         if (chars[i + 1] !== '?') {
           out += '(';
-          depth++;
           i++;
           continue;
         }
         const rest = chars.slice(i).join('');
+        const named = /^\(\?P<[A-Za-z_][A-Za-z0-9_]*>/.exec(rest);
+        const flagged = /^\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])/.exec(rest);
         if (rest.startsWith('(?:')) {
           out += '(?:';
           i += 3;
-        } else if (/^\(\?P<[A-Za-z_][A-Za-z0-9_]*>/.test(rest)) {
+        } else if (named !== null) {
           out += '(';
-          i += Array.from((/^\(\?P<[A-Za-z_][A-Za-z0-9_]*>/.exec(rest) as RegExpExecArray)[0]).length;
+          i += Array.from(named[0]).length;
         } else if (/^\(\?(?:=|!|<=|<!)/.test(rest)) {
           return fail('lookaround assertions are not RE2');
+        } else if (flagged !== null && /^[imsU]*$/.test((flagged[1] ?? '') + (flagged[2] ?? ''))) {
+          i += Array.from(flagged[0]).length;
+          if (flagged[3] === ')') {
+            // (?flags): for the rest of the enclosing group.
+            stack.pop();
+            applyFlags(flagged[1] ?? '', flagged[2] ?? '');
+            continue;
+          }
+          applyFlags(flagged[1] ?? '', flagged[2] ?? '');
+          out += '(?:';
         } else {
-          return fail('inline flags are only supported at the start of the pattern, as (?i), (?s) or (?m)');
+          return fail('unknown group syntax (?');
         }
-        depth++;
         continue;
       }
-      case ')':
-        if (depth === 0) return fail('unexpected )');
-        depth--;
+      case ')': {
+        const saved = stack.pop();
+        if (saved === undefined) return fail('unexpected )');
+        flags = saved;
         out += ')';
+        i++;
+        continue;
+      }
+      case '^':
+        out += flags.m ? '(?<![^\\n])' : '^';
+        i++;
+        continue;
+      case '$':
+        out += flags.m ? '(?![^\\n])' : '$';
         i++;
         continue;
       case '{': {
@@ -280,13 +324,20 @@ export function translateRe2(pattern: string): { source: string; flags: string }
         out += '\\]';
         i++;
         continue;
-      default:
+      case '*':
+      case '+':
+      case '?':
+      case '|':
         out += c;
+        i++;
+        continue;
+      default:
+        out += lit(c);
         i++;
     }
   }
-  if (depth !== 0) fail('missing )');
-  return { source: out, flags: `u${flags.i ? 'i' : ''}${flags.m ? 'm' : ''}` };
+  if (stack.length !== 0) fail('missing )');
+  return { source: out, flags: `u${globalI ? 'i' : ''}` };
 }
 
 /** Compiles an RE2 pattern as Prometheus does: anchored at both ends. Throws RegexSyntaxError. */

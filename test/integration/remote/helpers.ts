@@ -53,7 +53,10 @@ export function remoteSink(port: number, databaseUrl: string, extra: readonly st
 }
 
 /** Starts the real Prometheus with the given YAML (written to a temp file). */
-export async function prometheusWith(yaml: string): Promise<DaemonProcess> {
+export async function prometheusWith(
+  yaml: string,
+  extraArgs: readonly string[] = [],
+): Promise<DaemonProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'hostscope-prom-config-'));
   const file = path.join(dir, 'prometheus.yml');
   writeFileSync(file, yaml);
@@ -65,6 +68,7 @@ export async function prometheusWith(yaml: string): Promise<DaemonProcess> {
       `--storage.tsdb.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=info',
+      ...extraArgs,
     ],
     readyPath: '/-/ready',
   });
