@@ -157,12 +157,16 @@ function writeLabels(w: ProtoWriter, field: number, labels: readonly Label[]): v
 function writeSeries(
   w: ProtoWriter,
   field: number,
-  s: Pick<TimeSeries, 'labels' | 'timestamps' | 'values'>,
+  s: Pick<TimeSeries, 'labels' | 'timestamps' | 'values'> & { stale?: readonly boolean[] },
 ): void {
   const sub = new ProtoWriter(64 + s.values.length * 20);
   writeLabels(sub, 1, s.labels);
-  for (let i = 0; i < s.values.length; i++)
-    sub.message(2, new ProtoWriter(24).double(1, s.values[i] as number).varint(2, s.timestamps[i] as number));
+  for (let i = 0; i < s.values.length; i++) {
+    const sample = new ProtoWriter(24);
+    if (s.stale?.[i] === true) sample.fixed64Bytes(1, STALE_NAN_LE);
+    else sample.double(1, s.values[i] as number);
+    sub.message(2, sample.varint(2, s.timestamps[i] as number));
+  }
   w.message(field, sub);
 }
 
@@ -290,7 +294,12 @@ export interface SeriesSamples {
   readonly labels: readonly Label[];
   readonly timestamps: readonly number[];
   readonly values: readonly number[];
+  /** Samples that are staleness markers, written with their exact NaN bits. */
+  readonly stale?: readonly boolean[];
 }
+
+/** Prometheus' staleness marker NaN, little-endian, as a Sample.value field's payload. */
+const STALE_NAN_LE = Buffer.from('020000000000f07f', 'hex');
 
 /** Encodes a ReadResponse: one QueryResult per query. */
 export function encodeReadResponse(results: readonly (readonly SeriesSamples[])[]): Buffer {

@@ -204,6 +204,15 @@ export class ProtoWriter {
     return this;
   }
 
+  /** A fixed64 field from its 8 little-endian bytes (a double whose exact NaN bits matter). */
+  fixed64Bytes(field: number, le: Uint8Array): this {
+    this.key(field, WIRE_FIXED64);
+    this.room(8);
+    this.buf.set(le.subarray(0, 8), this.n);
+    this.n += 8;
+    return this;
+  }
+
   bytes(field: number, data: Uint8Array): this {
     this.key(field, WIRE_LEN);
     this.rawVarint(data.length);

@@ -54,7 +54,7 @@ async function runQuery(
     const d = data.get(s.id);
     if (d === undefined) continue;
     budget.samples -= d.timestamps.length;
-    out.push({ labels: s.labels, timestamps: d.timestamps, values: d.values });
+    out.push({ labels: s.labels, timestamps: d.timestamps, values: d.values, stale: d.stale });
   }
   return out;
 }
@@ -65,10 +65,11 @@ function chunksOf(s: SeriesSamples): XorChunk[] {
   for (let i = 0; i < s.timestamps.length; i += SAMPLES_PER_CHUNK) {
     const ts = s.timestamps.slice(i, i + SAMPLES_PER_CHUNK);
     const vs = s.values.slice(i, i + SAMPLES_PER_CHUNK);
+    const stale = s.stale?.slice(i, i + SAMPLES_PER_CHUNK);
     chunks.push({
       minTimeMs: ts[0] as number,
       maxTimeMs: ts[ts.length - 1] as number,
-      data: encodeXorChunk(ts, vs),
+      data: encodeXorChunk(ts, vs, stale),
     });
   }
   return chunks;

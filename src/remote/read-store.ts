@@ -69,7 +69,15 @@ function compareLabels(a: readonly Label[], b: readonly Label[]): number {
 export interface SeriesData {
   readonly timestamps: number[];
   readonly values: number[];
+  /** Per sample: Prometheus' staleness marker (its NaN bits do not survive the text protocol). */
+  readonly stale: boolean[];
 }
+
+/**
+ * A remote-written staleness marker as stored: its exact bits, or with the quiet bit set (V8 may quiet
+ * a signalling NaN on the way to PostgreSQL).
+ */
+const STALE_SQL = "float8send(value) IN ('\\x7ff0000000000002'::bytea, '\\x7ff8000000000002'::bytea)";
 
 /**
  * Samples of the given series with startMs <= t <= endMs (remote read's bounds are inclusive), per
@@ -86,8 +94,8 @@ export async function readSamples(
 ): Promise<Map<number, SeriesData>> {
   const out = new Map<number, SeriesData>();
   if (ids.length === 0 || endMs < startMs) return out;
-  const rows = await db.query<{ s: string | number; t: number; v: number }>(
-    `SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v
+  const rows = await db.query<{ s: string | number; t: number; v: number; st: boolean }>(
+    `SELECT series_id AS s, (extract(epoch FROM time) * 1000)::float8 AS t, value AS v, ${STALE_SQL} AS st
        FROM hostscope.samples_range($1::timestamptz, $2::timestamptz)
       WHERE series_id = ANY($3::bigint[])
       ORDER BY series_id, time
@@ -102,13 +110,14 @@ export async function readSamples(
     const id = Number(r.s);
     let d = out.get(id);
     if (d === undefined) {
-      d = { timestamps: [], values: [] };
+      d = { timestamps: [], values: [], stale: [] };
       out.set(id, d);
     }
     const t = Math.round(r.t);
     if (d.timestamps[d.timestamps.length - 1] === t) continue;
     d.timestamps.push(t);
     d.values.push(r.v);
+    d.stale.push(r.st);
   }
   return out;
 }

@@ -9,7 +9,7 @@ import {
   type LabelMatcher,
   type MetricMetadata,
 } from '../../../src/remote/prompb';
-import { ProtoReader } from '../../../src/remote/protobuf';
+import { ProtoReader, ProtoWriter } from '../../../src/remote/protobuf';
 import { snappyDecode, snappyEncode } from '../../../src/remote/snappy';
 import { decodeXorChunk } from '../../../src/remote/xor-chunk';
 import { query, runCli } from '../sink/harness';
@@ -345,6 +345,54 @@ describeWithService('PostgreSQL', hasPostgres, 'remote write receiver and remote
     );
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/lookaround/);
+  });
+
+  it('keeps staleness markers: remote read returns their exact NaN bits', async () => {
+    const staleLe = Buffer.from('020000000000f07f', 'hex');
+    const label = new ProtoWriter().string(1, '__name__').string(2, 'stale_gauge');
+    const sample = (t: number, value: Buffer | number): ProtoWriter => {
+      const w = new ProtoWriter();
+      if (typeof value === 'number') w.double(1, value);
+      else w.fixed64Bytes(1, value);
+      return w.varint(2, t);
+    };
+    const ts = new ProtoWriter()
+      .message(1, label)
+      .message(2, sample(now - 2000, 1))
+      .message(2, sample(now - 1000, staleLe));
+    const res = await post(
+      sink.port,
+      '/api/v1/write',
+      snappyEncode(new ProtoWriter().message(1, ts).finish()),
+    );
+    expect(res.status).toBe(204);
+    const matchers: LabelMatcher[] = [{ type: '=', name: '__name__', value: 'stale_gauge' }];
+    const samples = await post(
+      sink.port,
+      '/api/v1/read',
+      snappyEncode(
+        encodeReadRequest({
+          queries: [{ startMs: now - 5000, endMs: now, matchers }],
+          acceptedResponseTypes: [],
+        }),
+      ),
+    );
+    expect(snappyDecode(samples.body).includes(staleLe)).toBe(true);
+    const streamed = await post(
+      sink.port,
+      '/api/v1/read',
+      snappyEncode(
+        encodeReadRequest({
+          queries: [{ startMs: now - 5000, endMs: now, matchers }],
+          acceptedResponseTypes: ['streamed_xor_chunks'],
+        }),
+      ),
+    );
+    const r = new ProtoReader(streamed.body);
+    const len = r.varint();
+    const chunk = decodeChunkedReadResponse(streamed.body.subarray(r.pos + 4, r.pos + 4 + len)).series[0]
+      ?.chunks[0];
+    expect(decodeXorChunk(chunk?.data ?? Buffer.alloc(2)).stale).toEqual([false, true]);
   });
 
   it('answers 503 while the database is down (the sender retries), and 204 once it is back', async () => {
