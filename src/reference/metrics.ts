@@ -19,6 +19,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { parseExposition } from '../expfmt/parse';
 import { inventoryFamilies, type InventorySnapshot } from '../inventory/inventory-metrics';
 import { mapLimit } from '../map-limit';
+import { RemoteMetrics } from '../remote/remote-metrics';
 import { SinkMetrics } from '../sink/sink-metrics';
 import { mdCell, mdCode } from './markdown';
 
@@ -218,7 +219,10 @@ function sinkDocs(): FamilyDoc[] {
     skipped: 0,
   }));
   m.scrape('host:9100', true);
-  return m.families().map(familyDoc);
+  const remote = new RemoteMetrics();
+  remote.writeRequest(204);
+  remote.readRequest(200);
+  return [...m.families(), ...remote.families()].map(familyDoc);
 }
 
 export async function metricSections(cli = path.join(REPO_ROOT, 'dist/cli.js')): Promise<MetricSection[]> {
@@ -254,7 +258,7 @@ export async function metricSections(cli = path.join(REPO_ROOT, 'dist/cli.js')):
     {
       title: 'PostgreSQL sink (`hostscope sink`, its own /metrics)',
       intro:
-        'Served by the sink on `--web.listen-address` (:9101). `instance` on the scrape counters is the scraped target; Prometheus stores it as `exported_instance`.',
+        'Served by the sink on `--web.listen-address` (:9101). `instance` on the scrape counters is the scraped target; Prometheus stores it as `exported_instance`. The `remote_write`/`remote_read` families count the receiver and reader (`--web.enable-remote-write-receiver`, `--web.enable-remote-read`; see docs/prometheus.md).',
       families: sinkDocs().sort(byName),
     },
   );

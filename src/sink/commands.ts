@@ -21,6 +21,7 @@ import {
   validateSinkFlags,
   type SinkConfig,
 } from './config';
+import { remoteRoutes } from '../remote/routes';
 import { buildSinkApp } from './http';
 import { maintain } from './maintain';
 import { runSeed } from './seed';
@@ -114,8 +115,13 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   });
   let server: Server | undefined;
   if (config.listen !== undefined) {
+    const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
     server = await listen(
-      buildSinkApp({ metrics: () => sink.metrics.families(), health: () => sink.health() }),
+      buildSinkApp({
+        metrics: () => [...sink.metrics.families(), ...remote.metrics.families()],
+        health: () => sink.health(),
+        post: remote.post,
+      }),
       config.listen.host,
       config.listen.port,
     );

@@ -65,7 +65,7 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'scrape.target',
       kind: 'list',
       default: ['http://127.0.0.1:9100/metrics'],
-      help: 'URL of a /metrics endpoint to scrape; repeat the flag for several (env: comma-separated).',
+      help: 'URL of a /metrics endpoint to scrape; repeat the flag for several (env: comma-separated). `--scrape.target=` (empty) scrapes nothing, for a sink fed by remote write only.',
     },
     { name: 'scrape.interval', kind: 'duration', default: '15s', help: 'How often to scrape every target.' },
     { name: 'scrape.timeout', kind: 'duration', default: '10s', help: 'Time limit of one scrape.' },
@@ -121,7 +121,47 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'web.listen-address',
       kind: 'string',
       default: ':9101',
-      help: 'Address of the sink\'s own /metrics and /health ("" disables the listener).',
+      help: 'Address of the sink\'s own /metrics and /health, and of /api/v1/write and /api/v1/read when enabled ("" disables the listener).',
+    },
+    {
+      name: 'web.enable-remote-write-receiver',
+      kind: 'boolean',
+      default: false,
+      help: 'Accept Prometheus remote write 1.0 on POST /api/v1/write of --web.listen-address: the samples go into the same tables as scraped ones, answered 204 once committed (see docs/prometheus.md).',
+    },
+    {
+      name: 'remote-write.max-body-bytes',
+      kind: 'number',
+      min: 1024,
+      default: 32 * 1024 * 1024,
+      help: 'Largest remote write request body, in bytes, as sent (snappy-compressed); larger gets 413. Its decompressed size may be at most 8 times this.',
+    },
+    {
+      name: 'remote-write.max-pending-samples',
+      kind: 'number',
+      min: 1000,
+      default: 2_000_000,
+      help: 'Largest number of remote-written samples waiting for a database commit; past it requests get 503 and the sender retries them later.',
+    },
+    {
+      name: 'web.enable-remote-read',
+      kind: 'boolean',
+      default: false,
+      help: 'Answer Prometheus remote read on POST /api/v1/read of --web.listen-address from the raw samples (head and compacted), never the hourly rollups.',
+    },
+    {
+      name: 'remote-read.max-samples',
+      kind: 'number',
+      min: 1,
+      default: 50_000_000,
+      help: 'Largest number of samples one remote read request may return; over it the request fails with 413 and a message saying so (narrow the query, or raise this).',
+    },
+    {
+      name: 'remote-read.max-bytes',
+      kind: 'number',
+      min: 1024,
+      default: 256 * 1024 * 1024,
+      help: 'Largest remote read response (uncompressed protobuf), in bytes; over it the request fails with 413 and a message saying so.',
     },
     {
       name: 'exporter.embedded',
@@ -172,6 +212,8 @@ export interface SinkConfig {
   readonly retentionHourlyMs: number;
   readonly maintainSchedule: string;
   readonly listen?: ListenAddress;
+  readonly remoteWrite?: { readonly maxBodyBytes: number; readonly maxPendingSamples: number };
+  readonly remoteRead?: { readonly maxSamples: number; readonly maxBytes: number };
   readonly once: boolean;
   readonly shutdownTimeoutMs: number;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
@@ -189,10 +231,16 @@ export function logConfig(flags: FlagValues): { level: LogLevel; format: LogForm
   return { level: flags.string('log.level') as LogLevel, format: flags.string('log.format') as LogFormat };
 }
 
+/** The --scrape.target URLs; `--scrape.target=` (empty) stands for none. */
+function scrapeTargets(flags: FlagValues): string[] {
+  return flags.list('scrape.target').filter((u) => u !== '');
+}
+
 /** Cross-flag checks; returns every problem. */
 export function validateSinkFlags(flags: FlagValues): string[] {
   const problems: string[] = [];
-  for (const url of flags.list('scrape.target')) {
+  const remoteWrite = flags.boolean('web.enable-remote-write-receiver');
+  for (const url of scrapeTargets(flags)) {
     let ok = false;
     try {
       const u = new URL(url);
@@ -203,8 +251,10 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     if (!ok)
       problems.push(`--scrape.target (env HOSTSCOPE_SCRAPE_TARGET): expected an http(s) URL, got "${url}"`);
   }
-  if (flags.list('scrape.target').length === 0)
-    problems.push('--scrape.target: at least one target is needed');
+  if (scrapeTargets(flags).length === 0 && !remoteWrite)
+    problems.push(
+      '--scrape.target: at least one target is needed (an empty --scrape.target= means none, for a sink fed only by --web.enable-remote-write-receiver)',
+    );
   const interval = flags.duration('scrape.interval');
   if (intervalToCron(interval) === undefined)
     problems.push(
@@ -226,6 +276,13 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     problems.push(
       `--web.listen-address (env HOSTSCOPE_WEB_LISTEN_ADDRESS): expected [host]:port, got "${listen}"`,
     );
+  if (
+    listen === '' &&
+    (flags.boolean('web.enable-remote-write-receiver') || flags.boolean('web.enable-remote-read'))
+  )
+    problems.push(
+      '--web.enable-remote-write-receiver / --web.enable-remote-read: need --web.listen-address (the listener serves them)',
+    );
   return problems;
 }
 
@@ -236,7 +293,7 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
   const database = databaseConfig(flags);
   const bufferDir = flags.string('buffer.dir');
   const config: SinkConfig = {
-    targets: flags.list('scrape.target').map((url) => ({ url, instance: instanceOf(url), job })),
+    targets: scrapeTargets(flags).map((url) => ({ url, instance: instanceOf(url), job })),
     intervalMs,
     scrapeCron: intervalToCron(intervalMs) ?? '*/15 * * * * *',
     timeoutMs: Math.min(flags.duration('scrape.timeout'), intervalMs),
@@ -249,6 +306,22 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
     ...retentionOptions(flags),
     maintainSchedule: flags.string('maintain.schedule'),
     ...(listen === '' ? {} : { listen: parseListenAddress(listen) }),
+    ...(flags.boolean('web.enable-remote-write-receiver')
+      ? {
+          remoteWrite: {
+            maxBodyBytes: Math.floor(flags.number('remote-write.max-body-bytes')),
+            maxPendingSamples: Math.floor(flags.number('remote-write.max-pending-samples')),
+          },
+        }
+      : {}),
+    ...(flags.boolean('web.enable-remote-read')
+      ? {
+          remoteRead: {
+            maxSamples: Math.floor(flags.number('remote-read.max-samples')),
+            maxBytes: Math.floor(flags.number('remote-read.max-bytes')),
+          },
+        }
+      : {}),
     once: flags.boolean('once'),
     shutdownTimeoutMs: flags.duration('shutdown.timeout'),
     log: logConfig(flags),

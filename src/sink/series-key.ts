@@ -13,6 +13,7 @@ export function pgSafe(text: string): string {
  * The labels a sample is stored with: the exposition's labels, where `instance` and `job` from the target
  * win and clashing exposed ones are kept as `exported_instance`/`exported_job` (Prometheus'
  * honor_labels: false). Labels with an empty value are dropped, as Prometheus does. Sorted by name.
+ * A target without a job or instance (remote write: they come from the series) adds none.
  */
 export function storedLabels(labels: Readonly<Record<string, string>>, target: Target): [string, string][] {
   const out: [string, string][] = [];
@@ -25,8 +26,9 @@ export function storedLabels(labels: Readonly<Record<string, string>>, target: T
   // A label already named exported_instance loses to the renamed one, as in Prometheus.
   const seen = new Map<string, string>();
   for (const [k, v] of out) seen.set(k, v);
-  seen.set('instance', target.instance);
-  seen.set('job', target.job);
+  // Remote-written series carry their own job and instance (possibly none): an empty one is not added.
+  if (target.instance !== '') seen.set('instance', target.instance);
+  if (target.job !== '') seen.set('job', target.job);
   return [...seen.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 

@@ -278,7 +278,8 @@ export class Sink {
     }
   }
 
-  private prepareOnce(): Promise<void> {
+  /** Runs the database preparation (migrations) once; retried on the next call after a failure. */
+  prepareOnce(): Promise<void> {
     this.prepared ??= this.prepare().catch((err: unknown) => {
       this.prepared = undefined;
       throw err;
