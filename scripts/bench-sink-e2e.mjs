@@ -16,7 +16,8 @@
 // Prints the figures against the targets (>= 400k samples/s, >= 0.8x raw COPY, <= 300 MB RSS).
 // Env: BENCH_SECONDS (60), BENCH_SERIES (300000), BENCH_CAPACITY_TARGETS (2), BENCH_CLI, BENCH_SKIP (list of
 // steady,cold,capacity,raw), BENCH_SINK_NODE_ARGS (extra node flags for the sink, e.g. --cpu-prof),
-// BENCH_SINK_LOG (a file to keep the last long-lived sink's log in).
+// BENCH_SINK_LOG (a file to keep the last long-lived sink's log in), BENCH_HEAPSNAPSHOT (signal the sink
+// for a heap snapshot at the end of a phase).
 // Needs root and the PostgreSQL server binaries under /usr/lib/postgresql. Everything is removed afterwards.
 import { execFileSync, spawn } from 'node:child_process';
 import {
@@ -452,6 +453,11 @@ async function runSink(label, urls, dbUrl, db, postmaster) {
     }
     const c1 = await sinkCounters(port);
     const seconds = (performance.now() - t0) / 1000;
+    // BENCH_HEAPSNAPSHOT: ask for a heap snapshot (needs --heapsnapshot-signal=SIGUSR2 in BENCH_SINK_NODE_ARGS).
+    if (process.env.BENCH_HEAPSNAPSHOT) {
+      proc.child.kill('SIGUSR2');
+      await sleep(20_000);
+    }
     const sinkCpu = (cpuMs(pid) - cpu0) / 1000;
     const pgCpu = serverCpuSeconds(postmaster) - pg0;
     probing = false;

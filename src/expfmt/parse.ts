@@ -307,6 +307,9 @@ abstract class Scanner {
   protected lastFamily: FamilyBuilder | undefined;
   /** Label names of the previous sample by position, reused instead of slicing a new string each time. */
   private readonly recentLabelNames: string[] = [];
+  /** Columnar parses: see own(). */
+  protected keepsStrings = false;
+  private interned: Map<string, string> | undefined;
 
   constructor(
     protected s: string,
@@ -352,6 +355,21 @@ abstract class Scanner {
     return i;
   }
 
+  /**
+   * A string kept beyond this parse (columnar parses keep names and labels in the cache): detached from
+   * the text it was sliced from, and one string per distinct text within a parse, since label values
+   * repeat across series (`info="PCI-MSI-edge"` on every interrupt line).
+   */
+  protected own(text: string): string {
+    if (!this.keepsStrings) return detach(text);
+    const interned = (this.interned ??= new Map<string, string>());
+    const hit = interned.get(text);
+    if (hit !== undefined) return hit;
+    const copy = detach(text);
+    interned.set(copy, copy);
+    return copy;
+  }
+
   /** The sample name in s[start, end), reusing the previous sample's string when it is the same. */
   protected sampleName(start: number, end: number): string {
     const last = this.lastName;
@@ -364,7 +382,7 @@ abstract class Scanner {
     const cached = this.recentLabelNames[index];
     if (cached !== undefined && cached.length === end - start && this.s.startsWith(cached, start))
       return cached;
-    const name = detach(this.s.slice(start, end));
+    const name = this.own(this.s.slice(start, end));
     this.recentLabelNames[index] = name;
     return name;
   }
@@ -524,6 +542,7 @@ class TextParser extends Scanner {
   constructor(s: string, columnar = false) {
     super(s, 'text');
     this.next = columnar ? [] : undefined;
+    this.keepsStrings = columnar;
     this.values = new Float64Array(0);
   }
 
@@ -769,7 +788,7 @@ class TextParser extends Scanner {
     if (nameEnd === nameStart) return this.fail('invalid metric name');
     if (this.pos >= n) return this.failEof();
     let name = this.sampleName(nameStart, nameEnd);
-    if (this.next !== undefined && name !== this.lastName) name = detach(name);
+    if (this.next !== undefined && name !== this.lastName) name = this.own(name);
     let family = this.lastFamily;
     if (name !== this.lastName || family === undefined) {
       family = this.familyFor(name);
@@ -867,7 +886,7 @@ class TextParser extends Scanner {
       if (this.pos >= n) return this.failEof();
       if (c !== QUOTE) return this.fail(`expected '"' at start of label value, found ${quoteChar(c)}`);
       let value = this.specialLabel(family.type, name, this.readLabelValue());
-      if (this.next !== undefined) value = detach(value);
+      if (this.next !== undefined) value = this.own(value);
       setLabel(labels, name, value);
       index++;
       c = this.skipBlanks();

@@ -50,11 +50,16 @@ export function labelsJson(labels: readonly (readonly [string, string])[]): stri
 }
 
 /**
- * Fast, order-dependent, unambiguous cache key of a sample as scraped (no sorting): the same exposition
- * line from the same target always gives the same key. Distinct keys may map to the same series id.
+ * Fast, order-dependent cache key of a sample as scraped (no sorting): the same exposition line from the
+ * same target always gives the same key. Distinct keys may map to the same series id. The key is the
+ * first 128 bits of the SHA-256 of an unambiguous text of the line, as a 16-character string: the
+ * writer keeps one per series (300k for a big target), and the text itself is 100-200 characters.
  */
 export function fastKey(prefix: string, name: string, labels: Readonly<Record<string, string>>): string {
-  return `${prefix}${name.length}:${name}${JSON.stringify(labels)}`;
+  return createHash('sha256')
+    .update(`${prefix}${name.length}:${name}${JSON.stringify(labels)}`, 'utf8')
+    .digest()
+    .toString('latin1', 0, 16);
 }
 
 export function targetPrefix(target: Target): string {
