@@ -58,7 +58,16 @@ export async function openDatabase(
   try {
     const dir = path.join(options.dataDir, 'pglite');
     logger.info({ dataDir: dir }, 'using the embedded PostgreSQL (PGlite)');
-    return new LockedDatabase(await PgliteDatabase.open(dir), unlock);
+    const db = await PgliteDatabase.open(dir);
+    if (db.origin === 'template')
+      logger.info({ dataDir: dir }, 'created the embedded database from the template');
+    if (db.origin === 'initdb') {
+      logger.info(
+        { dataDir: dir },
+        'created the embedded database with initdb (no template from npm run build: ~650 MB at its peak, once)',
+      );
+    }
+    return new LockedDatabase(db, unlock);
   } catch (err) {
     unlock();
     throw err;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database, Queryable, Row } from './database';
+import { prepareDataDir, type DataDirOrigin } from './pglite-template';
 
 /**
  * PostgreSQL settings of the embedded database, bounded for a small resident size. PGlite runs PostgreSQL
@@ -26,14 +27,19 @@ export class PgliteDatabase implements Database {
   readonly bulkWorkMem = PGLITE_SETTINGS.work_mem;
   private tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly db: PGlite) {}
+  private constructor(
+    private readonly db: PGlite,
+    /** Whether the cluster was there, was copied from the build's template, or was made by initdb. */
+    readonly origin: DataDirOrigin,
+  ) {}
 
   static async open(dataDir: string): Promise<PgliteDatabase> {
+    const origin = await prepareDataDir(dataDir);
     mkdirSync(dataDir, { recursive: true });
     const settings = Object.entries(PGLITE_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
     const db = new PGlite(dataDir, { startParams: [...PGlite.defaultStartParams, ...settings] });
     await db.waitReady;
-    return new PgliteDatabase(db);
+    return new PgliteDatabase(db, origin);
   }
 
   private direct(): Queryable {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +11,8 @@ interface Opened {
   readonly settings: Record<string, string>;
   readonly bulk: string;
   readonly rows: number;
+  /** The log lines of openDatabase. */
+  readonly log: string;
 }
 
 /**
@@ -22,9 +24,10 @@ function open(dataDir: string): Opened {
   const script = `
     const { openDatabase } = require(${JSON.stringify(path.join(path.dirname(CLI), 'db/open.js'))});
     const { transaction } = require(${JSON.stringify(path.join(path.dirname(CLI), 'db/database.js'))});
-    const { silentLogger } = require(${JSON.stringify(path.join(path.dirname(CLI), 'log/logger.js'))});
+    const { createLogger } = require(${JSON.stringify(path.join(path.dirname(CLI), 'log/logger.js'))});
     (async () => {
-      const db = await openDatabase({ dataDir: process.argv[1] }, silentLogger());
+      const logger = createLogger({ level: 'info', format: 'json' }, process.stderr);
+      const db = await openDatabase({ dataDir: process.argv[1] }, logger);
       const settings = {};
       for (const name of JSON.parse(process.argv[2]))
         settings[name] = (await db.query('SELECT current_setting($1) AS v', [name]))[0].v;
@@ -37,18 +40,20 @@ function open(dataDir: string): Opened {
       await db.close();
       process.stdout.write(JSON.stringify({ kind: db.kind, bulkWorkMem: db.bulkWorkMem, settings, bulk, rows }));
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  const out = execFileSync(
+  const out = spawnSync(
     process.execPath,
     ['-e', script, dataDir, JSON.stringify(Object.keys(PGLITE_SETTINGS))],
     { encoding: 'utf8' },
   );
-  return JSON.parse(out) as Opened;
+  if (out.status !== 0) throw new Error(`open failed: ${out.stderr}`);
+  return { ...(JSON.parse(out.stdout) as Omit<Opened, 'log'>), log: out.stderr };
 }
 
 /**
  * The embedded database runs with bounded memory settings: PGlite's WebAssembly memory keeps the most it
  * ever held, so PostgreSQL's stock 128MB of shared buffers would stay resident. The settings must be the
- * ones PostgreSQL actually runs with, on the first start (initdb) and on a restart of the same data.
+ * ones PostgreSQL actually runs with, on the first start (from the build's cluster template, so that no
+ * initdb runs in this process's WebAssembly memory) and on a restart of the same data.
  */
 describe('embedded PGlite memory settings', () => {
   let dir: string;
@@ -70,6 +75,8 @@ describe('embedded PGlite memory settings', () => {
       expect(opened.bulkWorkMem).toBe(PGLITE_SETTINGS.work_mem);
       expect(opened.bulk).toBe(PGLITE_SETTINGS.work_mem);
     }
+    expect(first.log).toContain('created the embedded database from the template');
+    expect(second.log).not.toContain('created the embedded database');
     // Committed rows of the first process are there after it closed (durability across a restart).
     expect(first.rows).toBe(1);
     expect(second.rows).toBe(2);
