@@ -677,7 +677,11 @@ const run =
     ? serveTargets(Number(args[0]), Number(args[1]))
     : mode === '--raw-copy'
       ? rawCopy(args[0], args[1], Number(args[2]), Number(args[3]), Number(args[4]), Number(args[5]))
-      : main();
+      : mode === '--dump-bodies' // for profiling the pipeline in-process: writes PREFIX-<variant>.prom
+        ? Promise.resolve(
+            bodies(Number(args[1] ?? SERIES)).forEach((b, i) => writeFileSync(`${args[0]}-${i}.prom`, b)),
+          )
+        : main();
 run.catch((err) => {
   console.error(err);
   process.exit(1);

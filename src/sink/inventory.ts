@@ -173,7 +173,9 @@ export function extractInventory(
   timeMs: number,
   families: readonly ParsedFamily[],
 ): InventorySnapshot {
-  const picked = pickSamples(families, WANTED, ['hostscope_container_', 'container_']);
+  // Containers come from the cAdvisor families every container has (WANTED), not from every
+  // container_* family: a big host exposes tens of thousands of those samples per scrape.
+  const picked = pickSamples(families, WANTED, ['hostscope_container_']);
   const system = picked.get('hostscope_system_info')?.[0];
   const uname = picked.get('node_uname_info')?.[0];
   const hostColumns: Record<string, Cell> = {};
@@ -211,15 +213,20 @@ export function extractInventory(
   if (hasContainers) {
     const states = containerStates(picked);
     const items = new Map<string, InventoryItem>();
+    /** Cgroups whose container is complete (has its image): later samples of it are skipped at once. */
+    const done = new Set<string>();
     for (const [name, samples] of picked) {
       if (!name.startsWith('container_') && !name.startsWith('hostscope_container_')) continue;
       for (const s of samples) {
         const cname = s.labels.name ?? '';
         const cgroup = s.labels.id ?? s.labels.container_id ?? '';
-        if (cname === '' || cgroup === '') continue;
+        if (cname === '' || cgroup === '' || done.has(cgroup)) continue;
         const id = pgSafe(containerIdFromCgroup(cgroup));
         const existing = items.get(id);
-        if (existing !== undefined && existing.columns.image !== null) continue;
+        if (existing !== undefined && existing.columns.image !== null) {
+          done.add(cgroup);
+          continue;
+        }
         const labels: Record<string, string> = {};
         for (const [k, v] of Object.entries(s.labels))
           if (k.startsWith('container_label_'))
