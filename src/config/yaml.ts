@@ -32,6 +32,7 @@ function stripComment(text: string): string {
     const c = text[i];
     if (quote !== undefined) {
       if (c === '\\' && quote === '"') i++;
+      else if (c === "'" && quote === "'" && text[i + 1] === "'") i++;
       else if (c === quote) quote = undefined;
       continue;
     }
