@@ -8,7 +8,7 @@ export const healthDashboard: DashboardSpec = {
   uid: 'hostscope-health',
   title: 'hostscope / Health',
   description:
-    'The exporters (scrapes, collector durations and failures, process) and the sink (throughput, buffer, writes).',
+    'The exporters (scrapes, collector durations and failures, process) and the sink (throughput, buffer, writes, and the remote write receiver).',
   tags: ['hostscope', 'health'],
   datasource: 'prometheus',
   variables: [
@@ -277,6 +277,122 @@ export const healthDashboard: DashboardSpec = {
             {
               expr: `sum by (exported_instance) (rate(hostscope_sink_scrape_failures_total{${S}}[$__rate_interval]))`,
               legend: '{{exported_instance}} failed',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Remote write receiver',
+      panels: [
+        {
+          type: 'stat',
+          title: 'Remote write lag',
+          description:
+            'Now minus the newest remote-written sample committed to PostgreSQL (hostscope_sink_remote_write_newest_sample_timestamp_seconds), per sink: how far PostgreSQL is behind Prometheus. A few times batch_send_deadline is normal; it grows while the sink or the database is down and Prometheus keeps the samples in its WAL.',
+          unit: 's',
+          w: 6,
+          h: 4,
+          thresholds: [
+            { value: null, color: 'green' },
+            { value: 60, color: 'orange' },
+            { value: 600, color: 'red' },
+          ],
+          queries: [
+            {
+              expr: `time() - max(hostscope_sink_remote_write_newest_sample_timestamp_seconds{${S}} > 0)`,
+            },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Remote write samples received',
+          unit: 'cps',
+          w: 6,
+          h: 4,
+          queries: [
+            {
+              expr: `sum(rate(hostscope_sink_remote_write_samples_received_total{${S}}[$__rate_interval])) or vector(0)`,
+            },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Remote writes rejected in the time range',
+          description:
+            'Requests answered with anything but 2xx: 400 (malformed, dropped by Prometheus: samples lost), 413 (over --remote-write.max-body-bytes, dropped), 503 (the database is behind or down: Prometheus retries).',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          thresholds: nonZero('orange'),
+          queries: [
+            {
+              expr: `sum(increase(hostscope_sink_remote_write_requests_total{${S}, code!~"2.."}[$__range])) or vector(0)`,
+            },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Remote write samples skipped in the time range',
+          description:
+            'Received and not stored: outside --retention.raw (or more than 10 minutes ahead), or repeated in one request; native histograms and exemplars are counted apart.',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          thresholds: nonZero('orange'),
+          queries: [
+            {
+              expr: `sum(increase(hostscope_sink_remote_write_samples_skipped_total{${S}}[$__range])) or vector(0)`,
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Remote write throughput',
+          description: 'Samples per second received on /api/v1/write and committed to PostgreSQL, per sink.',
+          unit: 'cps',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [
+            {
+              expr: `sum by (instance) (rate(hostscope_sink_remote_write_samples_received_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}} received',
+            },
+            {
+              expr: `sum by (instance) (rate(hostscope_sink_remote_write_samples_written_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}} written',
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Remote write requests by code',
+          description:
+            '204: stored. Anything else was rejected: 400 malformed and 413 too large (Prometheus drops them), 503 busy or database down (Prometheus retries).',
+          unit: 'reqps',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [
+            {
+              expr: `sum by (instance, code) (rate(hostscope_sink_remote_write_requests_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}} {{code}}',
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Remote write lag per sink',
+          description: 'Now minus the newest remote-written sample committed, per sink.',
+          unit: 's',
+          min: 0,
+          w: 8,
+          h: 8,
+          queries: [
+            {
+              expr: `time() - (hostscope_sink_remote_write_newest_sample_timestamp_seconds{${S}} > 0)`,
+              legend: '{{instance}}',
             },
           ],
         },

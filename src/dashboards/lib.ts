@@ -42,6 +42,7 @@ export type Unit =
   | 'pps'
   | 'cps'
   | 'ops'
+  | 'reqps'
   | 'dateTimeAsIso'
   | `suffix:${string}`;
 

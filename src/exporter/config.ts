@@ -10,6 +10,7 @@ import {
   type ListenAddress,
 } from '../config/flags';
 import type { HostPaths } from '../host/host-fs';
+import { WEB_CONFIG_FLAG } from '../http/web-server';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger';
 
 export interface EnabledCollector {
@@ -21,6 +22,8 @@ export interface ExporterConfig {
   readonly listen: ListenAddress;
   readonly listenAddress: string;
   readonly telemetryPath: string;
+  /** --web.config.file: TLS and basic auth of the listener; undefined: plain HTTP. */
+  readonly webConfigFile?: string;
   readonly maxRequests: number;
   readonly disableExporterMetrics: boolean;
   readonly paths: HostPaths;
@@ -71,6 +74,7 @@ export function exporterFlagSpecs(collectors: readonly CollectorDefinition[] = C
       default: '/metrics',
       help: 'Path under which to expose metrics.',
     },
+    WEB_CONFIG_FLAG,
     {
       name: 'web.max-requests',
       kind: 'number',
@@ -163,6 +167,9 @@ export function buildExporterConfig(
     listen: parseListenAddress(address),
     listenAddress: address,
     telemetryPath: flags.string('web.telemetry-path'),
+    ...(flags.optionalString('web.config.file') === undefined
+      ? {}
+      : { webConfigFile: flags.string('web.config.file') }),
     maxRequests: flags.number('web.max-requests'),
     disableExporterMetrics: flags.boolean('web.disable-exporter-metrics'),
     paths: {

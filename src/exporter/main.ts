@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { buildOptions } from '../collectors/options';
 import { CollectorRunner } from '../collectors/runner';
 import { ConfigError } from '../errors';
@@ -7,6 +6,7 @@ import { FlagValues, formatHelp, parseFlags } from '../config/flags';
 import { HostFs } from '../host/host-fs';
 import { buildApp } from '../http/app';
 import { HttpStats } from '../http/http-stats';
+import { listenWeb, webConfigWatcher } from '../http/web-server';
 import { Inventory } from '../inventory/inventory';
 import { createLogger, type Logger } from '../log/logger';
 import { readVersion } from '../version';
@@ -23,6 +23,8 @@ export interface RunningExporter {
 
 /** Composition root: config -> collectors -> app -> listen. Returns once listening. */
 export async function startExporter(config: ExporterConfig, logger: Logger): Promise<RunningExporter> {
+  // First, so that an invalid --web.config.file stops the start (exit 2) before anything runs.
+  const web = webConfigWatcher(config.webConfigFile, logger);
   const fs = new HostFs(config.paths);
   const collectors = config.collectors.map(({ definition, options }) => ({
     name: definition.name,
@@ -52,11 +54,19 @@ export async function startExporter(config: ExporterConfig, logger: Logger): Pro
     version,
   });
   inventory.start();
-  const server = await listen(app, config.listen.host, config.listen.port);
+  const server = await listenWeb(app, config.listen.host, config.listen.port, web);
   const port = (server.address() as AddressInfo).port;
   ready = true;
   logger.info(
-    { address: config.listenAddress, port, collectors: runner.names, version, paths: config.paths },
+    {
+      address: config.listenAddress,
+      port,
+      collectors: runner.names,
+      version,
+      paths: config.paths,
+      tls: web?.current().secure !== undefined,
+      basicAuth: (web?.current().config.users.size ?? 0) > 0,
+    },
     'hostscope exporter listening',
   );
   return {
@@ -93,14 +103,6 @@ async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean
   } finally {
     clearTimeout(timer);
   }
-}
-
-function listen(app: ReturnType<typeof buildApp>, host: string | undefined, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host ?? '::');
-    server.once('listening', () => resolve(server));
-    server.once('error', reject);
-  });
 }
 
 /** `hostscope exporter`: returns the process exit code. Throws ConfigError for bad flags (exit 2). */

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { listenWeb, webConfigWatcher } from '../http/web-server';
 import type { AddressInfo } from 'node:net';
 import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
 import { ConfigError } from '../errors';
@@ -64,18 +65,6 @@ export async function openMigrated(flags: FlagValues, logger: Logger): Promise<D
   }
 }
 
-function listen(
-  app: ReturnType<typeof buildSinkApp>,
-  host: string | undefined,
-  port: number,
-): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host ?? '::');
-    server.once('listening', () => resolve(server));
-    server.once('error', reject);
-  });
-}
-
 export interface RunningSink {
   readonly sink: Sink;
   readonly port: number | undefined;
@@ -84,6 +73,8 @@ export interface RunningSink {
 
 /** Composition root of the sink: database -> migrations -> sink -> HTTP -> schedule. */
 export async function startSink(config: SinkConfig, flags: FlagValues, logger: Logger): Promise<RunningSink> {
+  // First, so that an invalid --web.config.file stops the start (exit 2) before anything runs.
+  const web = config.listen === undefined ? undefined : webConfigWatcher(config.webConfigFile, logger);
   // Scraping starts at once; migrations run before the first write and are retried while the database
   // is unreachable, so a sink started before its database buffers instead of failing.
   const db = await openDatabase(databaseConfig(flags), logger);
@@ -116,7 +107,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   let server: Server | undefined;
   if (config.listen !== undefined) {
     const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
-    server = await listen(
+    server = await listenWeb(
       buildSinkApp({
         metrics: () => [...sink.metrics.families(), ...remote.metrics.families()],
         health: () => sink.health(),
@@ -124,6 +115,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       }),
       config.listen.host,
       config.listen.port,
+      web,
     );
   }
   const port = server === undefined ? undefined : (server.address() as AddressInfo).port;
@@ -136,6 +128,8 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       targets: config.targets.map((t) => t.url),
       interval: config.intervalMs,
       port,
+      tls: web?.current().secure !== undefined,
+      basicAuth: (web?.current().config.users.size ?? 0) > 0,
       database: db.kind,
       bufferDir: config.bufferDir,
       version: readVersion(),

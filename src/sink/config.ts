@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import cron from 'node-cron';
 import { FlagValues, parseListenAddress, type FlagSpec, type ListenAddress } from '../config/flags';
 import { LOG_FLAGS } from '../exporter/config';
+import { WEB_CONFIG_FLAG } from '../http/web-server';
 import type { LogFormat, LogLevel } from '../log/logger';
 import { intervalToCron } from './sink';
 import { instanceOf, type Target } from './types';
@@ -124,6 +125,10 @@ export function sinkFlagSpecs(): FlagSpec[] {
       help: 'Address of the sink\'s own /metrics and /health, and of /api/v1/write and /api/v1/read when enabled ("" disables the listener).',
     },
     {
+      ...WEB_CONFIG_FLAG,
+      help: "Path to a web config file (the exporter-toolkit format of node_exporter and Prometheus) with TLS (tls_server_config) and basic auth (basic_auth_users, bcrypt hashes) for the listener of --web.listen-address, /api/v1/write and /api/v1/read included (not the embedded exporter's, which the sink scrapes itself over plain HTTP: keep it on 127.0.0.1); see docs/security.md. Re-read on every connection and request. Empty: plain HTTP, no authentication.",
+    },
+    {
       name: 'web.enable-remote-write-receiver',
       kind: 'boolean',
       default: false,
@@ -212,6 +217,8 @@ export interface SinkConfig {
   readonly retentionHourlyMs: number;
   readonly maintainSchedule: string;
   readonly listen?: ListenAddress;
+  /** --web.config.file: TLS and basic auth of the listener. */
+  readonly webConfigFile?: string;
   readonly remoteWrite?: { readonly maxBodyBytes: number; readonly maxPendingSamples: number };
   readonly remoteRead?: { readonly maxSamples: number; readonly maxBytes: number };
   readonly once: boolean;
@@ -306,6 +313,9 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
     ...retentionOptions(flags),
     maintainSchedule: flags.string('maintain.schedule'),
     ...(listen === '' ? {} : { listen: parseListenAddress(listen) }),
+    ...(flags.optionalString('web.config.file') === undefined
+      ? {}
+      : { webConfigFile: flags.string('web.config.file') }),
     ...(flags.boolean('web.enable-remote-write-receiver')
       ? {
           remoteWrite: {

@@ -77,6 +77,28 @@ describeWithService(
       expect(r.out).toMatch(/\nvolumes:\n(?: {2}.*\n)*? {2}sink-buffer:/);
     });
 
+    it('the remote write switch (docker-compose.remote-write.yml) turns on the receiver and the switched Prometheus config', () => {
+      const override = path.join(REPO, 'docker-compose.remote-write.yml');
+      const on = composeConfig(envFile(REQUIRED), ['-f', override]);
+      expect(on.err).not.toMatch(/ERROR|Missing/i);
+      expect(on.status).toBe(0);
+      const service = (out: string, name: string): string => {
+        const rest = out.slice(out.indexOf(`\n  ${name}:\n`) + 1);
+        return rest.slice(0, rest.slice(1).search(/\n {0,2}[a-z][a-z0-9-]*:/) + 1);
+      };
+      expect(service(on.out, 'sink')).toMatch(/HOSTSCOPE_WEB_ENABLE_REMOTE_WRITE_RECEIVER: ['"]?true['"]?\n/);
+      const prom = service(on.out, 'prometheus');
+      expect(prom).toMatch(/prometheus\/prometheus\.remote-write\.yml:\/etc\/prometheus\/prometheus\.yml:ro/);
+      // The directory mount stays (rules), with the switched file over prometheus.yml.
+      expect(prom).toMatch(/\/prometheus:\/etc\/prometheus:ro/);
+      expect(prom).toContain('--config.file=/etc/prometheus/prometheus.yml');
+      // Nothing else changes: same services, the sink keeps its own scrape (the switched config drops it).
+      expect(service(on.out, 'sink')).toContain('--scrape.target=http://host.docker.internal:9100/metrics');
+      const off = composeConfig(envFile(REQUIRED));
+      expect(service(off.out, 'sink')).not.toContain('REMOTE_WRITE_RECEIVER');
+      expect(service(off.out, 'prometheus')).not.toContain('remote-write');
+    });
+
     it('puts the mail catcher, and only it, in the "mail" profile', () => {
       const r = composeConfig(envFile(REQUIRED));
       const block = r.out.slice(r.out.indexOf('\nservices:\n'), r.out.indexOf('\nvolumes:\n'));

@@ -4,8 +4,9 @@
  *
  * - PromQL panels and variables: the real Prometheus (1 s scrapes and rule evaluations, the bundle's
  *   recording and alert rules loaded) scraping the built exporter (host + docker collectors) and the
- *   PostgreSQL sink, with real containers running on a Docker Engine, one of which gets OOM-killed so that
- *   an alert fires for the Alerts dashboard.
+ *   PostgreSQL sink (which also receives Prometheus' remote write of `up`), with real containers
+ *   running on a Docker Engine, one of which gets OOM-killed so that an alert fires for the Alerts
+ *   dashboard.
  * - SQL panels and variables: a private PostgreSQL filled by `hostscope migrate`, `hostscope seed --hosts 2
  *   --days 2` and the live sink, with Grafana's macros expanded.
  *
@@ -224,6 +225,8 @@ function startSink(databaseUrl: string, exporterUrl: string): Promise<DaemonProc
       `--scrape.target=${exporterUrl}/metrics`,
       '--scrape.interval=1s',
       `--web.listen-address=127.0.0.1:${port}`,
+      // Fed by Prometheus' remote write too, for the health dashboard's receiver panels.
+      '--web.enable-remote-write-receiver',
       '--log.level=warn',
     ],
     readyPath: '/health',
@@ -318,6 +321,12 @@ describeWithService(
           '  - job_name: hostscope-sink',
           '    static_configs:',
           `      - targets: ['127.0.0.1:${sink.port}']`,
+          // A little remote write traffic (the up series) for the receiver panels of the health dashboard.
+          'remote_write:',
+          `  - url: http://127.0.0.1:${sink.port}/api/v1/write`,
+          '    queue_config: { batch_send_deadline: 1s }',
+          '    write_relabel_configs:',
+          '      - { source_labels: [__name__], regex: up, action: keep }',
           '',
         ].join('\n'),
       );

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describeWithService } from '../helpers/services';
+import { instanceOf } from '../../src/sink/types';
 import {
   listYaml,
   PROMETHEUS_DIR,
@@ -27,6 +28,49 @@ describeWithService(
       expect(r.status).toBe(0);
       // The config's rule_files glob must pick up every rule file of the bundle.
       for (const f of RULE_FILES) expect(r.output).toContain(`Checking ${f}\n`);
+    });
+
+    it('prometheus.remote-write.yml (the compose remote write switch) is valid and is prometheus.yml plus remote_write', () => {
+      const file = path.join(PROMETHEUS_DIR, 'prometheus.remote-write.yml');
+      const r = run(PROMTOOL, ['check', 'config', file]);
+      expect(r.output).toContain('SUCCESS');
+      expect(r.status).toBe(0);
+      for (const f of RULE_FILES) expect(r.output).toContain(`Checking ${f}\n`);
+      // Word for word prometheus.yml from global: to its closing comment, then the remote_write section.
+      const base = readFileSync(path.join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8');
+      const body = base.slice(
+        base.indexOf('global:'),
+        base.indexOf("# PostgreSQL as Prometheus' long-term store"),
+      );
+      const switched = readFileSync(file, 'utf8');
+      expect(switched.slice(switched.indexOf('global:'), switched.indexOf('global:') + body.length)).toBe(
+        body,
+      );
+      const remote = switched.slice(switched.indexOf('global:') + body.length);
+      expect(remote).toMatch(/^(#.*\n)*remote_write:\n/);
+      expect(remote).toContain('url: http://sink:9101/api/v1/write');
+    });
+
+    it('the switched config does not remote-write what the sink scrapes itself (no double storage)', () => {
+      const compose = readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8');
+      const target = /--scrape\.target=(\S+)/.exec(compose)?.[1] ?? '';
+      // The sink's target as Prometheus' job hostscope sees it (compose's default port).
+      const instance = instanceOf(target.replace(/\$\{HOSTSCOPE_PORT:-(\d+)\}/, '$1'));
+      expect(instance).toBe('host.docker.internal:9100');
+      const switched = readFileSync(path.join(PROMETHEUS_DIR, 'prometheus.remote-write.yml'), 'utf8');
+      expect(switched).toMatch(
+        /- job_name: hostscope\n\s+static_configs:\n\s+- targets: \['host\.docker\.internal:9100'\]/,
+      );
+      const m =
+        /write_relabel_configs:\n\s+- source_labels: \[job, instance\]\n\s+regex: '([^']+)'\n\s+action: drop\n/.exec(
+          switched,
+        );
+      expect(m).not.toBeNull();
+      // Prometheus anchors relabel regexes (RE2; these constructs mean the same in JavaScript).
+      const dropped = new RegExp(`^(?:${m?.[1] ?? ''})$`);
+      expect(dropped.test(`hostscope;${instance}`)).toBe(true);
+      expect(dropped.test('hostscope;web1.example.com:9100')).toBe(false);
+      expect(dropped.test(`hostscope-sink;sink:9101`)).toBe(false);
     });
 
     it('every rule file passes promtool check rules', () => {

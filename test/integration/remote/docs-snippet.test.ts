@@ -6,6 +6,7 @@ import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgre
 import { PROMETHEUS, PROMTOOL, REPO, run } from '../../helpers/prometheus';
 import { describeWithService, hasBinary } from '../../helpers/services';
 import type { DaemonProcess } from '../../helpers/daemon';
+import { sinkFlagSpecs } from '../../../src/sink/config';
 import { eventually, query } from '../sink/harness';
 import { prometheusWith, remoteSink, type RemoteSink } from './helpers';
 
@@ -48,6 +49,16 @@ describeWithService(
       const snippet = remoteSnippet().replaceAll('sink.example.com:9101', `127.0.0.1:${sink.port}`);
       expect(snippet).toContain('/api/v1/write');
       expect(snippet).toContain('/api/v1/read');
+      // Queue settings sized for the sink: a full batch, at a generous 300 bytes per sample with its
+      // labels before compression, stays under the default --remote-write.max-body-bytes.
+      const setting = (name: string): number =>
+        Number(new RegExp(`\\n\\s+${name}: (\\d+)`).exec(snippet)?.[1]);
+      for (const name of ['capacity', 'max_samples_per_send', 'max_shards'])
+        expect([name, setting(name) > 0]).toEqual([name, true]);
+      expect(snippet).toMatch(/\n\s+batch_send_deadline: \d+s\n/);
+      const maxBody = sinkFlagSpecs().find((f) => f.name === 'remote-write.max-body-bytes')?.default;
+      expect(setting('max_samples_per_send') * 300).toBeLessThan(Number(maxBody));
+      expect(setting('capacity')).toBeGreaterThanOrEqual(2 * setting('max_samples_per_send'));
       const config = [
         'global:',
         '  scrape_interval: 1s',

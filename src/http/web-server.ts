@@ -1,0 +1,308 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import bcrypt from 'bcryptjs';
+import type { FlagSpec } from '../config/flags';
+import { ConfigError, describe } from '../errors';
+import type { Logger } from '../log/logger';
+import { parseWebConfig, type WebConfig } from './web-config';
+
+/**
+ * Serving with `--web.config.file` (exporter-toolkit format, see web-config.ts): HTTPS when the file
+ * configures a certificate, basic auth when it lists users. Like the toolkit, the file and the files it
+ * names are looked at again on every new connection and every request: a changed certificate, key, client
+ * CA, TLS setting, user or password applies without a restart. A file that became invalid is logged and
+ * the last valid one stays in force. Turning TLS on or off, or changing client_auth_type, needs a
+ * restart (the listener's kind and its certificate request are fixed when it opens); that is logged too.
+ */
+
+export const WEB_CONFIG_FLAG: FlagSpec = {
+  name: 'web.config.file',
+  kind: 'string',
+  default: '',
+  help: 'Path to a web config file (the exporter-toolkit format of node_exporter and Prometheus) with TLS (tls_server_config) and basic auth (basic_auth_users, bcrypt hashes) for this listener; see docs/security.md. Re-read on every connection and request. Empty: plain HTTP, no authentication.',
+};
+
+export interface LoadedWebConfig {
+  readonly config: WebConfig;
+  /** Certificate, key and client CA, read; undefined without TLS. */
+  readonly secure?: SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean };
+}
+
+function readPem(file: string, what: string, problems: string[]): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    problems.push(`tls_server_config.${what}: cannot read "${file}": ${describe(err)}`);
+    return undefined;
+  }
+}
+
+/** Reads and validates a web config file and the files it names; returns every problem. */
+export function loadWebConfig(file: string): { loaded?: LoadedWebConfig; problems: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problems: [`cannot read it: ${describe(err)}`] };
+  }
+  const parsed = parseWebConfig(text, path.dirname(path.resolve(file)));
+  if (parsed.config === undefined) return { problems: parsed.problems };
+  const config = parsed.config;
+  const tls = config.tls;
+  if (tls === undefined) return { loaded: { config }, problems: [] };
+  const problems: string[] = [];
+  const cert = tls.certFile === undefined ? tls.cert : readPem(tls.certFile, 'cert_file', problems);
+  const key = tls.keyFile === undefined ? tls.key : readPem(tls.keyFile, 'key_file', problems);
+  const ca =
+    tls.clientCaFile === undefined ? undefined : readPem(tls.clientCaFile, 'client_ca_file', problems);
+  if (problems.length > 0) return { problems };
+  const secure = {
+    cert,
+    key,
+    ...(ca === undefined ? {} : { ca }),
+    minVersion: tls.minVersion,
+    ...(tls.maxVersion === undefined ? {} : { maxVersion: tls.maxVersion }),
+    ...(tls.ciphers === undefined ? {} : { ciphers: tls.ciphers }),
+    honorCipherOrder: tls.honorCipherOrder,
+    ...(tls.ecdhCurve === undefined ? {} : { ecdhCurve: tls.ecdhCurve }),
+    requestCert: tls.clientAuthType !== 'NoClientCert',
+    rejectUnauthorized: tls.clientAuthType === 'RequireAndVerifyClientCert',
+  };
+  try {
+    // Mismatched key and certificate, a bad PEM or cipher list: found now, not at the first handshake.
+    createSecureContext(secure);
+  } catch (err) {
+    return {
+      problems: [`tls_server_config: the certificate, key or settings are not usable: ${describe(err)}`],
+    };
+  }
+  return { loaded: { config, secure }, problems: [] };
+}
+
+/** Loads the file named by --web.config.file at start; throws ConfigError naming every problem (exit 2). */
+export function loadWebConfigOrThrow(file: string, flag = '--web.config.file'): LoadedWebConfig {
+  const r = loadWebConfig(file);
+  if (r.loaded === undefined) throw new ConfigError(r.problems.map((p) => `${flag} "${file}": ${p}`));
+  return r.loaded;
+}
+
+function signature(files: readonly string[]): string {
+  return files
+    .map((f) => {
+      try {
+        const s = statSync(f);
+        return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('|');
+}
+
+/** The current web config: re-read when the file, or a file it names, changed since the last look. */
+export class WebConfigWatcher {
+  private signature: string;
+  private failedSignature = '';
+  private loaded: LoadedWebConfig;
+  /** Bumped on each successful reload, so listeners see when to renew their TLS context. */
+  generation = 0;
+
+  constructor(
+    readonly file: string,
+    initial: LoadedWebConfig,
+    private readonly logger: Logger,
+  ) {
+    this.loaded = initial;
+    this.signature = signature([file, ...initial.config.files]);
+  }
+
+  current(): LoadedWebConfig {
+    const now = signature([this.file, ...this.loaded.config.files]);
+    if (now === this.signature || now === this.failedSignature) return this.loaded;
+    const r = loadWebConfig(this.file);
+    if (r.loaded === undefined) {
+      this.failedSignature = now;
+      this.logger.error(
+        { file: this.file, problems: r.problems },
+        'web config file is invalid; the last valid one stays in force',
+      );
+      return this.loaded;
+    }
+    const next = r.loaded;
+    if ((next.secure === undefined) !== (this.loaded.secure === undefined)) {
+      this.failedSignature = now;
+      this.logger.error(
+        { file: this.file },
+        'web config file turns TLS on or off; that needs a restart, the last valid config stays in force',
+      );
+      return this.loaded;
+    }
+    if (
+      next.secure !== undefined &&
+      next.config.tls?.clientAuthType !== this.loaded.config.tls?.clientAuthType
+    )
+      this.logger.warn(
+        { file: this.file },
+        'client_auth_type changed; the new value applies after a restart (certificates and the rest apply now)',
+      );
+    this.loaded = next;
+    this.signature = signature([this.file, ...next.config.files]);
+    this.failedSignature = '';
+    this.generation++;
+    this.logger.info(
+      { file: this.file, users: next.config.users.size, tls: next.secure !== undefined },
+      'web config reloaded',
+    );
+    return next;
+  }
+}
+
+/** A bcrypt hash of no password anyone has, compared against for unknown users so they take as long. */
+const DUMMY_HASH = '$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi';
+
+/** How long a verified user:password stays verified without a new bcrypt (the toolkit caches too). */
+export const AUTH_CACHE_MS = 60_000;
+const AUTH_CACHE_MAX = 100;
+
+/**
+ * Basic auth against bcrypt hashes. bcrypt is slow by design (tens of milliseconds at cost 10), too slow
+ * for every scrape and remote write request, so a success is remembered for AUTH_CACHE_MS as a SHA-256
+ * digest of user, hash and password, and compared in constant time. A changed hash never matches a
+ * digest made with the old one.
+ */
+export class BasicAuth {
+  private readonly cache = new Map<string, { digest: Buffer; expires: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async verify(users: ReadonlyMap<string, string>, header: string | undefined): Promise<boolean> {
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+    if (m === null) return false;
+    const decoded = Buffer.from(m[1] ?? '', 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon === -1) return false;
+    const user = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    const hash = users.get(user);
+    const digest = createHash('sha256')
+      .update(`${user}\0${hash ?? ''}\0`)
+      .update(password)
+      .digest();
+    const cached = this.cache.get(user);
+    if (hash !== undefined && cached !== undefined && cached.expires > this.now()) {
+      if (timingSafeEqual(cached.digest, digest)) return true;
+    }
+    const ok = await bcrypt.compare(password, hash ?? DUMMY_HASH);
+    if (!ok || hash === undefined) return false;
+    if (this.cache.size >= AUTH_CACHE_MAX && !this.cache.has(user)) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(user, { digest, expires: this.now() + AUTH_CACHE_MS });
+    return true;
+  }
+}
+
+/**
+ * Wraps a request handler (an express app) with the web config's basic auth and response headers:
+ * 401 with `WWW-Authenticate: Basic` on a missing or wrong password, before the handler sees the request.
+ */
+export function withWebConfig(
+  handler: http.RequestListener,
+  current: () => LoadedWebConfig,
+  auth = new BasicAuth(),
+): http.RequestListener {
+  return (req, res) => {
+    const { config } = current();
+    for (const [name, value] of Object.entries(config.headers)) res.setHeader(name, value);
+    if (config.users.size === 0) {
+      handler(req, res);
+      return;
+    }
+    auth.verify(config.users, req.headers.authorization).then(
+      (ok) => {
+        if (ok) handler(req, res);
+        else {
+          // Drain what the client sends (a remote write body) before answering, so the answer is read.
+          req.resume();
+          res.writeHead(401, { 'WWW-Authenticate': 'Basic', 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('Unauthorized\n');
+        }
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(`authentication failed: ${describe(err)}\n`);
+      },
+    );
+  };
+}
+
+/** Names in a certificate's subjectaltname ("DNS:a, IP Address:1.2.3.4, email:x, URI:y"). */
+function subjectAltNames(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(/,\s*/)
+    .map((s) => s.slice(s.indexOf(':') + 1))
+    .filter((s) => s !== '');
+}
+
+/**
+ * Creates the HTTP or HTTPS server for `handler` under the web config (none: plain HTTP, as before) and
+ * listens. The caller's handler stays unaware of TLS and auth.
+ */
+export function listenWeb(
+  handler: http.RequestListener,
+  host: string | undefined,
+  port: number,
+  web: WebConfigWatcher | undefined,
+): Promise<http.Server> {
+  let server: http.Server;
+  if (web === undefined) server = http.createServer(handler);
+  else {
+    const initial = web.current();
+    const wrapped = withWebConfig(handler, () => web.current());
+    if (initial.secure === undefined) server = http.createServer(wrapped);
+    else {
+      const tlsServer = https.createServer(initial.secure, wrapped);
+      let generation = web.generation;
+      // Before the TLS handshake of every new connection: pick up a changed certificate or setting.
+      tlsServer.prependListener('connection', () => {
+        const now = web.current();
+        if (web.generation !== generation && now.secure !== undefined) {
+          generation = web.generation;
+          tlsServer.setSecureContext(now.secure);
+        }
+      });
+      tlsServer.on('secureConnection', (socket: TLSSocket) => {
+        const tls = web.current().config.tls;
+        if (tls === undefined) return;
+        const type = initial.config.tls?.clientAuthType;
+        const peer = socket.getPeerCertificate();
+        const presented = peer !== null && Object.keys(peer).length > 0;
+        let ok = true;
+        if (type === 'RequireAnyClientCert' && !presented) ok = false;
+        if (type === 'VerifyClientCertIfGiven' && presented && !socket.authorized) ok = false;
+        if (type === 'RequireAndVerifyClientCert' && tls.clientAllowedSans.length > 0) {
+          const names = subjectAltNames(peer.subjectaltname);
+          ok = names.some((n) => tls.clientAllowedSans.includes(n));
+        }
+        if (!ok) socket.destroy();
+      });
+      server = tlsServer;
+    }
+  }
+  return new Promise((resolve, reject) => {
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+    server.listen(port, host ?? '::');
+  });
+}
+
+/** The watcher for a --web.config.file value ("" or undefined: none), loaded now (ConfigError if invalid). */
+export function webConfigWatcher(file: string | undefined, logger: Logger): WebConfigWatcher | undefined {
+  if (file === undefined || file === '') return undefined;
+  return new WebConfigWatcher(file, loadWebConfigOrThrow(file), logger.child({ component: 'web-config' }));
+}
