@@ -1,6 +1,9 @@
 import * as path from 'node:path';
 import type { SecureVersion } from 'node:tls';
-import { parseYaml, YamlError, type YamlValue } from '../config/yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
+
+/** What a YAML document parses to. */
+type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue };
 
 /**
  * The `--web.config.file` of node_exporter, Prometheus and Alertmanager (Prometheus' exporter-toolkit
@@ -368,9 +371,14 @@ function parseHttp(v: YamlValue, problems: string[]): Record<string, string> {
 export function parseWebConfig(text: string, baseDir: string): WebConfigResult {
   let doc: YamlValue;
   try {
-    doc = parseYaml(text);
+    // The `yaml` library (YAML 1.2, duplicate keys refused); errors name the line and column.
+    doc = (parseYaml(text, { uniqueKeys: true, prettyErrors: true }) ?? null) as YamlValue;
   } catch (err) {
-    return { problems: [err instanceof YamlError ? `invalid YAML: ${err.message}` : String(err)] };
+    return {
+      problems: [
+        err instanceof YAMLError ? `invalid YAML: ${err.message.split('\n')[0] ?? ''}` : String(err),
+      ],
+    };
   }
   const problems: string[] = [];
   const files: string[] = [];
