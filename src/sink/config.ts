@@ -102,7 +102,7 @@ export function sinkFlagSpecs(): FlagSpec[] {
       kind: 'number',
       min: 1000,
       default: 1_000_000,
-      help: 'Largest backlog kept in memory, parsed (a few scrapes of a large target), while the database is reachable but slow; past it new scrapes go to --buffer.dir. While the database is unreachable nothing waits in memory.',
+      help: 'Largest backlog kept in memory, parsed (a few scrapes of a large target; ~25 bytes a sample), while the database is reachable but slow; past it scrape rounds are skipped until it catches up (counted in hostscope_sink_scrape_rounds_skipped_total{reason="backlog"}). While the database is unreachable scrapes go to --buffer.dir and nothing waits in memory.',
     },
     {
       name: 'write.batch-samples',

@@ -40,6 +40,7 @@ export class SinkMetrics {
   maintenanceFailures = 0;
   /** Ticks of the scrape schedule skipped because the previous round was still running. */
   roundsSkipped = 0;
+  roundsSkippedBacklog = 0;
 
   constructor(private readonly buffer: () => BufferStats) {}
 
@@ -119,11 +120,14 @@ export class SinkMetrics {
         },
       );
     }
-    set.counter(
-      'hostscope_sink_scrape_rounds_skipped_total',
-      'Ticks of the scrape schedule skipped because the previous round was still running.',
-      this.roundsSkipped,
-    );
+    const skippedHelp =
+      'Ticks of the scrape schedule skipped: reason "overrun", the previous round was still running; "backlog", the database was reachable but more than --buffer.max-samples behind.';
+    set.counter('hostscope_sink_scrape_rounds_skipped_total', skippedHelp, this.roundsSkipped, {
+      reason: 'overrun',
+    });
+    set.counter('hostscope_sink_scrape_rounds_skipped_total', skippedHelp, this.roundsSkippedBacklog, {
+      reason: 'backlog',
+    });
     set.counter(
       'hostscope_sink_maintenance_runs_total',
       'Maintenance runs (rollups and retention).',

@@ -65,6 +65,8 @@ export class Sink {
   /** Scrape bodies are read into reused buffers; one spare. */
   private readonly bodies = new BodyPool(1);
   private skipped = 0;
+  /** Set while rounds are skipped for a backlog (logged once each way). */
+  private behind = false;
   private rejected = 0;
   private flushing: Promise<boolean> | undefined;
   private round:
@@ -219,9 +221,29 @@ export class Sink {
   /**
    * A tick of the scrape schedule. A round still running (a target slower than the interval, with
    * --scrape.timeout capped at the interval this takes a slow event loop or a huge body) skips this tick:
-   * rounds never overlap, and each skip is logged and counted here rather than by node-cron.
+   * rounds never overlap, and each skip is logged and counted here rather than by node-cron. So does a
+   * database that is reachable but more than --buffer.max-samples behind: memory stays bounded, and the
+   * sink scrapes what it can write, as Prometheus does when its appends fall behind.
    */
   tick(nowMs: number): void {
+    if (this.buffer.backlogged) {
+      this.metrics.roundsSkippedBacklog++;
+      if (!this.behind) {
+        this.behind = true;
+        this.logger.warn(
+          { buffered: this.buffer.samples, limit: this.options.bufferMaxSamples },
+          'the database is behind by more than --buffer.max-samples; skipping scrape rounds until it catches up',
+        );
+      }
+      return;
+    }
+    if (this.behind) {
+      this.behind = false;
+      this.logger.info(
+        { skipped: this.metrics.roundsSkippedBacklog },
+        'the database caught up; scraping again',
+      );
+    }
     const running = this.round;
     if (running !== undefined) {
       this.metrics.roundsSkipped++;

@@ -20,11 +20,11 @@ export type Batch =
 
 /**
  * The hand-off between scraping and writing. While the database keeps up, scrapes wait in memory and are
- * written as parsed (nothing touches the disk). Once a write fails for lack of a connection, or a backlog
- * of more than `memoryMaxSamples` builds up, the scrapes in memory move to the front of the disk buffer
- * (or, for a backlog, are written first) and every new scrape goes to disk behind them, until the disk
- * is read back to empty. Writes go oldest first, so order holds across both, and memory holds at most
- * about `memoryMaxSamples` parsed samples whatever the length of the outage.
+ * written as parsed (nothing touches the disk). Once a write fails for lack of a connection, the scrapes
+ * in memory move to the front of the disk buffer and every new scrape goes to disk behind them, until
+ * the disk is read back to empty. Writes go oldest first, so order holds across both. A reachable but
+ * slow database is not an outage: memory takes up to about `memoryMaxSamples` (see `backlogged`), and
+ * memory holds at most that many parsed samples whatever the length of an outage.
  */
 export class ScrapeQueue {
   private memory: QueuedScrape[] = [];
@@ -53,6 +53,15 @@ export class ScrapeQueue {
     return this.memory.length;
   }
 
+  /**
+   * True when memory holds `memoryMaxSamples` or more: the database is reachable but behind, and the
+   * sink skips scrape rounds until it catches up (see Sink.tick). Going to disk would not help: the
+   * compression, the reading back and the second parse cost more CPU than the write they wait for.
+   */
+  get backlogged(): boolean {
+    return !this.toDisk && this.memorySamples >= this.memoryMaxSamples;
+  }
+
   /** True while new scrapes go to disk. */
   get spilling(): boolean {
     return this.toDisk;
@@ -65,13 +74,6 @@ export class ScrapeQueue {
    * bodies in memory.
    */
   async push(item: QueuedScrape): Promise<void> {
-    if (!this.toDisk && this.memorySamples >= this.memoryMaxSamples) {
-      this.toDisk = true;
-      this.logger.info(
-        { buffered: this.memorySamples, limit: this.memoryMaxSamples },
-        'writes do not keep up; buffering new scrapes on disk',
-      );
-    }
     if (this.toDisk) {
       const encoded = encodeRecord(item.record).finally(() => this.releaseBody(item.record.body));
       await this.disk.append([encoded]);

@@ -41,9 +41,9 @@ describe('sink scrape schedule', () => {
     expect(Number(entry.runningMs)).toBeGreaterThan(0);
     expect(typeof entry.tick).toBe('string');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(Number(/^hostscope_sink_scrape_rounds_skipped_total (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(
-      0,
-    );
+    expect(
+      Number(/^hostscope_sink_scrape_rounds_skipped_total\{reason="overrun"\} (\S+)$/m.exec(metrics)?.[1]),
+    ).toBeGreaterThan(0);
     sink.child.kill('SIGTERM');
     await sink.exited;
     const out = sink.output();

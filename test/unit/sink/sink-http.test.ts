@@ -54,7 +54,8 @@ describe('sink /metrics and /health', () => {
     expect(value('hostscope_sink_samples_dropped_total', { reason: 'buffer_write_failed' })).toBe(6);
     expect(value('hostscope_sink_samples_dropped_total', { reason: 'rejected' })).toBe(8);
     expect(value('hostscope_sink_samples_dropped_total', { reason: 'skipped' })).toBe(3);
-    expect(value('hostscope_sink_scrape_rounds_skipped_total')).toBe(4);
+    expect(value('hostscope_sink_scrape_rounds_skipped_total', { reason: 'overrun' })).toBe(4);
+    expect(value('hostscope_sink_scrape_rounds_skipped_total', { reason: 'backlog' })).toBe(0);
     expect(value('hostscope_sink_last_successful_write_timestamp_seconds')).toBe(1_700_000_001);
     expect(value('hostscope_sink_scrapes_total', { instance: 'a:9100' })).toBe(2);
     expect(value('hostscope_sink_scrape_failures_total', { instance: 'a:9100' })).toBe(1);

@@ -52,30 +52,31 @@ describe('ScrapeQueue', () => {
     expect(q.samples).toBe(0);
   });
 
-  it('past its memory bound sends new scrapes to disk, and writes memory first', async () => {
+  it('past its memory bound reports a backlog, keeps it in memory and drops each scrape once written', async () => {
     const q = new ScrapeQueue(disk, 8, silentLogger(), replayScrape);
-    for (let i = 1; i <= 5; i++) await q.push(queued(i));
-    expect(q.memoryScrapes).toBe(2);
-    expect(q.spilling).toBe(true);
-    expect(await drain(q, 4)).toEqual([
-      { from: 'memory', values: [1] },
-      { from: 'memory', values: [2] },
-      { from: 'disk', values: [3] },
-      { from: 'disk', values: [4] },
-      { from: 'disk', values: [5] },
-    ]);
-    // Read to the end: back to direct writes.
+    await q.push(queued(1));
+    expect(q.backlogged).toBe(false);
+    await q.push(queued(2)); // 4 samples each: the bound of 8 is reached
+    expect(q.backlogged).toBe(true);
     expect(q.spilling).toBe(false);
-    await q.push(queued(6));
+    const first = await q.next(4);
+    expect(first?.from).toBe('memory');
+    await q.commit(first as NonNullable<typeof first>);
     expect(q.memoryScrapes).toBe(1);
+    expect(q.samples).toBe(4);
+    expect(q.backlogged).toBe(false);
+    expect(await drain(q)).toEqual([{ from: 'memory', values: [2] }]);
+    expect(q.memoryScrapes).toBe(0);
+    expect(readdirSync(tmp.dir).filter((f) => f.endsWith('.seg'))).toEqual([]);
   });
 
   it('on spill moves memory in front of what is on disk, and new scrapes behind', async () => {
     const q = new ScrapeQueue(disk, 8, silentLogger(), replayScrape);
-    for (let i = 1; i <= 4; i++) await q.push(queued(i)); // 1, 2 in memory; 3, 4 on disk
+    for (let i = 1; i <= 2; i++) await q.push(queued(i)); // in memory
     await q.spill();
     expect(q.memoryScrapes).toBe(0);
-    await q.push(queued(5));
+    for (let i = 3; i <= 5; i++) await q.push(queued(i)); // on disk, behind them
+    expect(q.memoryScrapes).toBe(0);
     expect(await drain(q)).toEqual([
       { from: 'disk', values: [1, 2] },
       { from: 'disk', values: [3, 4, 5] },
@@ -108,6 +109,7 @@ describe('ScrapeQueue', () => {
       if (r.timeMs === 2000) throw new Error('unparseable');
       return Promise.resolve(pendingScrape(r, undefined));
     });
+    await q.spill(); // as during an outage: scrapes go to disk
     for (let i = 1; i <= 3; i++) await q.push(queued(i));
     const batches = await drain(q);
     expect(batches.flatMap((b) => b.values)).toEqual([-1, -1]);
