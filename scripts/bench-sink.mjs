@@ -200,7 +200,7 @@ async function main() {
     await migrate(db, logger);
     const day = dayStart(Date.now()) - 2 * 86_400_000;
     const parts = new PartitionManager();
-    await parts.ensureDay(db, 'samples_raw', day);
+    await parts.ensureDays(db, 'samples_raw', [day]);
     await db.exec(`INSERT INTO hostscope.metrics (name, name_hash, family, type, is_counter)
       VALUES ('bench_counter_total', '\\x01', 'bench_counter_total', 'counter', true), ('bench_gauge', '\\x02', 'bench_gauge', 'gauge', false);
       INSERT INTO hostscope.series (metric_id, labels, key_hash)
