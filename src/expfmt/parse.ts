@@ -377,52 +377,10 @@ abstract class Scanner {
    * Escapes: `\\`, `\"`, `\n`.
    */
   protected readLabelValue(): string {
-    const s = this.s;
-    const n = this.n;
-    let i = this.pos + 1;
-    const start = i;
-    for (;;) {
-      if (i >= n) return this.failEof();
-      const c = s.charCodeAt(i);
-      if (c === QUOTE) {
-        this.pos = i + 1;
-        return s.slice(start, i);
-      }
-      if (c === BACKSLASH) break;
-      if (c === LF)
-        return this.fail(`label value ${JSON.stringify(s.slice(start, i))} contains unescaped new-line`);
-      i++;
-    }
-    // Slow path: the value has escapes.
-    let out = s.slice(start, i);
-    for (;;) {
-      if (i >= n) return this.failEof();
-      const c = s.charCodeAt(i);
-      if (c === QUOTE) {
-        this.pos = i + 1;
-        return out;
-      }
-      if (c === LF) return this.fail(`label value ${JSON.stringify(out)} contains unescaped new-line`);
-      if (c === BACKSLASH) {
-        i++;
-        if (i >= n) return this.failEof();
-        const e = s.charCodeAt(i);
-        if (e === BACKSLASH) out += '\\';
-        else if (e === QUOTE) out += '"';
-        else if (e === CH_N) out += '\n';
-        else return this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}'`);
-        i++;
-        continue;
-      }
-      let j = i + 1;
-      while (j < n) {
-        const d = s.charCodeAt(j);
-        if (d === QUOTE || d === BACKSLASH || d === LF) break;
-        j++;
-      }
-      out += s.slice(i, j);
-      i = j;
-    }
+    this.pos++;
+    const value = this.readEscaped(QUOTE, true);
+    this.pos++;
+    return value;
   }
 
   /**
@@ -430,42 +388,42 @@ abstract class Scanner {
    * on the line feed.
    */
   protected readHelp(allowQuoteEscape: boolean): string {
+    return this.readEscaped(LF, allowQuoteEscape);
+  }
+
+  /**
+   * Reads text with escapes from pos up to `end`: the closing quote of a label value (a line feed before
+   * it is an error) or the line feed ending a HELP text. pos ends on `end`. The text is sliced whole when
+   * it has no escapes (the common case), else decoded run by run.
+   */
+  private readEscaped(end: typeof QUOTE | typeof LF, quoteEscape: boolean): string {
     const s = this.s;
     const n = this.n;
-    let i = this.pos;
-    const start = i;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c === LF || c === BACKSLASH) break;
-      i++;
-    }
-    if (i >= n) return this.failEof();
-    if (s.charCodeAt(i) === LF) {
-      this.pos = i;
-      return s.slice(start, i);
-    }
-    let out = s.slice(start, i);
+    const help = end === LF;
+    const start = this.pos;
+    let i = start;
+    let out: string | undefined;
     for (;;) {
-      if (i >= n) return this.failEof();
-      const c = s.charCodeAt(i);
-      if (c === LF) {
-        this.pos = i;
+      let j = i;
+      let c = s.charCodeAt(j);
+      while (j < n && c !== end && c !== BACKSLASH && c !== LF) c = s.charCodeAt(++j);
+      if (j >= n) return this.failEof();
+      out = out === undefined ? s.slice(start, j) : out + s.slice(i, j);
+      if (c === end) {
+        this.pos = j;
         return out;
       }
-      if (c === BACKSLASH) {
-        i++;
-        if (i >= n) return this.failEof();
-        const e = s.charCodeAt(i);
-        if (e === BACKSLASH) out += '\\';
-        else if (e === CH_N) out += '\n';
-        else if (e === QUOTE && allowQuoteEscape) out += '"';
-        else if (e === LF) return this.fail('HELP text ends with a backslash');
-        else return this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}' in HELP`);
-        i++;
-      } else {
-        out += String.fromCharCode(c);
-        i++;
-      }
+      if (c === LF) return this.fail(`label value ${JSON.stringify(out)} contains unescaped new-line`);
+      // A backslash.
+      i = j + 1;
+      if (i >= n) return this.failEof();
+      const e = s.charCodeAt(i);
+      if (e === BACKSLASH) out += '\\';
+      else if (e === CH_N) out += '\n';
+      else if (e === QUOTE && quoteEscape) out += '"';
+      else if (help && e === LF) return this.fail('HELP text ends with a backslash');
+      else return this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}'${help ? ' in HELP' : ''}`);
+      i++;
     }
   }
 
