@@ -336,21 +336,21 @@ abstract class Scanner {
 
   /** Advances over a metric name starting at pos; returns its end (== pos when there is none). */
   protected scanMetricName(): number {
-    const s = this.s;
-    let i = this.pos;
-    if (!hasClass(s.charCodeAt(i), METRIC_START)) return i;
-    i++;
-    while (hasClass(s.charCodeAt(i), METRIC_CHAR)) i++;
-    this.pos = i;
-    return i;
+    return this.scanName(METRIC_START, METRIC_CHAR);
   }
 
+  /** Advances over a label name starting at pos; returns its end (== pos when there is none). */
   protected scanLabelName(): number {
+    return this.scanName(LABEL_START, LABEL_CHAR);
+  }
+
+  /** A name: one character of class `first`, then any of class `rest`. */
+  private scanName(first: number, rest: number): number {
     const s = this.s;
     let i = this.pos;
-    if (!hasClass(s.charCodeAt(i), LABEL_START)) return i;
+    if (!hasClass(s.charCodeAt(i), first)) return i;
     i++;
-    while (hasClass(s.charCodeAt(i), LABEL_CHAR)) i++;
+    while (hasClass(s.charCodeAt(i), rest)) i++;
     this.pos = i;
     return i;
   }
