@@ -621,7 +621,18 @@ class TextParser extends Scanner {
       timestampMs = parseInt64(text, 0, text.length);
       if (timestampMs === undefined) return -1;
     }
-    const name = hit.name;
+    const family = this.sampleFamily(hit.name);
+    if (family.om === 'gaugehistogram' || family.type !== hit.type) return -1;
+    this.pushColumnar(family, hit, value, timestampMs);
+    this.line++;
+    return i + 1;
+  }
+
+  /**
+   * The family of a sample named `name`: the previous sample's when the name repeats, else Go's
+   * setOrCreateCurrentMF (familyFor). A family that had no TYPE line is untyped from its first sample on.
+   */
+  private sampleFamily(name: string): FamilyBuilder {
     let family = this.lastFamily;
     if (name !== this.lastName || family === undefined) {
       family = this.familyFor(name);
@@ -632,15 +643,22 @@ class TextParser extends Scanner {
       family.type = 'untyped';
       family.typeSet = true;
     }
-    if (family.om === 'gaugehistogram' || family.type !== hit.type) return -1;
+    return family;
+  }
+
+  /** Records a sample of a columnar parse (parseBuffer made room for it in `values`). */
+  private pushColumnar(
+    family: FamilyBuilder,
+    line: CachedLine,
+    value: number,
+    timestampMs: number | undefined,
+  ): void {
     const next = this.next as CachedLine[];
     const index = next.length;
-    next.push(hit);
+    next.push(line);
     this.values[index] = value;
     if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
     family.indices.push(index);
-    this.line++;
-    return i + 1;
   }
 
   /** Go's setOrCreateCurrentMF: exact name, else a summary/histogram this is a `_sum`/`_count`/`_bucket` of. */
@@ -731,16 +749,9 @@ class TextParser extends Scanner {
     if (this.pos >= n) return this.failEof();
     let name = this.sampleName(nameStart, nameEnd);
     if (this.next !== undefined && name !== this.lastName) name = detach(name);
-    let family = this.lastFamily;
-    if (name !== this.lastName || family === undefined) {
-      family = this.familyFor(name);
-      this.lastName = name;
-      this.lastFamily = family;
-    }
-    if (!family.typeSet) {
-      family.type = 'untyped';
-      family.typeSet = true;
-    } else if (family.om === 'gaugehistogram') {
+    // A gauge_histogram family always had a TYPE line (only a TYPE line makes one).
+    const family = this.sampleFamily(name);
+    if (family.om === 'gaugehistogram') {
       // Go's parser accepts `# TYPE x gauge_histogram` but has no sample representation for it
       // (node_exporter 1.5 then panics); refuse the sample instead.
       return this.fail(
@@ -781,18 +792,13 @@ class TextParser extends Scanner {
         return this.fail(`spurious string after timestamp: ${JSON.stringify(s.slice(i, end))}`);
       }
     }
-    const next = this.next;
-    if (next === undefined) {
+    if (this.next === undefined) {
       family.samples.push({ name, labels, value, timestampMs });
     } else {
-      // parseBuffer() made room for this sample and records where it sits in the body.
-      const index = next.length;
-      next.push({ name, labels, type: family.type });
+      // parseBuffer() records where this sample sits in the body.
+      this.pushColumnar(family, { name, labels, type: family.type }, value, timestampMs);
       this.nameStart = nameStart;
       this.valueStart = valueStart;
-      this.values[index] = value;
-      if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
-      family.indices.push(index);
     }
     this.newline();
   }
