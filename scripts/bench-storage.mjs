@@ -8,8 +8,8 @@
 //     and every SQL panel of the Long-term history dashboard over 30 days of `hostscope seed --hosts 10
 //     --days 30` (p50/p95 of 5 runs each).
 // Against a private PostgreSQL cluster with default settings (initdb + start, nothing tuned), or
-// $DATABASE_URL. BENCH_SKIP_QUERIES=1 skips part 2 (the 30-day seed takes minutes); BENCH_KEEP=1 keeps the
-// schema for a look afterwards (with DATABASE_URL).
+// $DATABASE_URL. BENCH_SKIP_QUERIES=1 skips part 2 (a 30-day seed of 10 hosts, under a minute, then the
+// queries); BENCH_KEEP=1 keeps the schema for a look afterwards (with DATABASE_URL).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
