@@ -43,12 +43,21 @@ function part<R extends HostUsageRow | ContainerUsageRow>(
   rows: readonly R[],
 ): CopyPart {
   const w = new BinaryCopyWriter(Math.max(1024, rows.length * 16 * columns.length));
+  // Usage rows carry their time as ISO text (what the sink's writer sends as JSON); the rows of one
+  // scrape share it, so it is parsed once for them.
+  let timeText = '';
+  let timeMs = NaN;
   for (const r of rows) {
     w.row(columns.length);
     for (const [name, type] of columns) {
       const v = r[name] as string | number | null;
-      // Usage rows carry their time as ISO text (what the sink's writer sends as JSON).
-      w.value(type, type === 'timestamptz' && typeof v === 'string' ? Date.parse(v) : v);
+      if (type === 'timestamptz' && typeof v === 'string') {
+        if (v !== timeText) {
+          timeText = v;
+          timeMs = Date.parse(v);
+        }
+        w.timestampMs(timeMs);
+      } else w.value(type, v);
     }
   }
   return { table, columns: columns.map(([c]) => c), payload: w.finish() };
