@@ -9,44 +9,15 @@
 // Uses $DATABASE_URL when set; otherwise a private throwaway PostgreSQL cluster (needs root and the
 // server binaries under /usr/lib/postgresql), removed afterwards.
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './bench-lib.mjs';
+import { privateCluster, TUNED_SETTINGS } from './bench-lib.mjs';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
 const POINTS = Number(process.env.BENCH_POINTS ?? 1000);
 const STEP_MS = 15_000;
 const CLI = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist', 'cli.js');
-
-async function privateCluster() {
-  const root = '/usr/lib/postgresql';
-  const v = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] : undefined;
-  if (v === undefined)
-    throw new Error('no DATABASE_URL and no PostgreSQL binaries under /usr/lib/postgresql');
-  const bin = path.join(root, v, 'bin');
-  const base = mkdtempSync(path.join(os.tmpdir(), 'hostscope-bench-'));
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-  chownSync(base, uid, gid);
-  const data = path.join(base, 'data');
-  const asPg = (cmd, args) =>
-    execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'ignore' });
-  asPg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const port = await freePort();
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=1GB -c max_wal_size=4GB`;
-  asPg('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(base, 'log'), '-w', 'start']);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop() {
-      try {
-        asPg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } finally {
-        rmSync(base, { recursive: true, force: true });
-      }
-    },
-  };
-}
 
 /** The backfill file: families grouped, each series in time order, timestamps in seconds. */
 function writeBackfill(file) {
@@ -109,7 +80,7 @@ const line = (what, r, samples) =>
   `${what}: ${r.seconds.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU, ${Math.round(samples / r.seconds).toLocaleString('en')} samples/s (${Math.round(samples / r.cpu).toLocaleString('en')} per CPU second), peak RSS ${r.peakMb.toFixed(0)} MB`;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hostscope-bench-import-'));
-const cluster = process.env.DATABASE_URL ? undefined : await privateCluster();
+const cluster = process.env.DATABASE_URL ? undefined : await privateCluster({ settings: TUNED_SETTINGS });
 const url = process.env.DATABASE_URL ?? cluster.url;
 try {
   const file = path.join(dir, 'backfill.om');

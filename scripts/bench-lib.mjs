@@ -1,6 +1,10 @@
-// Shared helpers for the benchmark scripts: process CPU/RSS from /proc, percentiles, a free port.
-import { readFileSync } from 'node:fs';
+// Shared helpers for the benchmark scripts: process CPU/RSS from /proc, percentiles, a free port, a private
+// PostgreSQL cluster.
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 const CLK_TCK = 100;
 
@@ -69,4 +73,74 @@ export async function timedScrape(url) {
 export function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   return rows.map((r) => r.map((c, i) => String(c).padStart(widths[i])).join('  ')).join('\n');
+}
+
+/** Server settings for write micro-benchmarks: no durability, large buffers (never what a user runs). */
+export const TUNED_SETTINGS = {
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  shared_buffers: '1GB',
+  max_wal_size: '4GB',
+};
+
+/**
+ * A private throwaway PostgreSQL cluster (needs root and the binaries under /usr/lib/postgresql, newest
+ * version): initdb in a temporary directory, started on 127.0.0.1 with PostgreSQL's default settings plus
+ * `settings` (name -> value). `stop()` stops it and deletes its directory.
+ */
+export async function privateCluster({ settings = {}, port } = {}) {
+  const root = '/usr/lib/postgresql';
+  const version = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] : undefined;
+  if (version === undefined) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql');
+  const bin = path.join(root, version, 'bin');
+  const base = mkdtempSync(path.join(os.tmpdir(), 'hostscope-bench-pg-'));
+  chownSync(
+    base,
+    Number(execFileSync('id', ['-u', 'postgres'])),
+    Number(execFileSync('id', ['-g', 'postgres'])),
+  );
+  const data = path.join(base, 'data');
+  const asPg = (cmd, args) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'ignore' });
+  // --no-sync only skips initdb's own fsync of the new directory; the server runs with the settings below.
+  asPg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const listen = port ?? (await freePort());
+  const opts = [
+    `-p ${listen} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${base}`,
+    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`),
+  ].join(' ');
+  asPg('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(base, 'log'), '-w', 'start']);
+  const postmaster = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return {
+    url: `postgres://postgres@127.0.0.1:${listen}/postgres`,
+    postmaster,
+    version,
+    stop() {
+      try {
+        // The directory is deleted next: nothing to flush.
+        asPg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(base, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** CPU seconds used so far by a PostgreSQL server: its postmaster and children (NaN without one). */
+export function serverCpuSeconds(postmaster) {
+  if (postmaster === undefined) return NaN;
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pid) === postmaster || Number(f[1]) === postmaster)
+        ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // the process went away
+    }
+  }
+  return ticks / CLK_TCK;
 }

@@ -20,15 +20,7 @@
 // for a heap snapshot at the end of a phase).
 // Needs root and the PostgreSQL server binaries under /usr/lib/postgresql. Everything is removed afterwards.
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createServer, get as httpGet } from 'node:http';
@@ -38,7 +30,17 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS, cpuMs, freePort, percentile, rssMb, table, waitForHttp } from './bench-lib.mjs';
+import {
+  NODE_FLAGS,
+  cpuMs,
+  freePort,
+  percentile,
+  privateCluster,
+  rssMb,
+  serverCpuSeconds,
+  table,
+  waitForHttp,
+} from './bench-lib.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -261,56 +263,6 @@ async function rawCopy(url, tableName, rowsPerCopy, copies, firstTimeMs, targets
 
 // ---------------------------------------------------------------------------------------------------
 // Orchestration.
-
-function privateCluster(port) {
-  const root = '/usr/lib/postgresql';
-  const v = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] : undefined;
-  if (v === undefined) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql');
-  const bin = path.join(root, v, 'bin');
-  const base = mkdtempSync(path.join(os.tmpdir(), 'hostscope-e2e-'));
-  chownSync(
-    base,
-    Number(execFileSync('id', ['-u', 'postgres'])),
-    Number(execFileSync('id', ['-g', 'postgres'])),
-  );
-  const data = path.join(base, 'data');
-  const asPg = (cmd, args) =>
-    execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'ignore' });
-  // --no-sync only skips initdb's own fsync of the new directory; the server runs with default settings.
-  asPg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${base}`;
-  asPg('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(base, 'log'), '-w', 'start']);
-  const postmaster = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    postmaster,
-    version: v,
-    stop() {
-      try {
-        asPg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-      } finally {
-        rmSync(base, { recursive: true, force: true });
-      }
-    },
-  };
-}
-
-/** CPU seconds used so far by the postmaster and its children (the PostgreSQL server). */
-function serverCpuSeconds(postmaster) {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pid) === postmaster || Number(f[1]) === postmaster)
-        ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      // gone
-    }
-  }
-  return ticks / 100;
-}
 
 function peakRssMb(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -552,7 +504,7 @@ const fmt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') :
 
 async function main() {
   const { Client } = require('pg');
-  const cluster = privateCluster(await freePort());
+  const cluster = await privateCluster();
   const target = spawnChild([SELF, '--serve', String(1 + CAPACITY_TARGETS), String(SERIES)]);
   const db = new Client({ connectionString: cluster.url });
   const results = {};

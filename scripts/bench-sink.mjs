@@ -7,10 +7,9 @@
 //  3. the hourly rollup of one day of 2,000 series at 15 s (11.5M samples), timed.
 // Uses $DATABASE_URL when set; otherwise a private throwaway PostgreSQL cluster (needs root and the
 // server binaries under /usr/lib/postgresql), removed afterwards.
-import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { freePort } from './bench-lib.mjs';
+import { privateCluster, serverCpuSeconds, TUNED_SETTINGS } from './bench-lib.mjs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -33,37 +32,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const ROLLUP_SERIES = 2000;
 const STEP_MS = 15_000;
 
-async function privateCluster() {
-  const root = '/usr/lib/postgresql';
-  const v = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] : undefined;
-  if (v === undefined)
-    throw new Error('no DATABASE_URL and no PostgreSQL binaries under /usr/lib/postgresql');
-  const bin = path.join(root, v, 'bin');
-  const base = mkdtempSync(path.join(os.tmpdir(), 'hostscope-bench-'));
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-  chownSync(base, uid, gid);
-  const data = path.join(base, 'data');
-  const asPg = (cmd, args) =>
-    execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'ignore' });
-  asPg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const port = await freePort();
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=1GB -c max_wal_size=4GB -c checkpoint_timeout=30min`;
-  asPg('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(base, 'log'), '-w', 'start']);
-  const postmaster = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    postmaster,
-    stop() {
-      try {
-        asPg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } finally {
-        rmSync(base, { recursive: true, force: true });
-      }
-    },
-  };
-}
-
 /** node_exporter-like exposition text: families of 50 series with 3 labels each. */
 function exposition(target) {
   const lines = [];
@@ -84,23 +52,6 @@ function exposition(target) {
 }
 
 /** CPU seconds (user + system) used so far by a process and its live children (the PostgreSQL server). */
-function serverCpuSeconds(postmaster) {
-  if (postmaster === undefined) return NaN;
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pid) === postmaster || Number(f[1]) === postmaster)
-        ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      // process went away
-    }
-  }
-  return ticks / 100;
-}
-
 function cpuMeter(postmaster) {
   const c0 = process.cpuUsage();
   const s0 = serverCpuSeconds(postmaster);
@@ -115,7 +66,11 @@ function fmt(n) {
 }
 
 async function main() {
-  const cluster = process.env.DATABASE_URL ? undefined : await privateCluster();
+  const cluster = process.env.DATABASE_URL
+    ? undefined
+    : await privateCluster({
+        settings: { ...TUNED_SETTINGS, checkpoint_timeout: '30min' },
+      });
   const url = process.env.DATABASE_URL ?? cluster.url;
   const db = new PostgresDatabase(url, { max: 4 });
   const logger = silentLogger();
@@ -245,7 +200,7 @@ async function main() {
     await migrate(db, logger);
     const day = dayStart(Date.now()) - 2 * 86_400_000;
     const parts = new PartitionManager();
-    await parts.ensureDay(db, 'samples_raw', day);
+    await parts.ensureDays(db, 'samples_raw', [day]);
     await db.exec(`INSERT INTO hostscope.metrics (name, name_hash, family, type, is_counter)
       VALUES ('bench_counter_total', '\\x01', 'bench_counter_total', 'counter', true), ('bench_gauge', '\\x02', 'bench_gauge', 'gauge', false);
       INSERT INTO hostscope.series (metric_id, labels, key_hash)

@@ -8,16 +8,14 @@
 //     and every SQL panel of the Long-term history dashboard over 30 days of `hostscope seed --hosts 10
 //     --days 30` (p50/p95 of 5 runs each).
 // Against a private PostgreSQL cluster with default settings (initdb + start, nothing tuned), or
-// $DATABASE_URL. BENCH_SKIP_QUERIES=1 skips part 2 (the 30-day seed takes minutes); BENCH_KEEP=1 keeps the
-// schema for a look afterwards (with DATABASE_URL).
-import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// $DATABASE_URL. BENCH_SKIP_QUERIES=1 skips part 2 (a 30-day seed of 10 hosts, under a minute, then the
+// queries); BENCH_KEEP=1 keeps the schema for a look afterwards (with DATABASE_URL).
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gunzipSync } from 'node:zlib';
-import { freePort, percentile } from './bench-lib.mjs';
+import { percentile, privateCluster } from './bench-lib.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -33,38 +31,6 @@ const { silentLogger } = require(path.join(dist, 'log/logger.js'));
 const FIXTURE = path.join(root, 'test/fixtures/storage/exporter-15s.prom.gz');
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-
-/** A private cluster with PostgreSQL's default settings (only where to listen is set). */
-async function defaultCluster() {
-  const base0 = '/usr/lib/postgresql';
-  const v = existsSync(base0) ? readdirSync(base0).sort((a, b) => Number(b) - Number(a))[0] : undefined;
-  if (v === undefined)
-    throw new Error('no DATABASE_URL and no PostgreSQL binaries under /usr/lib/postgresql');
-  const bin = path.join(base0, v, 'bin');
-  const base = mkdtempSync(path.join(os.tmpdir(), 'hostscope-bench-'));
-  chownSync(
-    base,
-    Number(execFileSync('id', ['-u', 'postgres'])),
-    Number(execFileSync('id', ['-g', 'postgres'])),
-  );
-  const data = path.join(base, 'data');
-  const asPg = (cmd, args) =>
-    execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'ignore' });
-  asPg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8']);
-  const port = await freePort();
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${base}`;
-  asPg('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(base, 'log'), '-w', 'start']);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop() {
-      try {
-        asPg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-      } finally {
-        rmSync(base, { recursive: true, force: true });
-      }
-    },
-  };
-}
 
 /** The recording: concatenated expositions, each sample line ending in its scrape time (ms). */
 function recordedScrapes() {
@@ -259,7 +225,7 @@ async function queries(db, logger) {
 }
 
 async function main() {
-  const cluster = process.env.DATABASE_URL ? undefined : await defaultCluster();
+  const cluster = process.env.DATABASE_URL ? undefined : await privateCluster();
   const db = new PostgresDatabase(process.env.DATABASE_URL ?? cluster.url, { max: 2 });
   const logger = silentLogger();
   try {

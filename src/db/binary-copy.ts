@@ -156,6 +156,7 @@ export class BinaryCopyWriter {
     if (value === null) return this.null();
     switch (type) {
       case 'int8':
+        if (typeof value === 'number' && Number.isSafeInteger(value)) return this.int8Safe(value);
         return this.int8(typeof value === 'bigint' ? value : BigInt(value as number));
       case 'int4':
         return this.int4(Number(value));

@@ -28,15 +28,58 @@ export interface Database extends Queryable {
 
 /** Runs `fn` inside BEGIN/COMMIT on one connection; rolls back when it throws. */
 export async function transaction<T>(db: Database, fn: (s: Queryable) => Promise<T>): Promise<T> {
-  return db.session(async (s) => {
-    await s.exec('BEGIN');
-    try {
-      const result = await fn(s);
-      await s.exec('COMMIT');
-      return result;
-    } catch (err) {
-      await s.exec('ROLLBACK').catch(() => undefined);
-      throw err;
+  return db.session((s) => inTransaction(s, fn));
+}
+
+/** Runs `fn` inside BEGIN/COMMIT on a session; rolls back when it throws. */
+export async function inTransaction<T>(s: Queryable, fn: (s: Queryable) => Promise<T>): Promise<T> {
+  await s.exec('BEGIN');
+  try {
+    const result = await fn(s);
+    await s.exec('COMMIT');
+    return result;
+  } catch (err) {
+    await s.exec('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** One table's share of a bulk write: its rows as a binary COPY payload. */
+export interface CopyPart {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly payload: Buffer;
+  /** What a row that collides with a stored one does (default: keeps the stored one). */
+  readonly onConflict?: string;
+}
+
+/**
+ * Bulk writes of new rows (`seed`), all parts in one transaction: COPY straight into the `hostscope`
+ * tables, the fast path. When some rows are already stored (a unique violation: the same range seeded
+ * twice), the whole write is redone through staging tables with `INSERT ... ON CONFLICT`. `s` must be
+ * one session.
+ */
+export async function copyNewRows(s: Queryable, parts: readonly CopyPart[]): Promise<void> {
+  try {
+    await inTransaction(s, async () => {
+      for (const p of parts) await s.copyBinary(`hostscope.${p.table} (${p.columns.join(', ')})`, p.payload);
+    });
+    return;
+  } catch (err) {
+    if (sqlState(err) !== '23505') throw err;
+  }
+  for (const p of parts)
+    await s.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS hs_staging_${p.table} (LIKE hostscope.${p.table}) ON COMMIT DELETE ROWS`,
+    );
+  await inTransaction(s, async () => {
+    for (const p of parts) {
+      const list = p.columns.join(', ');
+      await s.copyBinary(`hs_staging_${p.table} (${list})`, p.payload);
+      await s.exec(
+        `INSERT INTO hostscope.${p.table} (${list}) SELECT ${list} FROM hs_staging_${p.table}
+         ON CONFLICT ${p.onConflict ?? 'DO NOTHING'}`,
+      );
     }
   });
 }

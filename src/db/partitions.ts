@@ -85,25 +85,31 @@ export class PartitionManager {
   private readonly known = new Set<string>();
   private readonly heads = new Map<string, string>();
 
-  async ensureDay(db: Queryable, table: (typeof DAILY_TABLES)[number], dayMs: number): Promise<void> {
-    const suffix = daySuffix(dayMs);
-    const key = `${table}_${suffix}`;
-    if (this.known.has(key)) return;
-    await db.query('SELECT hostscope.ensure_partition($1, $2, $3, $4)', [
-      table,
-      suffix,
-      new Date(dayMs).toISOString(),
-      new Date(dayMs + DAY_MS).toISOString(),
-    ]);
-    this.known.add(key);
-  }
-
+  /** Day partitions of `table` for every day in `days` (ms in the day), in one round trip. */
   async ensureDays(
     db: Queryable,
     table: (typeof DAILY_TABLES)[number],
     days: Iterable<number>,
   ): Promise<void> {
-    for (const day of days) await this.ensureDay(db, table, day);
+    const missing = new Map<string, number>();
+    for (const ms of days) {
+      const day = dayStart(ms);
+      const suffix = daySuffix(day);
+      if (!this.known.has(`${table}_${suffix}`)) missing.set(suffix, day);
+    }
+    if (missing.size === 0) return;
+    const lower = [...missing.values()];
+    await db.query(
+      `SELECT hostscope.ensure_partition($1, x.suffix, x.lower, x.upper)
+         FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS x(suffix, lower, upper)`,
+      [
+        table,
+        [...missing.keys()],
+        lower.map((d) => new Date(d).toISOString()),
+        lower.map((d) => new Date(d + DAY_MS).toISOString()),
+      ],
+    );
+    for (const suffix of missing.keys()) this.known.add(`${table}_${suffix}`);
   }
 
   /** The head partition for one hour's rows (its own, or an older day partition); returns its name. */

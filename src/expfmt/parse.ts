@@ -336,21 +336,21 @@ abstract class Scanner {
 
   /** Advances over a metric name starting at pos; returns its end (== pos when there is none). */
   protected scanMetricName(): number {
-    const s = this.s;
-    let i = this.pos;
-    if (!hasClass(s.charCodeAt(i), METRIC_START)) return i;
-    i++;
-    while (hasClass(s.charCodeAt(i), METRIC_CHAR)) i++;
-    this.pos = i;
-    return i;
+    return this.scanName(METRIC_START, METRIC_CHAR);
   }
 
+  /** Advances over a label name starting at pos; returns its end (== pos when there is none). */
   protected scanLabelName(): number {
+    return this.scanName(LABEL_START, LABEL_CHAR);
+  }
+
+  /** A name: one character of class `first`, then any of class `rest`. */
+  private scanName(first: number, rest: number): number {
     const s = this.s;
     let i = this.pos;
-    if (!hasClass(s.charCodeAt(i), LABEL_START)) return i;
+    if (!hasClass(s.charCodeAt(i), first)) return i;
     i++;
-    while (hasClass(s.charCodeAt(i), LABEL_CHAR)) i++;
+    while (hasClass(s.charCodeAt(i), rest)) i++;
     this.pos = i;
     return i;
   }
@@ -392,52 +392,10 @@ abstract class Scanner {
    * Escapes: `\\`, `\"`, `\n`.
    */
   protected readLabelValue(): string {
-    const s = this.s;
-    const n = this.n;
-    let i = this.pos + 1;
-    const start = i;
-    for (;;) {
-      if (i >= n) return this.failEof();
-      const c = s.charCodeAt(i);
-      if (c === QUOTE) {
-        this.pos = i + 1;
-        return s.slice(start, i);
-      }
-      if (c === BACKSLASH) break;
-      if (c === LF)
-        return this.fail(`label value ${JSON.stringify(s.slice(start, i))} contains unescaped new-line`);
-      i++;
-    }
-    // Slow path: the value has escapes.
-    let out = s.slice(start, i);
-    for (;;) {
-      if (i >= n) return this.failEof();
-      const c = s.charCodeAt(i);
-      if (c === QUOTE) {
-        this.pos = i + 1;
-        return out;
-      }
-      if (c === LF) return this.fail(`label value ${JSON.stringify(out)} contains unescaped new-line`);
-      if (c === BACKSLASH) {
-        i++;
-        if (i >= n) return this.failEof();
-        const e = s.charCodeAt(i);
-        if (e === BACKSLASH) out += '\\';
-        else if (e === QUOTE) out += '"';
-        else if (e === CH_N) out += '\n';
-        else return this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}'`);
-        i++;
-        continue;
-      }
-      let j = i + 1;
-      while (j < n) {
-        const d = s.charCodeAt(j);
-        if (d === QUOTE || d === BACKSLASH || d === LF) break;
-        j++;
-      }
-      out += s.slice(i, j);
-      i = j;
-    }
+    this.pos++;
+    const value = this.readEscaped(QUOTE, true);
+    this.pos++;
+    return value;
   }
 
   /**
@@ -445,42 +403,42 @@ abstract class Scanner {
    * on the line feed.
    */
   protected readHelp(allowQuoteEscape: boolean): string {
+    return this.readEscaped(LF, allowQuoteEscape);
+  }
+
+  /**
+   * Reads text with escapes from pos up to `end`: the closing quote of a label value (a line feed before
+   * it is an error) or the line feed ending a HELP text. pos ends on `end`. The text is sliced whole when
+   * it has no escapes (the common case), else decoded run by run.
+   */
+  private readEscaped(end: typeof QUOTE | typeof LF, quoteEscape: boolean): string {
     const s = this.s;
     const n = this.n;
-    let i = this.pos;
-    const start = i;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c === LF || c === BACKSLASH) break;
-      i++;
-    }
-    if (i >= n) return this.failEof();
-    if (s.charCodeAt(i) === LF) {
-      this.pos = i;
-      return s.slice(start, i);
-    }
-    let out = s.slice(start, i);
+    const help = end === LF;
+    const start = this.pos;
+    let i = start;
+    let out: string | undefined;
     for (;;) {
-      if (i >= n) return this.failEof();
-      const c = s.charCodeAt(i);
-      if (c === LF) {
-        this.pos = i;
+      let j = i;
+      let c = s.charCodeAt(j);
+      while (j < n && c !== end && c !== BACKSLASH && c !== LF) c = s.charCodeAt(++j);
+      if (j >= n) return this.failEof();
+      out = out === undefined ? s.slice(start, j) : out + s.slice(i, j);
+      if (c === end) {
+        this.pos = j;
         return out;
       }
-      if (c === BACKSLASH) {
-        i++;
-        if (i >= n) return this.failEof();
-        const e = s.charCodeAt(i);
-        if (e === BACKSLASH) out += '\\';
-        else if (e === CH_N) out += '\n';
-        else if (e === QUOTE && allowQuoteEscape) out += '"';
-        else if (e === LF) return this.fail('HELP text ends with a backslash');
-        else return this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}' in HELP`);
-        i++;
-      } else {
-        out += String.fromCharCode(c);
-        i++;
-      }
+      if (c === LF) return this.fail(`label value ${JSON.stringify(out)} contains unescaped new-line`);
+      // A backslash.
+      i = j + 1;
+      if (i >= n) return this.failEof();
+      const e = s.charCodeAt(i);
+      if (e === BACKSLASH) out += '\\';
+      else if (e === CH_N) out += '\n';
+      else if (e === QUOTE && quoteEscape) out += '"';
+      else if (help && e === LF) return this.fail('HELP text ends with a backslash');
+      else return this.fail(`invalid escape sequence '\\${String.fromCharCode(e)}'${help ? ' in HELP' : ''}`);
+      i++;
     }
   }
 
@@ -679,7 +637,18 @@ class TextParser extends Scanner {
       timestampMs = parseInt64(text, 0, text.length);
       if (timestampMs === undefined) return -1;
     }
-    const name = hit.name;
+    const family = this.sampleFamily(hit.name);
+    if (family.om === 'gaugehistogram' || family.type !== hit.type) return -1;
+    this.pushColumnar(family, hit, value, timestampMs);
+    this.line++;
+    return i + 1;
+  }
+
+  /**
+   * The family of a sample named `name`: the previous sample's when the name repeats, else Go's
+   * setOrCreateCurrentMF (familyFor). A family that had no TYPE line is untyped from its first sample on.
+   */
+  private sampleFamily(name: string): FamilyBuilder {
     let family = this.lastFamily;
     if (name !== this.lastName || family === undefined) {
       family = this.familyFor(name);
@@ -690,15 +659,22 @@ class TextParser extends Scanner {
       family.type = 'untyped';
       family.typeSet = true;
     }
-    if (family.om === 'gaugehistogram' || family.type !== hit.type) return -1;
+    return family;
+  }
+
+  /** Records a sample of a columnar parse (parseBuffer made room for it in `values`). */
+  private pushColumnar(
+    family: FamilyBuilder,
+    line: CachedLine,
+    value: number,
+    timestampMs: number | undefined,
+  ): void {
     const next = this.next as CachedLine[];
     const index = next.length;
-    next.push(hit);
+    next.push(line);
     this.values[index] = value;
     if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
     family.indices.push(index);
-    this.line++;
-    return i + 1;
   }
 
   /** Go's setOrCreateCurrentMF: exact name, else a summary/histogram this is a `_sum`/`_count`/`_bucket` of. */
@@ -789,16 +765,9 @@ class TextParser extends Scanner {
     if (this.pos >= n) return this.failEof();
     let name = this.sampleName(nameStart, nameEnd);
     if (this.next !== undefined && name !== this.lastName) name = this.own(name);
-    let family = this.lastFamily;
-    if (name !== this.lastName || family === undefined) {
-      family = this.familyFor(name);
-      this.lastName = name;
-      this.lastFamily = family;
-    }
-    if (!family.typeSet) {
-      family.type = 'untyped';
-      family.typeSet = true;
-    } else if (family.om === 'gaugehistogram') {
+    // A gauge_histogram family always had a TYPE line (only a TYPE line makes one).
+    const family = this.sampleFamily(name);
+    if (family.om === 'gaugehistogram') {
       // Go's parser accepts `# TYPE x gauge_histogram` but has no sample representation for it
       // (node_exporter 1.5 then panics); refuse the sample instead.
       return this.fail(
@@ -839,18 +808,13 @@ class TextParser extends Scanner {
         return this.fail(`spurious string after timestamp: ${JSON.stringify(s.slice(i, end))}`);
       }
     }
-    const next = this.next;
-    if (next === undefined) {
+    if (this.next === undefined) {
       family.samples.push({ name, labels, value, timestampMs });
     } else {
-      // parseBuffer() made room for this sample and records where it sits in the body.
-      const index = next.length;
-      next.push({ name, labels, type: family.type });
+      // parseBuffer() records where this sample sits in the body.
+      this.pushColumnar(family, { name, labels, type: family.type }, value, timestampMs);
       this.nameStart = nameStart;
       this.valueStart = valueStart;
-      this.values[index] = value;
-      if (timestampMs !== undefined) (this.timestamps ??= new Map()).set(index, timestampMs);
-      family.indices.push(index);
     }
     this.newline();
   }

@@ -1,17 +1,18 @@
 import type { ParsedFamily, ParsedSample } from '../expfmt/types';
 import type { MetricType } from '../metrics/types';
-import type { Database } from '../db/database';
+import { copyNewRows, type CopyPart, type Database } from '../db/database';
 import type { Logger } from '../log/logger';
-import { extractInventory, InventoryTracker } from './inventory';
+import { applyInventory, extractInventory, InventoryTracker, type InventorySnapshot } from './inventory';
 import { maintain, rollupUsage } from './maintain';
 import { syntheticFamilies } from './scrape';
-import type { PendingScrape, Target } from './types';
-import { UsageTracker } from './usage';
+import type { Target } from './types';
+import { UsageTracker, type ContainerUsageRow, type HostUsageRow } from './usage';
+import { usageCopyParts } from './usage-copy';
 import { isCounterSample, SampleWriter } from './writer';
 import { BinaryCopyWriter } from '../db/binary-copy';
-import { PartitionManager } from '../db/partitions';
+import { DAY_MS, dayStart, PartitionManager } from '../db/partitions';
 import { blockHours } from '../storage/compact';
-import { copyChunks, type ChunkRow } from '../storage/chunk-copy';
+import { chunkCopyParts, type ChunkRow } from '../storage/chunk-copy';
 
 export interface SeedOptions {
   readonly hosts: number;
@@ -358,57 +359,98 @@ class HourAggregate {
 }
 
 const HOUR_MS = 3_600_000;
+const INVENTORY_REFRESH_MS = 3_600_000;
+
+/** Wall time per phase of a seed, in ms (logged at debug, to see where the time goes). */
+class PhaseTimes {
+  readonly ms: Record<string, number> = {};
+  private started = performance.now();
+  /** Charges the time since the previous mark to `phase`. */
+  mark(phase: string): void {
+    const now = performance.now();
+    this.ms[phase] = (this.ms[phase] ?? 0) + (now - this.started);
+    this.started = now;
+  }
+  rounded(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.ms).map(([k, v]) => [k, Math.round(v)]));
+  }
+}
+
+/** Yields to the event loop every few ms, so that database writes in flight progress meanwhile. */
+class Ticker {
+  private next = performance.now() + 5;
+  async tick(): Promise<void> {
+    if (performance.now() < this.next) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.next = performance.now() + 5;
+  }
+}
 
 /**
  * `hostscope seed`: fills the database with synthetic history. Samples go straight into compacted chunks
- * (blocks as compaction would cut them) with their hourly rollups computed on the way, so months take
- * seconds; usage rows and inventory go through the sink's writer like real scrapes. Returns samples written.
+ * (blocks as compaction would cut them) with their hourly rollups computed on the way, and usage rows with
+ * them, one binary COPY transaction per block written while the next block is computed, so months take
+ * seconds. Returns samples written.
  */
 export async function runSeed(db: Database, options: SeedOptions, logger: Logger): Promise<number> {
   const gen = new SeedGenerator(options);
   const writer = new SampleWriter(db, logger, { past: (options.days + 1) * 86_400_000, future: 600_000 });
   const usage = new UsageTracker();
   // Refresh hourly so hosts.last_seen follows the synthetic history and maintain keeps the hosts.
-  const inventory = new InventoryTracker(3_600_000);
+  const inventory = new InventoryTracker(INVENTORY_REFRESH_MS);
   const partitions = new PartitionManager();
   const span = blockHours(HOUR_MS / options.stepMs) * HOUR_MS;
   const closedHour = Math.floor(options.nowMs / HOUR_MS) * HOUR_MS;
   // Per host: series ids in sample order, counter flags, and each series' last value (for increases).
   const layout = new Map<HostState, { ids: number[]; counter: boolean[]; prev: (number | undefined)[] }>();
+  // Per host: the last inventory snapshot due, and when the next one is. A host's snapshots differ only
+  // by their time (the generator's inventory labels never change), so only the last one is written: the
+  // tables end as writing each would have left them (last_seen the latest, nothing else changed). And a
+  // snapshot (it is hashed) is only built when one can be due.
+  const snapshots = new Map<HostState, InventorySnapshot>();
+  const inventoryDue = new Map<HostState, number>();
   let written = 0;
+  const phases = new PhaseTimes();
+  const days: number[] = [];
+  for (let d = dayStart(gen.startMs); d <= options.nowMs; d += DAY_MS) days.push(d);
+  await partitions.ensureDays(db, 'host_usage', days);
+  await partitions.ensureDays(db, 'container_usage', days);
+  phases.mark('partitions');
+  // One block's write in flight while the next block is computed (a rejection is awaited below).
+  let writing: Promise<void> = Promise.resolve();
+  let writeMs = 0;
+  const ticker = new Ticker();
   for (let block = Math.floor(gen.startMs / span) * span; block <= options.nowMs; block += span) {
     const times: number[] = [];
     for (let t = Math.max(block, gen.startMs); t < block + span && t <= options.nowMs; t += options.stepMs)
       times.push(t);
     if (times.length === 0) continue;
-    await partitions.ensureMonth(db, 'chunks', block);
-    await partitions.ensureMonth(db, 'chunk_times', block);
-    await partitions.ensureMonth(db, 'samples_hourly_raw', block);
     const chunks: ChunkRow[] = [];
     const hourly = new BinaryCopyWriter(1 << 20);
-    const side: PendingScrape[] = [];
+    const hostUsage: HostUsageRow[] = [];
+    const containerUsage: ContainerUsageRow[] = [];
     for (const h of gen.hosts) {
       let values: Float64Array[] = [];
       let hours: HourAggregate[][] = [];
       let l = layout.get(h);
       for (let k = 0; k < times.length; k++) {
         const t = times[k] as number;
+        await ticker.tick();
         const families = gen.scrape(h, t);
         const all = [
           ...families,
           ...syntheticFamilies({ target: h.target, timeMs: t, durationSeconds: 0.01, families }),
         ];
-        let sampleCount = 0;
-        for (const f of all) sampleCount += f.samples.length;
-        const pending: PendingScrape = {
-          target: h.target,
-          timeMs: t,
-          families: all,
-          sampleCount,
-          containerUsage: [],
-        };
         if (l === undefined) {
-          const ids = await writer.seriesIds(pending);
+          let sampleCount = 0;
+          for (const f of all) sampleCount += f.samples.length;
+          const ids = await writer.seriesIds({
+            target: h.target,
+            timeMs: t,
+            families: all,
+            sampleCount,
+            containerUsage: [],
+          });
           const counter = all.flatMap((f) => f.samples.map((x) => isCounterSample(f, x.name)));
           l = { ids, counter, prev: ids.map(() => undefined) };
           layout.set(h, l);
@@ -429,15 +471,13 @@ export async function runSeed(db: Database, options: SeedOptions, logger: Logger
             i++;
           }
         const u = usage.compute(h.target, t, families);
-        const snap = extractInventory(h.target, t, families);
-        side.push({
-          ...pending,
-          families: [],
-          sampleCount: 0,
-          ...(u.host === undefined ? {} : { hostUsage: u.host }),
-          containerUsage: u.containers,
-          ...(inventory.due(snap) ? { inventory: snap } : {}),
-        });
+        if (u.host !== undefined) hostUsage.push(u.host);
+        for (const c of u.containers) containerUsage.push(c);
+        if (t >= (inventoryDue.get(h) ?? -Infinity)) {
+          const snap = extractInventory(h.target, t, families);
+          if (inventory.due(snap)) snapshots.set(h, snap);
+          inventoryDue.set(h, t + INVENTORY_REFRESH_MS);
+        }
       }
       if (l === undefined) continue;
       l.ids.forEach((id, i) => {
@@ -459,25 +499,37 @@ export async function runSeed(db: Database, options: SeedOptions, logger: Logger
       });
       written += l.ids.length * times.length;
     }
-    await db.session(async (s) => {
-      await copyChunks(s, chunks);
-      await s.exec(
-        'CREATE TEMP TABLE IF NOT EXISTS hs_seed_hourly (LIKE hostscope.samples_hourly_raw) ON COMMIT DELETE ROWS',
-      );
-      await s.exec('BEGIN');
-      await s.copyBinary(
-        'hs_seed_hourly (series_id, hour, count, sum, min, max, first, last, increase)',
-        hourly.finish(),
-      );
-      await s.exec(`INSERT INTO hostscope.samples_hourly_raw SELECT * FROM hs_seed_hourly
-                    ON CONFLICT (series_id, hour) DO UPDATE SET count = EXCLUDED.count, sum = EXCLUDED.sum,
-                      min = EXCLUDED.min, max = EXCLUDED.max, first = EXCLUDED.first, last = EXCLUDED.last,
-                      increase = EXCLUDED.increase;
-                    COMMIT`);
-    });
-    await writer.writeSideTables(side);
+    const parts: CopyPart[] = [
+      ...chunkCopyParts(chunks),
+      {
+        table: 'samples_hourly_raw',
+        columns: ['series_id', 'hour', 'count', 'sum', 'min', 'max', 'first', 'last', 'increase'],
+        payload: hourly.finish(),
+        onConflict: `(series_id, hour) DO UPDATE SET count = EXCLUDED.count, sum = EXCLUDED.sum,
+          min = EXCLUDED.min, max = EXCLUDED.max, first = EXCLUDED.first, last = EXCLUDED.last,
+          increase = EXCLUDED.increase`,
+      },
+      ...usageCopyParts(hostUsage, containerUsage),
+    ];
+    phases.mark('generate');
+    await writing;
+    phases.mark('wait for writes');
+    for (const table of ['chunks', 'chunk_times', 'samples_hourly_raw'] as const)
+      await partitions.ensureMonth(db, table, block);
+    phases.mark('partitions');
+    writing = (async () => {
+      const started = performance.now();
+      await db.session((s) => copyNewRows(s, parts));
+      writeMs += performance.now() - started;
+    })();
+    writing.catch(() => undefined);
   }
+  await writing;
+  phases.mark('wait for writes');
+  for (const snap of snapshots.values()) await applyInventory(db, snap);
+  phases.mark('inventory');
   await rollupUsage(db, partitions, Math.floor(gen.startMs / HOUR_MS) * HOUR_MS, closedHour);
+  phases.mark('usage rollup');
   // The rollups of every closed hour are written: on a fresh database, start maintain's watermark there.
   await db.query('UPDATE hostscope.rollup_state SET rolled_until = $1 WHERE id AND rolled_until IS NULL', [
     new Date(closedHour).toISOString(),
@@ -489,5 +541,8 @@ export async function runSeed(db: Database, options: SeedOptions, logger: Logger
     retentionHourlyMs: 400 * 86_400_000,
     nowMs: options.nowMs,
   });
+  phases.mark('maintain');
+  // `writes` overlaps `generate`: the blocks' COPY transactions, in the background.
+  logger.debug({ ms: { ...phases.rounded(), writes: Math.round(writeMs) } }, 'seed phases');
   return written;
 }

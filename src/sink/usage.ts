@@ -103,7 +103,8 @@ export function hostNameOf(picked: ReturnType<typeof pickSamples>, target: Targe
  */
 export class UsageTracker {
   private readonly cpu = new Map<string, CpuTotals>();
-  private readonly containerCpu = new Map<string, { timeMs: number; seconds: number }>();
+  /** Per target (instance), per container id: the last CPU counter seen. */
+  private readonly containerCpu = new Map<string, Map<string, { timeMs: number; seconds: number }>>();
 
   compute(
     target: Target,
@@ -216,17 +217,17 @@ export class UsageTracker {
     }
     const status = containerStates(picked);
     const rows: ContainerUsageRow[] = [];
-    const seen = new Set<string>();
+    // Only the containers of this scrape are kept, so the map does not grow with containers that are gone.
+    const before = this.containerCpu.get(target.instance);
+    const after = new Map<string, { timeMs: number; seconds: number }>();
     for (const [id, a] of byId) {
-      const key = `${target.instance}\u0000${id}`;
-      seen.add(key);
+      const prev = before?.get(id);
       let cpuCores: number | null = null;
       if (a.cpu !== undefined && a.cpuTimeMs !== undefined) {
-        const prev = this.containerCpu.get(key);
         if (prev !== undefined && a.cpuTimeMs > prev.timeMs && a.cpu >= prev.seconds)
           cpuCores = round((a.cpu - prev.seconds) / ((a.cpuTimeMs - prev.timeMs) / 1000));
-        this.containerCpu.set(key, { timeMs: a.cpuTimeMs, seconds: a.cpu });
-      }
+        after.set(id, { timeMs: a.cpuTimeMs, seconds: a.cpu });
+      } else if (prev !== undefined) after.set(id, prev);
       const limit = a.limit !== undefined && a.limit > 0 ? a.limit : machineMemory;
       rows.push({
         time,
@@ -244,10 +245,7 @@ export class UsageTracker {
         memory_percent: a.mem !== undefined && limit !== undefined ? pct(a.mem, limit) : null,
       });
     }
-    // Forget containers of this target that are gone, so the map does not grow without bound.
-    const prefix = `${target.instance}\u0000`;
-    for (const key of this.containerCpu.keys())
-      if (key.startsWith(prefix) && !seen.has(key)) this.containerCpu.delete(key);
+    this.containerCpu.set(target.instance, after);
     return rows;
   }
 }

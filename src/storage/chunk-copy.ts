@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BinaryCopyWriter, PG_EPOCH_MS } from '../db/binary-copy';
-import type { Queryable } from '../db/database';
+import type { CopyPart } from '../db/database';
 
 const FLOAT8_OID = 701;
 const TIMESTAMPTZ_OID = 1184;
@@ -45,11 +45,11 @@ export interface ChunkRow {
 }
 
 /**
- * Writes finished chunks straight into the compacted store (for writers that produce whole blocks, such
- * as `seed`), time sets deduplicated as compaction does. The blocks must be new: existing chunks with the
- * same (series, start) are left as they are. `s` must be one session (it runs a transaction).
+ * Finished chunks as COPY payloads for the compacted store (for writers that produce whole blocks, such
+ * as `seed`; write them with `copyNewRows`), time sets deduplicated as compaction does. The blocks must be
+ * new: existing chunks with the same (series, start) are left as they are.
  */
-export async function copyChunks(s: Queryable, rows: readonly ChunkRow[]): Promise<void> {
+export function chunkCopyParts(rows: readonly ChunkRow[]): CopyPart[] {
   const sets = new Map<string, { start: number; id: bigint; bytes: Buffer }>();
   const chunks = new BinaryCopyWriter(1 << 20);
   const idOf = new Map<ArrayLike<number>, { bytes: Buffer; id: bigint }>();
@@ -72,22 +72,12 @@ export async function copyChunks(s: Queryable, rows: readonly ChunkRow[]): Promi
   }
   const times = new BinaryCopyWriter(1 << 16);
   for (const set of sets.values()) times.row(3).timestampMs(set.start).int8(set.id).raw(set.bytes);
-  await s.exec(
-    'CREATE TEMP TABLE IF NOT EXISTS hs_seed_times (LIKE hostscope.chunk_times) ON COMMIT DELETE ROWS',
-  );
-  await s.exec(
-    'CREATE TEMP TABLE IF NOT EXISTS hs_seed_chunks (LIKE hostscope.chunks) ON COMMIT DELETE ROWS',
-  );
-  await s.exec('BEGIN');
-  try {
-    await s.copyBinary('hs_seed_times (start, id, times)', times.finish());
-    await s.copyBinary('hs_seed_chunks (series_id, start, stop, times_id, count, "values")', chunks.finish());
-    await s.exec(`
-      INSERT INTO hostscope.chunk_times SELECT * FROM hs_seed_times ON CONFLICT DO NOTHING;
-      INSERT INTO hostscope.chunks SELECT * FROM hs_seed_chunks ON CONFLICT DO NOTHING;
-      COMMIT`);
-  } catch (err) {
-    await s.exec('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  return [
+    { table: 'chunk_times', columns: ['start', 'id', 'times'], payload: times.finish() },
+    {
+      table: 'chunks',
+      columns: ['series_id', 'start', 'stop', 'times_id', 'count', '"values"'],
+      payload: chunks.finish(),
+    },
+  ];
 }

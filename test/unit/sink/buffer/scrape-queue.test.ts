@@ -70,6 +70,37 @@ describe('ScrapeQueue', () => {
     expect(readdirSync(tmp.dir).filter((f) => f.endsWith('.seg'))).toEqual([]);
   });
 
+  it('drops written scrapes from memory: the backlog shrinks as batches are committed, and on spill', async () => {
+    const q = new ScrapeQueue(disk, 100, silentLogger(), replayScrape);
+    const items = [1, 2, 3, 4, 5].map(queued);
+    for (const item of items) q.push(item);
+    expect(q.memoryScrapes).toBe(5);
+    expect(q.samples).toBe(20); // 4 samples a scrape
+    const first = await q.next(8);
+    if (first === undefined) throw new Error('no batch');
+    expect(first.scrapes).toEqual([items[0]?.pending, items[1]?.pending]);
+    expect(q.memoryScrapes).toBe(5); // next() only looks
+    await q.commit(first);
+    expect(q.memoryScrapes).toBe(3);
+    expect(q.samples).toBe(12);
+    // The written scrapes are gone: the next batch starts after them, with the very objects pushed.
+    const second = await q.next(4);
+    if (second === undefined) throw new Error('no batch');
+    expect(second.scrapes).toHaveLength(1);
+    expect(second.scrapes[0]).toBe(items[2]?.pending);
+    await q.commit(second);
+    expect(q.memoryScrapes).toBe(2);
+    expect(q.samples).toBe(8);
+    // A spill hands the rest to disk: memory keeps nothing, the samples are counted on disk.
+    await q.spill();
+    expect(q.memoryScrapes).toBe(0);
+    expect(disk.samples).toBe(8);
+    expect(q.samples).toBe(8);
+    expect(await drain(q)).toEqual([{ from: 'disk', values: [4, 5] }]);
+    expect(q.samples).toBe(0);
+    expect(q.memoryScrapes).toBe(0);
+  });
+
   it('on spill moves memory in front of what is on disk, and new scrapes behind', async () => {
     const q = new ScrapeQueue(disk, 8, silentLogger(), replayScrape);
     for (let i = 1; i <= 2; i++) await q.push(queued(i)); // in memory
