@@ -54,6 +54,7 @@
  * Memory: label values without escapes are slices of the input, which V8 may keep alive as long as
  * the parsed samples are.
  */
+import { randomBytes } from 'node:crypto';
 import { HostscopeError } from '../errors';
 import type { Labels, MetricType } from '../metrics/types';
 import { formatOpenMetricsFloat, parseFloatText, parseFloatToken } from './float';
@@ -148,7 +149,8 @@ interface CachedLine extends SeriesLine {
 /**
  * What the last parse of one source (a scrape target) learnt about its sample lines. Exporters write the
  * same series in the same order every time, so the next parse compares each line with the line at the
- * same position last time and, when everything up to the value is identical, reuses that line's name and
+ * same position last time (by a keyed 64-bit hash of its text up to the value; the body itself is not
+ * kept) and, when everything up to the value is identical, reuses that line's name and
  * labels object instead of scanning and allocating them again: only the value is parsed. Consumers see
  * the same objects for the same series, so they can compare labels by identity. A failed parse leaves
  * the cache as it was. Text format only (OpenMetrics parses in full).
@@ -156,37 +158,58 @@ interface CachedLine extends SeriesLine {
 export class ParseCache {
   /** @internal Sample lines of the last successful parse, in order. */
   lines: readonly CachedLine[] = [];
-  /** @internal The body of the last successful parse: line i's text up to its value is body[starts[i], ends[i]). */
-  body: Buffer | undefined;
+  /**
+   * @internal Per line of the last parse: the byte length of its text up to the value, and a 64-bit
+   * keyed hash of that text (two 32-bit halves). The cache keeps these rather than the body: a big
+   * target's body is tens of MB, which a scraper would otherwise hold twice.
+   */
+  lengths: Int32Array = new Int32Array(0);
   /** @internal */
-  starts: Int32Array = new Int32Array(0);
+  hashA: Int32Array = new Int32Array(0);
   /** @internal */
-  ends: Int32Array = new Int32Array(0);
+  hashB: Int32Array = new Int32Array(0);
   /** @internal The last sliced parse queued on this cache: they take turns (see parseExpositionSliced). */
   turn: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    /** Told when the cache starts and stops keeping a body, for a caller that reuses body buffers. */
-    private readonly bodies?: { hold(body: Buffer): void; release(body: Buffer): void },
-  ) {}
 
   get size(): number {
     return this.lines.length;
   }
 
-  /**
-   * @internal Keeps the body of a successful parse (read only: the scrape that read it keeps it too, for
-   * the disk buffer).
-   */
-  keep(body: Buffer, lines: readonly CachedLine[], starts: Int32Array, ends: Int32Array): void {
-    const previous = this.body;
-    this.bodies?.hold(body);
-    this.body = body;
-    if (previous !== undefined && previous !== body) this.bodies?.release(previous);
+  /** @internal Keeps what a successful parse learnt. */
+  keep(lines: readonly CachedLine[], lengths: Int32Array, hashA: Int32Array, hashB: Int32Array): void {
     this.lines = lines;
-    this.starts = starts;
-    this.ends = ends;
+    this.lengths = lengths;
+    this.hashA = hashA;
+    this.hashB = hashB;
   }
+}
+
+/**
+ * Keys of the line hashes, random per process, so that no exposition can be crafted to make two
+ * different lines look alike to the cache (which would file one series' value under another).
+ */
+const [KEY_A, KEY_B] = ((): [number, number] => {
+  const b = randomBytes(8);
+  return [b.readInt32LE(0), b.readInt32LE(4)];
+})();
+
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** Two independent keyed 32-bit hashes of buf[from, to) (FNV-1a lanes, murmur3 finaliser). */
+function lineHash(buf: Buffer, from: number, to: number, out: Int32Array, at: number): void {
+  let a = KEY_A ^ 0x811c9dc5;
+  let b = KEY_B ^ 0x050c5d1f;
+  for (let i = from; i < to; i++) {
+    const c = buf[i] as number;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  out[at] = fmix32(a ^ (to - from));
+  out[at + 1] = fmix32(b + Math.imul(to - from, 0x27d4eb2d));
 }
 
 function quoteChar(c: number): string {
@@ -531,13 +554,15 @@ class TextParser extends Scanner {
     const next = this.next;
     if (next === undefined) throw new Error('parseBuffer needs a columnar parser');
     const prev = cache.lines;
-    const prevBody = cache.body;
-    const prevStarts = cache.starts;
-    const prevEnds = cache.ends;
+    const prevLengths = cache.lengths;
+    const prevA = cache.hashA;
+    const prevB = cache.hashB;
     let capacity = Math.max(1024, prev.length + 64);
     this.values = new Float64Array(capacity);
-    let starts: Int32Array = new Int32Array(capacity);
-    let ends: Int32Array = new Int32Array(capacity);
+    let lengths: Int32Array = new Int32Array(capacity);
+    let hashA: Int32Array = new Int32Array(capacity);
+    let hashB: Int32Array = new Int32Array(capacity);
+    const h = new Int32Array(2);
     const n = buf.length;
     let cursor = 0;
     let p = 0;
@@ -549,27 +574,32 @@ class TextParser extends Scanner {
       }
       if (next.length === capacity) {
         capacity *= 2;
-        starts = grow(starts, capacity);
-        ends = grow(ends, capacity);
+        lengths = grow(lengths, capacity);
+        hashA = grow(hashA, capacity);
+        hashB = grow(hashB, capacity);
         const values = new Float64Array(capacity);
         values.set(this.values);
         this.values = values;
       }
       const c = buf[p] as number;
-      if (prevBody !== undefined && c !== HASH && c !== LF && c !== SP && c !== TAB) {
+      if (prev.length > 0 && c !== HASH && c !== LF && c !== SP && c !== TAB) {
         const limit = Math.min(prev.length, cursor + LOOKAHEAD);
         let done = -1;
+        let hashedLen = -1;
         for (let j = cursor; j < limit; j++) {
-          const from = prevStarts[j] as number;
-          const len = (prevEnds[j] as number) - from;
+          const len = prevLengths[j] as number;
           if (p + len >= n) continue;
-          let k = 0;
-          while (k < len && buf[p + k] === prevBody[from + k]) k++;
-          if (k !== len) continue;
+          if (len !== hashedLen) {
+            lineHash(buf, p, p + len, h, 0);
+            hashedLen = len;
+          }
+          if (h[0] !== prevA[j] || h[1] !== prevB[j]) continue;
           done = this.repeatedSample(buf, p, p + len, prev[j] as CachedLine);
           if (done >= 0) {
-            starts[next.length - 1] = p;
-            ends[next.length - 1] = p + len;
+            const at = next.length - 1;
+            lengths[at] = len;
+            hashA[at] = h[0] as number;
+            hashB[at] = h[1] as number;
             cursor = j + 1;
           }
           break;
@@ -591,8 +621,12 @@ class TextParser extends Scanner {
         const ascii = this.s.length === lineEnd - p;
         const bytes = (chars: number): number =>
           ascii ? chars : Buffer.byteLength(this.s.slice(0, chars), 'utf8');
-        starts[count] = p + bytes(this.nameStart);
-        ends[count] = p + bytes(this.valueStart);
+        const from = p + bytes(this.nameStart);
+        const to = p + bytes(this.valueStart);
+        lengths[count] = to - from;
+        lineHash(buf, from, to, h, 0);
+        hashA[count] = h[0] as number;
+        hashB[count] = h[1] as number;
       }
       p = lineEnd;
     }
@@ -608,7 +642,7 @@ class TextParser extends Scanner {
         new ColumnarFamily(f.name, f.type, f.help, f.unit === '' ? undefined : f.unit, columns, f.indices),
       );
     }
-    cache.keep(buf, next, starts, ends);
+    cache.keep(next, lengths, hashA, hashB);
     return out;
   }
 

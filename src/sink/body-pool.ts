@@ -1,12 +1,13 @@
 /**
  * Scrape bodies, reused. On a VM, where the first touch of every page is a fault into the hypervisor, a
  * fresh 35 MiB buffer costs ~200 ms to fill here and a reused one ~6 ms: a big target scraped every
- * second would spend a fifth of a core on page faults. A body has holders (the scrape that read it until
- * it is queued or compressed for the disk buffer; the target's parse cache, which compares the next
- * scrape with it); when the last lets go, the buffer goes back to the pool.
+ * second would spend a fifth of a core on page faults. A body is handed out to the scrape that reads
+ * into it and comes back once its scrape is queued in memory or compressed for the disk buffer (the
+ * parse cache keeps hashes of its lines, not the body).
  */
 export class BodyPool {
-  private readonly holders = new Map<ArrayBuffer, number>();
+  /** Buffers handed out and not yet given back: only those are taken back, and only once. */
+  private readonly out = new Set<ArrayBuffer>();
   private free: ArrayBuffer[] = [];
 
   constructor(
@@ -23,7 +24,7 @@ export class BodyPool {
     return n;
   }
 
-  /** A buffer of exactly `bytes` bytes, with one holder (the caller). */
+  /** A buffer of exactly `bytes` bytes, to give back with release() once nothing reads it any more. */
   acquire(bytes: number): Buffer {
     if (bytes < this.minBytes) return Buffer.allocUnsafe(bytes);
     let best = -1;
@@ -34,31 +35,15 @@ export class BodyPool {
     // Growing an old buffer is no cheaper than a new one: a body that outgrew them all gets a fresh one.
     const ab =
       best >= 0 ? (this.free.splice(best, 1)[0] as ArrayBuffer) : Buffer.allocUnsafeSlow(bytes).buffer;
-    this.holders.set(ab, 1);
+    this.out.add(ab as ArrayBuffer);
     return Buffer.from(ab, 0, bytes);
   }
 
-  /** One more holder. A whole buffer the pool did not hand out (a replayed body) is adopted. */
-  hold(body: Buffer): void {
-    const ab = body.buffer;
-    if (!(ab instanceof ArrayBuffer)) return;
-    const n = this.holders.get(ab);
-    if (n !== undefined) this.holders.set(ab, n + 1);
-    else if (body.byteOffset === 0 && ab.byteLength >= this.minBytes) this.holders.set(ab, 1);
-  }
-
-  /** A holder is done with the body; after the last one it may be handed out again. */
+  /** Gives a body back; anything the pool did not hand out (or already has back) is ignored. */
   release(body: Buffer | undefined): void {
     if (body === undefined) return;
     const ab = body.buffer;
-    if (!(ab instanceof ArrayBuffer)) return;
-    const n = this.holders.get(ab);
-    if (n === undefined) return;
-    if (n > 1) {
-      this.holders.set(ab, n - 1);
-      return;
-    }
-    this.holders.delete(ab);
+    if (!(ab instanceof ArrayBuffer) || !this.out.delete(ab)) return;
     this.free.push(ab);
     if (this.free.length > this.maxFree) {
       this.free.sort((a, b) => b.byteLength - a.byteLength);

@@ -65,8 +65,9 @@ export class Sink {
   /** Scrape bodies are read into reused buffers; one spare. */
   private readonly bodies = new BodyPool(1);
   private skipped = 0;
-  /** Set while rounds are skipped for a backlog (logged once each way). */
+  /** Set while rounds are skipped for a backlog. */
   private behind = false;
+  private behindWarnedMs = -Infinity;
   private rejected = 0;
   private flushing: Promise<boolean> | undefined;
   private round:
@@ -185,7 +186,7 @@ export class Sink {
   private parseCacheFor(url: string): ParseCache {
     let cache = this.parseCaches.get(url);
     if (cache === undefined) {
-      cache = new ParseCache(this.bodies);
+      cache = new ParseCache();
       this.parseCaches.set(url, cache);
     }
     return cache;
@@ -226,24 +227,28 @@ export class Sink {
    * sink scrapes what it can write, as Prometheus does when its appends fall behind.
    */
   tick(nowMs: number): void {
-    if (this.buffer.backlogged) {
+    // Behind: skip until half the bound is written (hysteresis), so a sink at its limit alternates in
+    // long stretches, and the warning repeats at most once a minute.
+    const behind = this.behind
+      ? !this.buffer.spilling && this.buffer.samples > this.options.bufferMaxSamples / 2
+      : this.buffer.backlogged;
+    if (behind) {
       this.metrics.roundsSkippedBacklog++;
-      if (!this.behind) {
-        this.behind = true;
+      if (!this.behind && nowMs - this.behindWarnedMs >= 60_000) {
+        this.behindWarnedMs = nowMs;
         this.logger.warn(
-          { buffered: this.buffer.samples, limit: this.options.bufferMaxSamples },
+          {
+            buffered: this.buffer.samples,
+            limit: this.options.bufferMaxSamples,
+            skippedSoFar: this.metrics.roundsSkippedBacklog,
+          },
           'the database is behind by more than --buffer.max-samples; skipping scrape rounds until it catches up',
         );
       }
+      this.behind = true;
       return;
     }
-    if (this.behind) {
-      this.behind = false;
-      this.logger.info(
-        { skipped: this.metrics.roundsSkippedBacklog },
-        'the database caught up; scraping again',
-      );
-    }
+    this.behind = false;
     const running = this.round;
     if (running !== undefined) {
       this.metrics.roundsSkipped++;

@@ -110,6 +110,27 @@ describe('parseExposition with a ParseCache', () => {
     expect(b?.samples[3]?.labels).toEqual({ ...a?.samples[3]?.labels });
   });
 
+  it('keeps nothing of the body: the buffer of the last scrape may be overwritten (reused for the next)', () => {
+    const cache = new ParseCache();
+    const body = Buffer.from(NODE);
+    const first = parseExposition(body, 'text', cache);
+    body.fill(0x78); // the scraper reads the next body into this buffer
+    const changed = NODE.replace(/ 1$/m, ' 2');
+    const second = parseExposition(Buffer.from(changed), 'text', cache);
+    expect(plain(second)).toEqual(plain(parseExposition(changed, 'text')));
+    expect(second[0]?.samples[0]?.labels).toBe(first[0]?.samples[0]?.labels);
+  });
+
+  it('tells lines of the same length apart by their text, not their length', () => {
+    const cache = new ParseCache();
+    parseExposition('a{x="1"} 1\na{x="2"} 2\n', 'text', cache);
+    const swapped = parseExposition('a{x="2"} 5\na{x="1"} 6\n', 'text', cache);
+    expect(swapped[0]?.samples.map((x) => [x.labels.x, x.value])).toEqual([
+      ['2', 5],
+      ['1', 6],
+    ]);
+  });
+
   it('follows lines that were removed or inserted before them', () => {
     const cache = new ParseCache();
     const first = parseExposition('a{x="1"} 1\na{x="2"} 2\na{x="3"} 3\n', 'text', cache);
