@@ -21,6 +21,7 @@ import {
   validateSinkFlags,
   type SinkConfig,
 } from './config';
+import { alertRoutes } from '../alerts/webhook';
 import { remoteRoutes } from '../remote/routes';
 import { buildSinkApp } from './http';
 import { maintain } from './maintain';
@@ -103,6 +104,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
         retentionRawMs: config.retentionRawMs,
         retentionUsageMs: config.retentionUsageMs,
         retentionHourlyMs: config.retentionHourlyMs,
+        retentionAlertNotificationsMs: config.retentionAlertNotificationsMs,
       },
     },
     logger,
@@ -116,11 +118,16 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   let server: Server | undefined;
   if (config.listen !== undefined) {
     const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
+    const alerts = alertRoutes(config.alertmanagerWebhook, {
+      db,
+      logger: logger.child({ component: 'alertmanager-webhook' }),
+      prepare: () => sink.prepareOnce(),
+    });
     server = await listen(
       buildSinkApp({
         metrics: () => [...sink.metrics.families(), ...remote.metrics.families()],
         health: () => sink.health(),
-        post: remote.post,
+        post: { ...remote.post, ...alerts },
       }),
       config.listen.host,
       config.listen.port,
