@@ -21,6 +21,7 @@ import {
   validateSinkFlags,
   type SinkConfig,
 } from './config';
+import { seedAlertHistory } from '../alerts/seed';
 import { alertRoutes } from '../alerts/webhook';
 import { remoteRoutes } from '../remote/routes';
 import { buildSinkApp } from './http';
@@ -331,7 +332,13 @@ export async function seedCommand(argv: readonly string[], env: NodeJS.ProcessEn
       },
       logger,
     );
-    logger.info({ samples: written }, 'seed done');
+    const alerts = await seedAlertHistory(db, {
+      hosts: p.flags.number('hosts'),
+      days: p.flags.number('days'),
+      nowMs: Date.now(),
+      seed: p.flags.number('seed.random-seed'),
+    });
+    logger.info({ samples: written, alerts }, 'seed done');
     return 0;
   } finally {
     await db.close();
