@@ -31,13 +31,23 @@ const SCALE = 2;
 
 function render(config: ChartConfiguration<'line'>): Buffer {
   register();
-  const canvas = createCanvas(WIDTH * SCALE, HEIGHT * SCALE);
+  // Chart.js sizes the canvas itself: WIDTH x HEIGHT CSS pixels times devicePixelRatio.
+  const canvas = createCanvas(WIDTH, HEIGHT);
   const ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, WIDTH * SCALE, HEIGHT * SCALE);
   // Chart.js takes any 2D context with the canvas API; Skia's is one (the DOM type is not in Node's lib).
   const chart = new Chart(ctx as unknown as ConstructorParameters<typeof Chart>[0], {
     ...config,
+    plugins: [
+      {
+        id: 'white-background',
+        beforeDraw: (c) => {
+          c.ctx.save();
+          c.ctx.fillStyle = '#ffffff';
+          c.ctx.fillRect(0, 0, c.width, c.height);
+          c.ctx.restore();
+        },
+      },
+    ],
     options: {
       ...config.options,
       responsive: false,

@@ -76,10 +76,10 @@ function link(
   return `${grafana}${path}?${q.toString()}`;
 }
 
-const TD = 'padding:4px 6px;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap';
-const TDL = 'padding:4px 6px;border-bottom:1px solid #e5e5e5;text-align:left;word-break:break-word';
+const TD = 'padding:3px 4px;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap';
+const TDL = 'padding:3px 4px;border-bottom:1px solid #e5e5e5;text-align:left;word-break:break-word';
 const TH =
-  'padding:4px 6px;border-bottom:2px solid #ccc;text-align:right;font-weight:600;color:#555;font-size:12px';
+  'padding:3px 4px;border-bottom:2px solid #ccc;text-align:right;font-weight:600;color:#555;font-size:11px';
 const THL = TH.replace('text-align:right', 'text-align:left');
 
 function table(head: readonly string[], rows: readonly (readonly string[])[], leftCols = 1): string {
@@ -87,7 +87,7 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], le
   const body = rows
     .map((r) => `<tr>${r.map((c, i) => `<td style="${i < leftCols ? TDL : TD}">${c}</td>`).join('')}</tr>`)
     .join('');
-  return `<table role="presentation" cellspacing="0" cellpadding="0" style="width:100%;border-collapse:collapse;font-size:13px;margin:6px 0 14px">${
+  return `<table role="presentation" cellspacing="0" cellpadding="0" style="width:100%;border-collapse:collapse;font-size:12px;margin:6px 0 14px">${
     th === '' ? '' : `<thead><tr>${th}</tr></thead>`
   }<tbody>${body}</tbody></table>`;
 }
@@ -266,7 +266,7 @@ export function renderReport(
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(subject)}</title></head>
 <body style="margin:0;padding:0;background:#f4f4f4">
-<div style="max-width:680px;margin:0 auto;padding:12px;background:#ffffff;font-family:-apple-system,'Segoe UI',Roboto,'DejaVu Sans',Arial,sans-serif;color:#222;line-height:1.4">
+<div style="max-width:680px;margin:0 auto;padding:10px 8px;background:#ffffff;font-family:-apple-system,'Segoe UI',Roboto,'DejaVu Sans',Arial,sans-serif;color:#222;line-height:1.4">
 <h1 style="font-size:20px;margin:4px 0">${esc(title)}</h1>
 ${h.join('\n')}
 <p style="margin:24px 0 4px;color:#888;font-size:11px">Sent by hostscope report from the PostgreSQL rollups and the alert history.</p>
