@@ -79,6 +79,36 @@ const VARIABLES = {
     help: 'glob of the mail templates, relative to the rendered file',
     render: str,
   },
+  HOSTSCOPE_ALERT_WEBHOOK_URL: {
+    default: 'http://sink:9101/api/v1/alertmanager',
+    help: "the hostscope sink's alert history webhook (hostscope sink --web.enable-alertmanager-webhook)",
+    render: (v) => {
+      let u;
+      try {
+        u = new URL(v);
+      } catch {
+        throw new Error(`must be an http(s) URL, got ${str(v)}`);
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        throw new Error(`must be an http(s) URL, got ${str(v)}`);
+      return str(v);
+    },
+  },
+  ALERTMANAGER_HISTORY_GROUP_WAIT: {
+    default: '10s',
+    help: 'history webhook: wait before the first notification',
+    render: duration,
+  },
+  ALERTMANAGER_HISTORY_GROUP_INTERVAL: {
+    default: '1m',
+    help: 'history webhook: wait between updates',
+    render: duration,
+  },
+  ALERTMANAGER_HISTORY_REPEAT_INTERVAL: {
+    default: '4h',
+    help: 'history webhook: repeat while firing (the sink stores repeats once)',
+    render: duration,
+  },
   ALERTMANAGER_RESOLVE_TIMEOUT: { default: '5m', help: 'resolve_timeout', render: duration },
   ALERTMANAGER_CRITICAL_GROUP_WAIT: {
     default: '10s',

@@ -26,6 +26,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; run: Command }>> = {
     summary: 'backfill history from OpenMetrics or text files with timestamps',
     run: async (argv, env) => (await import('./sink/import-command')).importCommand(argv, env),
   },
+  report: {
+    summary: 'mail a digest of a period (hosts, filesystems, containers, alerts) with charts',
+    run: async (argv, env) => (await import('./report/command')).reportCommand(argv, env),
+  },
   seed: {
     summary: 'fill the database with synthetic history',
     run: async (argv, env) => (await import('./sink/commands')).seedCommand(argv, env),

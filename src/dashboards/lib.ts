@@ -67,6 +67,11 @@ export interface PanelSpec {
   /** Per-field overrides (units of table columns, display names). */
   readonly overrides?: readonly Override[];
   readonly options?: Readonly<Record<string, unknown>>;
+  /**
+   * A panel of another datasource than the dashboard's (a PostgreSQL panel on a Prometheus dashboard):
+   * the datasource variable it goes through, declared in the dashboard's variables.
+   */
+  readonly source?: DatasourceVariable;
 }
 
 export interface ValueMapping {
@@ -100,7 +105,8 @@ export interface Section {
 
 export interface DatasourceVariable {
   readonly kind: 'datasource';
-  readonly name: 'datasource';
+  /** `datasource` for the dashboard's own; another name for a second source (see PanelSpec.source). */
+  readonly name: string;
   readonly label: string;
   readonly pluginType: DatasourceType;
 }
@@ -321,14 +327,18 @@ export function buildDashboard(spec: DashboardSpec): JsonObject {
         x = 0;
         rowHeight = 0;
       }
+      if (p.source !== undefined && !spec.variables.includes(p.source))
+        throw new Error(`${spec.uid}: panel "${p.title}" uses undeclared variable $${p.source.name}`);
+      const pds: DatasourceRef =
+        p.source === undefined ? ds : { type: p.source.pluginType, uid: `\${${p.source.name}}` };
       panels.push({
         id: id++,
         type: p.type,
         title: p.title,
         ...(p.description === undefined ? {} : { description: p.description }),
-        datasource: ds,
+        datasource: pds,
         gridPos: { h: p.h, w: p.w, x, y },
-        targets: p.queries.map((q, i) => target(q, refIdOf(i), ds)),
+        targets: p.queries.map((q, i) => target(q, refIdOf(i), pds)),
         fieldConfig: {
           defaults: fieldDefaults(p),
           overrides: (p.overrides ?? []).map((o) => ({
@@ -419,5 +429,13 @@ export const POSTGRES_DATASOURCE: DatasourceVariable = {
   kind: 'datasource',
   name: 'datasource',
   label: 'Data source',
+  pluginType: 'grafana-postgresql-datasource',
+};
+
+/** The alert history database on a Prometheus dashboard (its PostgreSQL panels go through it). */
+export const HISTORY_DATASOURCE: DatasourceVariable = {
+  kind: 'datasource',
+  name: 'history',
+  label: 'History (PostgreSQL)',
   pluginType: 'grafana-postgresql-datasource',
 };

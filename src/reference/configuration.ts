@@ -6,6 +6,7 @@ import { envName, type FlagSpec } from '../config/flags';
 import { exporterFlagSpecs, LOG_FLAGS } from '../exporter/config';
 import { DATABASE_FLAGS, RETENTION_FLAGS, sinkFlagSpecs } from '../sink/config';
 import { IMPORT_FLAGS, IMPORT_SUMMARY } from '../sink/import-command';
+import { REPORT_FLAGS, REPORT_SUMMARY } from '../report/command';
 import { mdCell, mdCode } from './markdown';
 
 /** One documented flag. `kind` is the spec's kind, or what the default looks like for help-only flags. */
@@ -105,6 +106,11 @@ export function knownCommandDocs(): CommandDoc[] {
       command: 'import',
       summary: IMPORT_SUMMARY,
       flags: docs(IMPORT_FLAGS),
+    },
+    {
+      command: 'report',
+      summary: REPORT_SUMMARY,
+      flags: docs(REPORT_FLAGS),
     },
     {
       command: 'migrate',

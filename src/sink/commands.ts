@@ -22,6 +22,8 @@ import {
   validateSinkFlags,
   type SinkConfig,
 } from './config';
+import { seedAlertHistory } from '../alerts/seed';
+import { alertRoutes } from '../alerts/webhook';
 import { remoteRoutes } from '../remote/routes';
 import { buildSinkApp } from './http';
 import { maintain } from './maintain';
@@ -94,6 +96,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
         retentionRawMs: config.retentionRawMs,
         retentionUsageMs: config.retentionUsageMs,
         retentionHourlyMs: config.retentionHourlyMs,
+        retentionAlertNotificationsMs: config.retentionAlertNotificationsMs,
       },
     },
     logger,
@@ -107,11 +110,16 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   let server: Server | undefined;
   if (config.listen !== undefined) {
     const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
+    const alerts = alertRoutes(config.alertmanagerWebhook, {
+      db,
+      logger: logger.child({ component: 'alertmanager-webhook' }),
+      prepare: () => sink.prepareOnce(),
+    });
     server = await listenWeb(
       buildSinkApp({
         metrics: () => [...sink.metrics.families(), ...remote.metrics.families()],
         health: () => sink.health(),
-        post: remote.post,
+        post: { ...remote.post, ...alerts },
       }),
       config.listen.host,
       config.listen.port,
@@ -318,7 +326,13 @@ export async function seedCommand(argv: readonly string[], env: NodeJS.ProcessEn
       },
       logger,
     );
-    logger.info({ samples: written }, 'seed done');
+    const alerts = await seedAlertHistory(db, {
+      hosts: p.flags.number('hosts'),
+      days: p.flags.number('days'),
+      nowMs: Date.now(),
+      seed: p.flags.number('seed.random-seed'),
+    });
+    logger.info({ samples: written, alerts }, 'seed done');
     return 0;
   } finally {
     await db.close();

@@ -43,7 +43,13 @@ export const RETENTION_FLAGS: readonly FlagSpec[] = [
     name: 'retention.hourly',
     kind: 'duration',
     default: '400d',
-    help: 'Keep hourly rollups (samples_hourly, host_usage_hourly, container_usage_hourly) this long.',
+    help: 'Keep hourly rollups (samples_hourly, host_usage_hourly, container_usage_hourly) this long; resolved alert occurrences (alerts_history) too.',
+  },
+  {
+    name: 'retention.alert-notifications',
+    kind: 'duration',
+    default: '90d',
+    help: 'Keep the raw Alertmanager notifications received by the webhook (hostscope.alert_notifications, for audit) this long after their last delivery.',
   },
 ];
 
@@ -52,11 +58,13 @@ export function retentionOptions(flags: FlagValues): {
   retentionRawMs: number;
   retentionUsageMs: number;
   retentionHourlyMs: number;
+  retentionAlertNotificationsMs: number;
 } {
   return {
     retentionRawMs: flags.duration('retention.raw'),
     retentionUsageMs: flags.duration('retention.usage'),
     retentionHourlyMs: flags.duration('retention.hourly'),
+    retentionAlertNotificationsMs: flags.duration('retention.alert-notifications'),
   };
 }
 
@@ -149,6 +157,12 @@ export function sinkFlagSpecs(): FlagSpec[] {
       help: 'Largest number of remote-written samples waiting for a database commit; past it requests get 503 and the sender retries them later.',
     },
     {
+      name: 'web.enable-alertmanager-webhook',
+      kind: 'boolean',
+      default: false,
+      help: 'Accept Alertmanager webhook notifications (payload version 4) on POST /api/v1/alertmanager of --web.listen-address and keep them as alert history (hostscope.alerts_history, see docs/alerting.md).',
+    },
+    {
       name: 'web.enable-remote-read',
       kind: 'boolean',
       default: false,
@@ -215,12 +229,14 @@ export interface SinkConfig {
   readonly retentionRawMs: number;
   readonly retentionUsageMs: number;
   readonly retentionHourlyMs: number;
+  readonly retentionAlertNotificationsMs: number;
   readonly maintainSchedule: string;
   readonly listen?: ListenAddress;
   /** --web.config.file: TLS and basic auth of the listener. */
   readonly webConfigFile?: string;
   readonly remoteWrite?: { readonly maxBodyBytes: number; readonly maxPendingSamples: number };
   readonly remoteRead?: { readonly maxSamples: number; readonly maxBytes: number };
+  readonly alertmanagerWebhook: boolean;
   readonly once: boolean;
   readonly shutdownTimeoutMs: number;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
@@ -258,9 +274,9 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     if (!ok)
       problems.push(`--scrape.target (env HOSTSCOPE_SCRAPE_TARGET): expected an http(s) URL, got "${url}"`);
   }
-  if (scrapeTargets(flags).length === 0 && !remoteWrite)
+  if (scrapeTargets(flags).length === 0 && !remoteWrite && !flags.boolean('web.enable-alertmanager-webhook'))
     problems.push(
-      '--scrape.target: at least one target is needed (an empty --scrape.target= means none, for a sink fed only by --web.enable-remote-write-receiver)',
+      '--scrape.target: at least one target is needed (an empty --scrape.target= means none, for a sink fed only by --web.enable-remote-write-receiver or --web.enable-alertmanager-webhook)',
     );
   const interval = flags.duration('scrape.interval');
   if (intervalToCron(interval) === undefined)
@@ -285,11 +301,15 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     );
   if (
     listen === '' &&
-    (flags.boolean('web.enable-remote-write-receiver') || flags.boolean('web.enable-remote-read'))
+    (flags.boolean('web.enable-remote-write-receiver') ||
+      flags.boolean('web.enable-remote-read') ||
+      flags.boolean('web.enable-alertmanager-webhook'))
   )
     problems.push(
-      '--web.enable-remote-write-receiver / --web.enable-remote-read: need --web.listen-address (the listener serves them)',
+      '--web.enable-remote-write-receiver / --web.enable-remote-read / --web.enable-alertmanager-webhook: need --web.listen-address (the listener serves them)',
     );
+  if (flags.duration('retention.alert-notifications') < 3_600_000)
+    problems.push('--retention.alert-notifications: must be at least 1h');
   return problems;
 }
 
@@ -332,6 +352,7 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
           },
         }
       : {}),
+    alertmanagerWebhook: flags.boolean('web.enable-alertmanager-webhook'),
     once: flags.boolean('once'),
     shutdownTimeoutMs: flags.duration('shutdown.timeout'),
     log: logConfig(flags),

@@ -8,6 +8,7 @@ import {
 } from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { compactHead } from '../storage/compact';
+import { expireAlertHistory } from '../alerts/store';
 import { softDeleteStaleHosts } from './inventory';
 
 const HOUR_MS = 3_600_000;
@@ -17,6 +18,8 @@ export interface MaintainOptions {
   /** Per-scrape usage rows (host_usage, container_usage); default: as long as raw samples. */
   readonly retentionUsageMs?: number;
   readonly retentionHourlyMs: number;
+  /** Raw Alertmanager notifications (alert_notifications); default 90 days. */
+  readonly retentionAlertNotificationsMs?: number;
   /** An hour is rolled up once it ended this long ago (late scrapes of the hour have been written). */
   readonly closeDelayMs?: number;
   /** Hosts not seen for this long are soft-deleted. */
@@ -32,6 +35,8 @@ export interface MaintainResult {
   readonly chunksWritten: number;
   readonly droppedPartitions: readonly string[];
   readonly hostsDeleted: number;
+  readonly alertNotificationsDeleted: number;
+  readonly alertOccurrencesDeleted: number;
 }
 
 /**
@@ -252,6 +257,14 @@ export async function maintain(
     new Date(rawCutoff - HOUR_MS).toISOString(),
   ]);
   const hostsDeleted = await softDeleteStaleHosts(db, now, options.hostStaleMs ?? 86_400_000);
+  const alerts = await expireAlertHistory(
+    db,
+    now,
+    options.retentionAlertNotificationsMs ?? 90 * 86_400_000,
+    options.retentionHourlyMs,
+  );
+  if (alerts.notifications + alerts.occurrences > 0)
+    logger.info(alerts, 'deleted alert history past retention');
   return {
     hoursRolledUp: ordered.length,
     rollupRows,
@@ -259,5 +272,7 @@ export async function maintain(
     chunksWritten: compaction.chunks,
     droppedPartitions: dropped,
     hostsDeleted,
+    alertNotificationsDeleted: alerts.notifications,
+    alertOccurrencesDeleted: alerts.occurrences,
   };
 }

@@ -125,6 +125,7 @@ describeWithService(
       const r = run(AMTOOL, ['check-config', rendered.file]);
       expect(r.output).toContain('SUCCESS');
       expect(r.output).toContain(' - 1 templates');
+      expect(r.output).toContain(' - 4 receivers');
       expect(r.status).toBe(0);
     });
 
@@ -164,10 +165,11 @@ describeWithService(
         'routes',
         'test',
         `--config.file=${rendered.file}`,
-        `--verify.receivers=${receiver}`,
+        // Every alert also goes to the alert history webhook first (continue: true).
+        `--verify.receivers=hostscope-history,${receiver}`,
         ...labels,
       ]);
-      expect(r.output).toContain(receiver);
+      expect(r.output).toContain(`hostscope-history,${receiver}`);
       expect(r.status).toBe(0);
     });
 

@@ -99,7 +99,7 @@ describeWithService(
       expect(service(off.out, 'prometheus')).not.toContain('remote-write');
     });
 
-    it('puts the mail catcher, and only it, in the "mail" profile', () => {
+    it('puts the mail catcher in the "mail" profile and the weekly report in "report", nothing else', () => {
       const r = composeConfig(envFile(REQUIRED));
       const block = r.out.slice(r.out.indexOf('\nservices:\n'), r.out.indexOf('\nvolumes:\n'));
       const profiled = block
@@ -107,7 +107,8 @@ describeWithService(
         .slice(1)
         .filter((svc) => /\n {4}profiles:\n/.test(svc))
         .map((svc) => svc.slice(0, svc.indexOf(':')));
-      expect(profiled).toEqual(['mailpit']);
+      expect(profiled).toEqual(['mailpit', 'report']);
+      expect(block).toMatch(/\n {2}report:\n(?: {4}.*\n)*? {4}profiles:\n {4}- report\n/);
       expect(block).toMatch(/\n {2}mailpit:\n(?: {4}.*\n)*? {4}profiles:\n {4}- mail\n/);
     });
 
@@ -137,12 +138,13 @@ describeWithService(
       const r = composeConfig(envFile(REQUIRED), ['--profile', 'mail']);
       const block = r.out.slice(r.out.indexOf('\nservices:\n'), r.out.indexOf('\nvolumes:\n'));
       const perService = block.split(/\n {2}(?=[a-z][a-z0-9-]*:\n)/).slice(1);
-      expect(perService.length).toBe(8);
+      expect(perService.length).toBe(9);
       for (const svc of perService) {
         const name = svc.slice(0, svc.indexOf(':'));
         expect([name, /\n {4}restart: /.test(svc)]).toEqual([name, true]);
-        // The exporter and the sink inherit the image's HEALTHCHECK; the render job runs once.
-        if (!['hostscope', 'sink', 'alertmanager-config'].includes(name))
+        // The exporter and the sink inherit the image's HEALTHCHECK; the render job runs once; the report
+        // has no listener to check (it logs every run).
+        if (!['hostscope', 'sink', 'alertmanager-config', 'report'].includes(name))
           expect([name, /\n {4}healthcheck:\n(?: {6}.*\n)*? {6}test:/.test(svc)]).toEqual([name, true]);
       }
     });

@@ -133,16 +133,24 @@ describe('generated dashboards', () => {
       for (const p of content) expect(`${p.title}: ${p.fieldConfig?.defaults?.unit ?? ''}`).toMatch(/: \S+/);
     });
 
-    it('sends every panel and query to ${datasource}, never to a fixed datasource uid', () => {
+    it('sends every panel and query to ${datasource} (or another datasource variable of the dashboard), never to a fixed datasource uid', () => {
       const type = String(dsVar?.query);
+      // A second datasource variable (the alert history's PostgreSQL on the Alerts dashboard) is allowed.
+      const allowed = d.templating.list
+        .filter((v) => v.type === 'datasource')
+        .map((v) => ({ type: String(v.query), uid: `\${${v.name}}` }));
       for (const p of content) {
-        expect(p.datasource).toEqual({ type, uid: '${datasource}' });
+        expect(allowed).toContainEqual(p.datasource);
         expect(p.targets?.length ?? 0).toBeGreaterThan(0);
-        for (const t of p.targets ?? []) expect(t.datasource).toEqual({ type, uid: '${datasource}' });
+        for (const t of p.targets ?? []) expect(t.datasource).toEqual(p.datasource);
+        expect(p.datasource?.type === 'prometheus' ? 'expr' : 'rawSql').toBe(
+          p.targets?.every((t) => t.expr !== undefined) === true ? 'expr' : 'rawSql',
+        );
       }
       for (const v of d.templating.list.filter((x) => x.type === 'query')) {
         expect(v.datasource).toEqual({ type, uid: '${datasource}' });
       }
+      expect(content.filter((p) => p.datasource?.uid === '${datasource}').length).toBeGreaterThan(0);
       const text = readFileSync(path.join(DIR, file), 'utf8');
       for (const uid of ['"prometheus"', '"hostscope-postgres"', '"alertmanager"']) {
         expect(text).not.toContain(`"uid": ${uid}`);

@@ -58,6 +58,7 @@ describe('generated references', () => {
       'import',
       'maintain',
       'migrate',
+      'report',
       'seed',
       'sink',
     ]);

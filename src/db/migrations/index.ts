@@ -1,5 +1,6 @@
 import * as m0001 from './0001_init';
 import * as m0002 from './0002_chunks';
+import * as m0003 from './0003_alerts';
 
 export interface Migration {
   readonly version: number;
@@ -14,4 +15,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: m0001.name, sql: m0001.sql },
   { version: 2, name: m0002.name, sql: m0002.sql },
+  { version: 3, name: m0003.name, sql: m0003.sql },
 ];

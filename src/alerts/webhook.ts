@@ -1,0 +1,110 @@
+import type { Request, RequestHandler } from 'express';
+import { isConnectionError, type Database } from '../db/database';
+import type { Logger } from '../log/logger';
+import { parseWebhookBody } from './payload';
+import { storeNotification } from './store';
+
+/** The route of the receiver on the sink's listener (`--web.enable-alertmanager-webhook`). */
+export const ALERTMANAGER_WEBHOOK_PATH = '/api/v1/alertmanager';
+
+export interface AlertWebhookDeps {
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Migrations before the first write (the sink applies them lazily). */
+  readonly prepare: () => Promise<void>;
+  readonly maxBodyBytes?: number;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: Request, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new BodyTooLarge(`body larger than ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/**
+ * `POST /api/v1/alertmanager`: Alertmanager's webhook (payload version 4). A valid notification is stored
+ * (src/alerts/store.ts) before the answer, 200; a malformed one is refused with 400 and a log line naming
+ * its problems, and nothing of it is stored (Alertmanager does not retry a 4xx); a database that is away
+ * gets 503, which Alertmanager retries.
+ */
+export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandler {
+  const limit = deps.maxBodyBytes ?? 16 * 1024 * 1024;
+  return (req, res) => {
+    void (async () => {
+      let body: Buffer;
+      try {
+        body = await readBody(req, limit);
+      } catch (err) {
+        const tooLarge = err instanceof BodyTooLarge;
+        deps.logger.warn(
+          { err, remote: req.socket.remoteAddress },
+          'alertmanager webhook: could not read the notification',
+        );
+        if (!res.headersSent)
+          res
+            .status(tooLarge ? 413 : 400)
+            .type('text/plain')
+            .send(`${String(err)}\n`);
+        return;
+      }
+      const parsed = parseWebhookBody(body);
+      if (!parsed.ok) {
+        deps.logger.warn(
+          { problems: parsed.problems, bytes: body.length, remote: req.socket.remoteAddress },
+          'alertmanager webhook: malformed notification refused, nothing stored',
+        );
+        res
+          .status(400)
+          .type('text/plain')
+          .send(`malformed Alertmanager notification (webhook version 4):\n${parsed.problems.join('\n')}\n`);
+        return;
+      }
+      try {
+        await deps.prepare();
+        const r = await storeNotification(deps.db, parsed.payload, body);
+        deps.logger.debug(
+          {
+            receiver: parsed.payload.receiver,
+            groupKey: parsed.payload.groupKey,
+            status: parsed.payload.status,
+            alerts: r.occurrences,
+            repeated: r.repeated,
+          },
+          'alertmanager notification stored',
+        );
+        res.status(200).json({ status: 'stored', alerts: r.occurrences, repeated: r.repeated });
+      } catch (err) {
+        const unreachable = isConnectionError(err);
+        deps.logger.error(
+          { err, receiver: parsed.payload.receiver, groupKey: parsed.payload.groupKey },
+          unreachable
+            ? 'alertmanager webhook: database unreachable; Alertmanager will retry'
+            : 'alertmanager webhook: could not store the notification',
+        );
+        res
+          .status(unreachable ? 503 : 500)
+          .type('text/plain')
+          .send('could not store the notification\n');
+      }
+    })();
+  };
+}
+
+/** The POST routes the sink's listener serves for the alert history, as the flags enable them. */
+export function alertRoutes(enabled: boolean, deps: AlertWebhookDeps): Record<string, RequestHandler> {
+  return enabled ? { [ALERTMANAGER_WEBHOOK_PATH]: alertmanagerWebhookHandler(deps) } : {};
+}
