@@ -9,7 +9,8 @@ import { ingestWriteRequest, metricTypeOf, sampleNamesOf, type IngestStats } fro
 import { decodeTimeSeries, type MetricMetadata, type TimeSeries } from './prompb';
 import { ProtoReader } from './protobuf';
 import type { RemoteMetrics } from './remote-metrics';
-import type { WriteColumns } from './write-columns';
+import { LabelBytesCache } from './label-bytes-cache';
+import { keySource, type WriteColumns } from './write-columns';
 
 /** The receiver cannot take a request now (database unreachable or failing, backlog full): 503. */
 export class UnavailableError extends Error {
@@ -33,8 +34,8 @@ const MAX_CACHED_SERIES = 2_000_000;
 
 interface NewSeries {
   readonly scrapes: readonly PendingScrape[];
-  /** The cache key of each (one-sample) series in `scrapes`. */
-  readonly keyOf: ReadonlyMap<ParsedSample, string>;
+  /** The request's index of each (one-sample) series in `scrapes`. */
+  readonly indexOf: ReadonlyMap<ParsedSample, number>;
 }
 
 interface Waiting {
@@ -58,7 +59,7 @@ export class RemoteReceiver {
   private readonly writer: SampleWriter;
   private readonly metadata = new Map<string, MetricMetadata>();
   /** Series id by the raw bytes of a TimeSeries' Label fields (see WriteColumns). */
-  private ids = new Map<string, number>();
+  private readonly ids = new LabelBytesCache(MAX_CACHED_SERIES);
   private queue: Waiting[] = [];
   private queuedSamples = 0;
   private running: Promise<void> | undefined;
@@ -79,17 +80,15 @@ export class RemoteReceiver {
    * name, an invalid or repeated label name: nothing of the request is stored) or UnavailableError.
    */
   async receive(req: WriteColumns, nowMs = Date.now()): Promise<IngestStats> {
-    // A request works on the cache it started with: starting over (when full, or after a failure)
-    // replaces the map, so a request in flight never finds its series gone.
-    if (this.ids.size > MAX_CACHED_SERIES) this.ids = new Map();
-    const ids = this.ids;
+    // The request's series ids, looked up once here (-1: new, resolved below).
+    const ids = new Array<number>(req.series);
     const newSeries = this.newSeries(req, ids, nowMs);
     this.metrics.histogramsDropped += req.histograms;
     this.metrics.exemplarsDropped += req.exemplars;
     this.metrics.samplesReceived += req.samples;
     if (req.metadata.length > 0) await this.storeMetadata(req.metadata);
     const stats = {
-      series: req.keys.length,
+      series: req.series,
       samples: req.samples,
       histograms: req.histograms,
       exemplars: req.exemplars,
@@ -102,7 +101,7 @@ export class RemoteReceiver {
       );
     if (newSeries !== undefined)
       try {
-        await this.resolve(newSeries, ids);
+        await this.resolve(req, newSeries, ids);
       } catch (err) {
         this.writer.resetCaches();
         this.logger.error({ err }, 'remote write: creating series failed; the sender retries');
@@ -137,63 +136,76 @@ export class RemoteReceiver {
    * batches (by job and instance) of one sample each, with the key of each sample's series; undefined
    * when the cache knows them all.
    */
-  private newSeries(
-    req: WriteColumns,
-    ids: ReadonlyMap<string, number>,
-    nowMs: number,
-  ): NewSeries | undefined {
+  private newSeries(req: WriteColumns, ids: number[], nowMs: number): NewSeries | undefined {
     let missing: TimeSeries[] | undefined;
-    const keys: string[] = [];
-    for (let i = 0; i < req.keys.length; i++) {
-      const key = req.keys[i] as string;
-      if (ids.has(key)) continue;
+    const index: number[] = [];
+    for (let i = 0; i < req.series; i++) {
+      const id = this.ids.get(
+        req.keyHash[i] as number,
+        keySource(req, i),
+        req.keyStart[i] as number,
+        req.keyEnd[i] as number,
+      );
+      ids[i] = id;
+      if (id >= 0) continue;
       const ts = decodeTimeSeries(
         new ProtoReader(req.buf, req.ranges[2 * i] as number, req.ranges[2 * i + 1] as number),
       );
       (missing ??= []).push({ ...ts, timestamps: [nowMs], values: [0], histograms: 0, exemplars: 0 });
-      keys.push(key);
+      index.push(i);
     }
     if (missing === undefined) return undefined;
-    const keyOf = new Map<ParsedSample, string>();
+    const indexOf = new Map<ParsedSample, number>();
     const { scrapes } = ingestWriteRequest(
       { timeseries: missing, metadata: [] },
       this.metadata,
       nowMs,
-      (i, s) => keyOf.set(s, keys[i] as string),
+      (i, s) => indexOf.set(s, index[i] as number),
     );
-    return { scrapes, keyOf };
+    return { scrapes, indexOf };
   }
 
-  /** Creates (or finds) the series of `fresh` and caches their ids. */
-  private async resolve(fresh: NewSeries, ids: Map<string, number>): Promise<void> {
+  /** Creates (or finds) the series of `fresh`, fills in their ids and caches them. */
+  private async resolve(req: WriteColumns, fresh: NewSeries, ids: number[]): Promise<void> {
     await this.prepare();
     for (const scrape of fresh.scrapes) {
       const found = await this.writer.seriesIds(scrape);
       let j = 0;
       for (const f of scrape.families)
-        for (const s of f.samples) ids.set(fresh.keyOf.get(s) as string, found[j++] as number);
+        for (const s of f.samples) {
+          const i = fresh.indexOf.get(s) as number;
+          const id = found[j++] as number;
+          ids[i] = id;
+          this.ids.set(
+            req.keyHash[i] as number,
+            keySource(req, i),
+            req.keyStart[i] as number,
+            req.keyEnd[i] as number,
+            id,
+          );
+        }
     }
   }
 
   /** A request's rows in the accepted time window as a binary COPY payload, with their head hours. */
   private encode(
     req: WriteColumns,
-    ids: ReadonlyMap<string, number>,
+    ids: readonly number[],
     nowMs: number,
   ): { payload: Buffer; rows: number; hours: Set<number>; newestMs: number | undefined } {
     const low = nowMs - this.options.pastMs;
     const high = nowMs + FUTURE_MS;
     const copy = new BinaryCopyWriter(req.samples * 38 + 64);
     const hours = new Set<number>();
-    const { keys, first, times, values } = req;
+    const { first, times, values } = req;
     let rows = 0;
     let newest = -Infinity;
     let lastT = NaN;
     let tHigh = 0;
     let tLow = 0;
-    for (let i = 0; i < keys.length; i++) {
-      const id = ids.get(keys[i] as string);
-      if (id === undefined) throw new Error('remote write: a series was not resolved');
+    for (let i = 0; i < req.series; i++) {
+      const id = ids[i] as number;
+      if (!(id >= 0)) throw new Error('remote write: a series was not resolved');
       const end = first[i + 1] as number;
       for (let j = first[i] as number; j < end; j++) {
         const t = times[j] as number;
@@ -229,7 +241,7 @@ export class RemoteReceiver {
           });
       } catch (err) {
         this.writer.resetCaches();
-        this.ids = new Map();
+        this.ids.clear();
         const unavailable = new UnavailableError(
           isConnectionError(err) ? 'database unreachable' : 'writing to the database failed',
           { cause: err },

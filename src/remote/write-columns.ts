@@ -1,17 +1,24 @@
 import { decodeMetadata, type MetricMetadata } from './prompb';
+import { hashBytes } from './label-bytes-cache';
 import { ProtobufError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf';
 
 /**
  * A (decompressed) prometheus.WriteRequest decoded for storing, without an object per sample or per
- * label: every series with samples is known by its key, the raw bytes of its Label fields (as a latin1
- * string: equal bytes are equal label sets, so a cache keyed by them finds a series Prometheus sends
- * again without decoding or hashing its labels), and its samples sit in two columns. A series seen for
+ * label: every series with samples is known by its key, the raw bytes of its Label fields (equal bytes
+ * are equal label sets, so a cache keyed by them finds a series Prometheus sends again without decoding
+ * its labels: LabelBytesCache), and its samples sit in two columns. A series seen for
  * the first time is decoded in full from `ranges` (prompb's decodeTimeSeries). Pure, no I/O.
  */
 export interface WriteColumns {
   readonly buf: Buffer;
-  /** Per series with samples: its key. */
-  readonly keys: string[];
+  /** Series with samples. */
+  readonly series: number;
+  /** Per series: its key is keySource(i)[keyStart[i], keyEnd[i]), with the hash keyHash[i]. */
+  readonly keyStart: number[];
+  readonly keyEnd: number[];
+  readonly keyHash: number[];
+  /** Keys of series whose Label fields are not contiguous (rare): their fields joined, by series. */
+  readonly joinedKeys: ReadonlyMap<number, Buffer>;
   /** Per series: start and end of its TimeSeries message in `buf` (2 numbers per series). */
   readonly ranges: number[];
   /** Per series: index of its first sample in `times`/`values`; one more entry for the end. */
@@ -25,10 +32,20 @@ export interface WriteColumns {
   readonly metadata: MetricMetadata[];
 }
 
+const ZERO = Buffer.alloc(1);
+
+/** The buffer holding series i's key (see WriteColumns.keyStart). */
+export function keySource(c: WriteColumns, i: number): Buffer {
+  return c.joinedKeys.get(i) ?? c.buf;
+}
+
 /** Decodes like decodeWriteRequest (the same ProtobufError for the same malformed input), into columns. */
 export function decodeWriteColumns(buf: Buffer): WriteColumns {
   const r = new ProtoReader(buf);
-  const keys: string[] = [];
+  const keyStart: number[] = [];
+  const keyEnd: number[] = [];
+  const keyHash: number[] = [];
+  const joinedKeys = new Map<number, Buffer>();
   const ranges: number[] = [];
   const first: number[] = [];
   // Room for one sample per 128 bytes (Prometheus sends one sample and about 200 bytes of labels per
@@ -63,7 +80,7 @@ export function decodeWriteColumns(buf: Buffer): WriteColumns {
     // The labels' bytes: one contiguous run (Prometheus writes them first), else their fields joined.
     let labelsStart = -1;
     let labelsEnd = -1;
-    let parts: string | undefined;
+    let parts: Buffer[] | undefined;
     while (!s.done) {
       const fieldStart = s.pos;
       const t = s.varint();
@@ -75,7 +92,8 @@ export function decodeWriteColumns(buf: Buffer): WriteColumns {
         s.lengthDelimited();
         if (labelsStart < 0) labelsStart = fieldStart;
         else if (labelsEnd !== fieldStart) {
-          parts = (parts ?? buf.toString('latin1', labelsStart, labelsEnd)) + '\u0000';
+          // Joined with a 0 byte, which cannot start a field: no contiguous run has the same bytes.
+          (parts ??= []).push(buf.subarray(labelsStart, labelsEnd), ZERO);
           labelsStart = fieldStart;
         }
         labelsEnd = s.pos;
@@ -134,15 +152,29 @@ export function decodeWriteColumns(buf: Buffer): WriteColumns {
     }
     r.pos = end;
     if (n === before) continue;
-    const run = labelsStart < 0 ? '' : buf.toString('latin1', labelsStart, labelsEnd);
-    keys.push(parts === undefined ? run : parts + run);
+    if (labelsStart < 0) labelsStart = labelsEnd = start;
+    if (parts === undefined) {
+      keyStart.push(labelsStart);
+      keyEnd.push(labelsEnd);
+      keyHash.push(hashBytes(buf, labelsStart, labelsEnd));
+    } else {
+      const joined = Buffer.concat([...parts, buf.subarray(labelsStart, labelsEnd)]);
+      joinedKeys.set(keyStart.length, joined);
+      keyStart.push(0);
+      keyEnd.push(joined.length);
+      keyHash.push(hashBytes(joined, 0, joined.length));
+    }
     ranges.push(start, end);
     first.push(before);
   }
   first.push(n);
   return {
     buf,
-    keys,
+    series: keyStart.length,
+    keyStart,
+    keyEnd,
+    keyHash,
+    joinedKeys,
     ranges,
     first,
     times,
