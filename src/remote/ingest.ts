@@ -1,7 +1,7 @@
 import type { ParsedFamily, ParsedSample } from '../expfmt/types';
 import type { MetricType } from '../metrics/types';
 import type { PendingScrape, Target } from '../sink/types';
-import type { MetricMetadata, RemoteMetricType, WriteRequest } from './prompb';
+import type { MetricMetadata, RemoteMetricType, TimeSeries, WriteRequest } from './prompb';
 
 /**
  * Turns a decoded remote-write request into the sink's pending batches (pure, no I/O): one batch per
@@ -98,13 +98,20 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  * Builds the pending batches of one request. Throws InvalidWriteError for a series Prometheus itself
  * would refuse (no metric name, an invalid or repeated label name): the request is malformed as a whole.
  */
-export function ingestWriteRequest(req: WriteRequest, metadata: MetadataCache, nowMs: number): Ingested {
+export function ingestWriteRequest(
+  req: WriteRequest,
+  metadata: MetadataCache,
+  nowMs: number,
+  /** Called with each series' index in `req.timeseries` and its first sample. */
+  onSeries?: (index: number, first: ParsedSample) => void,
+): Ingested {
   const groups = new Map<string, { target: Target; families: Map<string, MutableFamily>; count: number }>();
   let samples = 0;
   let histograms = 0;
   let exemplars = 0;
   let newest: number | undefined;
-  for (const ts of req.timeseries) {
+  for (let index = 0; index < req.timeseries.length; index++) {
+    const ts = req.timeseries[index] as TimeSeries;
     histograms += ts.histograms;
     exemplars += ts.exemplars;
     if (ts.values.length === 0) continue;
@@ -142,7 +149,9 @@ export function ingestWriteRequest(req: WriteRequest, metadata: MetadataCache, n
     }
     for (let i = 0; i < ts.values.length; i++) {
       const t = ts.timestamps[i] as number;
-      family.samples.push({ name, labels, value: ts.values[i] as number, timestampMs: t });
+      const sample = { name, labels, value: ts.values[i] as number, timestampMs: t };
+      family.samples.push(sample);
+      if (i === 0) onSeries?.(index, sample);
       if (newest === undefined || t > newest) newest = t;
     }
     group.count += ts.values.length;

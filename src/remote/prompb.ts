@@ -58,7 +58,7 @@ function decodeLabel(r: ProtoReader): Label {
   return [name, value];
 }
 
-function decodeTimeSeries(r: ProtoReader): TimeSeries {
+export function decodeTimeSeries(r: ProtoReader): TimeSeries {
   const labels: Label[] = [];
   const timestamps: number[] = [];
   const values: number[] = [];
@@ -107,7 +107,7 @@ function decodeTimeSeries(r: ProtoReader): TimeSeries {
   return { labels, timestamps, values, histograms, exemplars };
 }
 
-function decodeMetadata(r: ProtoReader): MetricMetadata {
+export function decodeMetadata(r: ProtoReader): MetricMetadata {
   let type: RemoteMetricType = 'unknown';
   let family = '';
   let help = '';

@@ -1,10 +1,16 @@
+import { BinaryCopyWriter, joinBinaryCopies, splitTimestamp } from '../db/binary-copy';
 import { isConnectionError, type Database } from '../db/database';
+import { hourStart } from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { isCounterSample, SampleWriter } from '../sink/writer';
+import type { ParsedSample } from '../expfmt/types';
 import type { PendingScrape } from '../sink/types';
 import { ingestWriteRequest, metricTypeOf, sampleNamesOf, type IngestStats } from './ingest';
-import type { MetricMetadata, WriteRequest } from './prompb';
+import { decodeTimeSeries, type MetricMetadata, type TimeSeries } from './prompb';
+import { ProtoReader } from './protobuf';
 import type { RemoteMetrics } from './remote-metrics';
+import { LabelBytesCache } from './label-bytes-cache';
+import { keySource, type WriteColumns } from './write-columns';
 
 /** The receiver cannot take a request now (database unreachable or failing, backlog full): 503. */
 export class UnavailableError extends Error {
@@ -21,22 +27,39 @@ export interface ReceiverOptions {
   readonly maxPendingSamples: number;
 }
 
-interface Waiting {
+/** Samples further in the future than this are skipped (as the scrape path does). */
+const FUTURE_MS = 600_000;
+/** Bound of the series id cache (keys of about 100-300 bytes); past it the cache starts over. */
+const MAX_CACHED_SERIES = 2_000_000;
+
+interface NewSeries {
   readonly scrapes: readonly PendingScrape[];
-  readonly samples: number;
-  resolve(r: { written: number; skipped: number }): void;
+  /** The request's index of each (one-sample) series in `scrapes`. */
+  readonly indexOf: ReadonlyMap<ParsedSample, number>;
+}
+
+interface Waiting {
+  /** The request's rows, encoded as a binary COPY payload. */
+  readonly payload: Buffer;
+  readonly rows: number;
+  readonly hours: ReadonlySet<number>;
+  resolve(r: { written: number }): void;
   reject(err: unknown): void;
 }
 
 /**
- * Stores remote-written samples: requests that arrive while a commit runs wait and go together in the
- * next one (a group commit: one COPY for many small requests), and each request is answered only once
- * its samples are committed. Nothing is kept in memory across a failure: the sender keeps the samples
- * (Prometheus' WAL) and retries, and the writer's idempotent COPY makes the retry store each sample once.
+ * Stores remote-written samples. Each request is turned into binary COPY rows as it arrives (its series
+ * found by the raw bytes of their labels in a cache, so a series Prometheus sends again costs one map
+ * lookup); requests that arrive while a COPY runs wait and go together in the next one (a group commit),
+ * so decoding overlaps the database's work, and each request is answered only once its rows are
+ * committed. Nothing is kept in memory across a failure: the sender keeps the samples (Prometheus' WAL)
+ * and retries, and the writer's idempotent COPY makes the retry store each sample once.
  */
 export class RemoteReceiver {
   private readonly writer: SampleWriter;
   private readonly metadata = new Map<string, MetricMetadata>();
+  /** Series id by the raw bytes of a TimeSeries' Label fields (see WriteColumns). */
+  private readonly ids = new LabelBytesCache(MAX_CACHED_SERIES);
   private queue: Waiting[] = [];
   private queuedSamples = 0;
   private running: Promise<void> | undefined;
@@ -49,60 +72,184 @@ export class RemoteReceiver {
     /** Runs before the first write (the sink's migrations). */
     private readonly prepare: () => Promise<void> = async () => undefined,
   ) {
-    this.writer = new SampleWriter(db, logger, { past: options.pastMs, future: 600_000 });
+    this.writer = new SampleWriter(db, logger, { past: options.pastMs, future: FUTURE_MS });
   }
 
-  /** Stores one decoded request; resolves once committed. Throws InvalidWriteError or UnavailableError. */
-  async receive(req: WriteRequest, nowMs = Date.now()): Promise<IngestStats> {
-    const { scrapes, stats } = ingestWriteRequest(req, this.metadata, nowMs);
-    this.metrics.histogramsDropped += stats.histograms;
-    this.metrics.exemplarsDropped += stats.exemplars;
-    this.metrics.samplesReceived += stats.samples;
+  /**
+   * Stores one decoded request; resolves once committed. Throws InvalidWriteError (a series without a
+   * name, an invalid or repeated label name: nothing of the request is stored) or UnavailableError.
+   */
+  async receive(req: WriteColumns, nowMs = Date.now()): Promise<IngestStats> {
+    // The request's series ids, looked up once here (-1: new, resolved below).
+    const ids = new Array<number>(req.series);
+    const newSeries = this.newSeries(req, ids, nowMs);
+    this.metrics.histogramsDropped += req.histograms;
+    this.metrics.exemplarsDropped += req.exemplars;
+    this.metrics.samplesReceived += req.samples;
     if (req.metadata.length > 0) await this.storeMetadata(req.metadata);
-    if (stats.samples === 0) return stats;
-    if (this.queuedSamples > 0 && this.queuedSamples + stats.samples > this.options.maxPendingSamples)
+    const stats = {
+      series: req.series,
+      samples: req.samples,
+      histograms: req.histograms,
+      exemplars: req.exemplars,
+      newestMs: undefined as number | undefined,
+    };
+    if (req.samples === 0) return stats;
+    if (this.queuedSamples > 0 && this.queuedSamples + req.samples > this.options.maxPendingSamples)
       throw new UnavailableError(
         `${this.queuedSamples} samples are waiting for the database (limit ${this.options.maxPendingSamples}); retry later`,
       );
-    const result = await new Promise<{ written: number; skipped: number }>((resolve, reject) => {
-      this.queue.push({ scrapes, samples: stats.samples, resolve, reject });
-      this.queuedSamples += stats.samples;
-      this.running ??= this.drain().finally(() => {
-        this.running = undefined;
+    if (newSeries !== undefined)
+      try {
+        await this.resolve(req, newSeries, ids);
+      } catch (err) {
+        this.writer.resetCaches();
+        this.logger.error({ err }, 'remote write: creating series failed; the sender retries');
+        throw new UnavailableError(
+          isConnectionError(err) ? 'database unreachable' : 'writing to the database failed',
+          { cause: err },
+        );
+      }
+    const { payload, rows, hours, newestMs } = this.encode(req, ids, nowMs);
+    stats.newestMs = newestMs;
+    const skipped = req.samples - rows;
+    let written = 0;
+    if (rows > 0) {
+      this.queuedSamples += rows;
+      const result = await new Promise<{ written: number }>((resolve, reject) => {
+        this.queue.push({ payload, rows, hours, resolve, reject });
+        this.running ??= this.drain().finally(() => {
+          this.running = undefined;
+        });
       });
-    });
-    this.metrics.samplesWritten += result.written;
-    this.metrics.samplesSkipped += result.skipped;
-    if (stats.newestMs !== undefined)
-      this.metrics.newestSampleSeconds = Math.max(this.metrics.newestSampleSeconds, stats.newestMs / 1000);
+      written = result.written;
+    }
+    this.metrics.samplesWritten += written;
+    this.metrics.samplesSkipped += skipped + (rows - written);
+    if (newestMs !== undefined)
+      this.metrics.newestSampleSeconds = Math.max(this.metrics.newestSampleSeconds, newestMs / 1000);
     return stats;
+  }
+
+  /**
+   * The series of a request not in the cache, decoded and checked (throws InvalidWriteError), as pending
+   * batches (by job and instance) of one sample each, with the key of each sample's series; undefined
+   * when the cache knows them all.
+   */
+  private newSeries(req: WriteColumns, ids: number[], nowMs: number): NewSeries | undefined {
+    let missing: TimeSeries[] | undefined;
+    const index: number[] = [];
+    for (let i = 0; i < req.series; i++) {
+      const id = this.ids.get(
+        req.keyHash[i] as number,
+        keySource(req, i),
+        req.keyStart[i] as number,
+        req.keyEnd[i] as number,
+      );
+      ids[i] = id;
+      if (id >= 0) continue;
+      const ts = decodeTimeSeries(
+        new ProtoReader(req.buf, req.ranges[2 * i] as number, req.ranges[2 * i + 1] as number),
+      );
+      (missing ??= []).push({ ...ts, timestamps: [nowMs], values: [0], histograms: 0, exemplars: 0 });
+      index.push(i);
+    }
+    if (missing === undefined) return undefined;
+    const indexOf = new Map<ParsedSample, number>();
+    const { scrapes } = ingestWriteRequest(
+      { timeseries: missing, metadata: [] },
+      this.metadata,
+      nowMs,
+      (i, s) => indexOf.set(s, index[i] as number),
+    );
+    return { scrapes, indexOf };
+  }
+
+  /** Creates (or finds) the series of `fresh`, fills in their ids and caches them. */
+  private async resolve(req: WriteColumns, fresh: NewSeries, ids: number[]): Promise<void> {
+    await this.prepare();
+    for (const scrape of fresh.scrapes) {
+      const found = await this.writer.seriesIds(scrape);
+      let j = 0;
+      for (const f of scrape.families)
+        for (const s of f.samples) {
+          const i = fresh.indexOf.get(s) as number;
+          const id = found[j++] as number;
+          ids[i] = id;
+          this.ids.set(
+            req.keyHash[i] as number,
+            keySource(req, i),
+            req.keyStart[i] as number,
+            req.keyEnd[i] as number,
+            id,
+          );
+        }
+    }
+  }
+
+  /** A request's rows in the accepted time window as a binary COPY payload, with their head hours. */
+  private encode(
+    req: WriteColumns,
+    ids: readonly number[],
+    nowMs: number,
+  ): { payload: Buffer; rows: number; hours: Set<number>; newestMs: number | undefined } {
+    const low = nowMs - this.options.pastMs;
+    const high = nowMs + FUTURE_MS;
+    const copy = new BinaryCopyWriter(req.samples * 38 + 64);
+    const hours = new Set<number>();
+    const { first, times, values } = req;
+    let rows = 0;
+    let newest = -Infinity;
+    let lastT = NaN;
+    let tHigh = 0;
+    let tLow = 0;
+    for (let i = 0; i < req.series; i++) {
+      const id = ids[i] as number;
+      if (!(id >= 0)) throw new Error('remote write: a series was not resolved');
+      const end = first[i + 1] as number;
+      for (let j = first[i] as number; j < end; j++) {
+        const t = times[j] as number;
+        if (t !== lastT) {
+          if (!(t >= low && t <= high)) continue;
+          lastT = t;
+          [tHigh, tLow] = splitTimestamp(t);
+          hours.add(hourStart(t));
+          if (t > newest) newest = t;
+        }
+        copy.sampleRow(id, tHigh, tLow, values[j] as number);
+        rows++;
+      }
+    }
+    return { payload: copy.finish(), rows, hours, newestMs: rows > 0 ? newest : undefined };
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
-      let samples = 0;
-      for (const w of batch) samples += w.samples;
+      let rows = 0;
+      for (const w of batch) rows += w.rows;
       try {
         await this.prepare();
-        const all = batch.flatMap((w) => w.scrapes);
-        const r = await this.writer.write(all);
-        // The writer reports totals; share them out per request for the metrics.
-        for (const w of batch) {
-          const skipped = Math.round((r.skipped * w.samples) / Math.max(1, samples));
-          w.resolve({ written: w.samples - skipped, skipped });
-        }
+        const hours = new Set<number>();
+        for (const w of batch) for (const h of w.hours) hours.add(h);
+        const r = await this.writer.copyRows(joinBinaryCopies(batch.map((w) => w.payload)), rows, hours);
+        // A retry that found rows already stored: the count is the batch's; share it out.
+        for (const w of batch)
+          w.resolve({
+            written: r.written === rows ? w.rows : Math.round((r.written * w.rows) / Math.max(1, rows)),
+          });
       } catch (err) {
         this.writer.resetCaches();
+        this.ids.clear();
         const unavailable = new UnavailableError(
           isConnectionError(err) ? 'database unreachable' : 'writing to the database failed',
           { cause: err },
         );
-        this.logger.error({ err, samples }, 'remote write: storing a batch failed; the sender retries');
+        this.logger.error({ err, samples: rows }, 'remote write: storing a batch failed; the sender retries');
         for (const w of batch) w.reject(unavailable);
       } finally {
-        this.queuedSamples -= samples;
+        this.queuedSamples -= rows;
       }
     }
   }

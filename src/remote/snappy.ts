@@ -55,7 +55,8 @@ export function snappyDecode(input: Uint8Array, maxLength = Number.MAX_SAFE_INTE
       len += 1;
       if (pos + len > input.length) throw new SnappyError('literal runs past the input');
       if (o + len > length) throw new SnappyError('literal runs past the declared length');
-      out.set(input.subarray(pos, pos + len), o);
+      if (len <= 32) for (let i = 0; i < len; i++) out[o + i] = input[pos + i] as number;
+      else out.set(input.subarray(pos, pos + len), o);
       pos += len;
       o += len;
       continue;
@@ -84,8 +85,12 @@ export function snappyDecode(input: Uint8Array, maxLength = Number.MAX_SAFE_INTE
     }
     if (offset === 0 || offset > o) throw new SnappyError('copy offset out of range');
     if (o + len > length) throw new SnappyError('copy runs past the declared length');
-    // Byte by byte: a copy may overlap its own output (offset < len repeats a pattern).
-    for (let i = 0; i < len; i++, o++) out[o] = out[o - offset] as number;
+    // A long copy that does not overlap its own output in one native call; otherwise byte by byte (a copy
+    // with offset < len repeats a pattern).
+    if (len > 32 && offset >= len) {
+      out.copyWithin(o, o - offset, o - offset + len);
+      o += len;
+    } else for (let i = 0; i < len; i++, o++) out[o] = out[o - offset] as number;
   }
   if (o !== length) throw new SnappyError(`decoded ${o} bytes, the preamble declared ${length}`);
   return out;

@@ -2,11 +2,11 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../log/logger';
 import { BodyTooLargeError, readBody } from './body';
 import { InvalidWriteError } from './ingest';
-import { decodeWriteRequest } from './prompb';
 import { ProtobufError } from './protobuf';
 import { UnavailableError, type RemoteReceiver } from './receiver';
 import type { RemoteMetrics } from './remote-metrics';
 import { SnappyError, snappyDecode, snappyDecodedLength } from './snappy';
+import { decodeWriteColumns } from './write-columns';
 
 export interface WriteHandlerDeps {
   readonly receiver: RemoteReceiver;
@@ -87,7 +87,7 @@ export function remoteWriteHandler(deps: WriteHandlerDeps): RequestHandler {
           );
           return;
         }
-        request = decodeWriteRequest(snappyDecode(body));
+        request = decodeWriteColumns(snappyDecode(body));
       } catch (err) {
         if (err instanceof SnappyError || err instanceof ProtobufError) {
           reply(400, `malformed remote write body: ${err.message}`);

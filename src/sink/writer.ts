@@ -231,7 +231,7 @@ export class SampleWriter {
     const payload = copy.finish();
     let deduplicated = false;
     if (written > 0) {
-      deduplicated = await this.copySamples(payload, hours);
+      deduplicated = (await this.copySamples(payload, hours)).deduplicated;
     }
     await this.writeSideTables(scrapes);
     if (lateHours.size > 0)
@@ -270,7 +270,11 @@ export class SampleWriter {
    * COPY into the head (samples_raw); on a key collision redo it idempotently (returns true then). A
    * missing partition (compacted and dropped by maintenance since we cached it) is recreated once.
    */
-  private async copySamples(payload: Buffer, hours: ReadonlySet<number>, attempt = 0): Promise<boolean> {
+  private async copySamples(
+    payload: Buffer,
+    hours: ReadonlySet<number>,
+    attempt = 0,
+  ): Promise<{ deduplicated: false } | { deduplicated: true; inserted: number }> {
     const names: string[] = [];
     for (const h of hours) names.push(await this.partitions.ensureHeadHour(this.db, h));
     try {
@@ -278,7 +282,7 @@ export class SampleWriter {
       const [only] = names;
       const table = names.length === 1 && only !== undefined ? only : 'samples_raw';
       await this.db.copyBinary(`hostscope."${table}" (series_id, time, value)`, payload);
-      return false;
+      return { deduplicated: false };
     } catch (err) {
       if (isConnectionError(err)) throw err;
       const state = sqlState(err);
@@ -291,18 +295,47 @@ export class SampleWriter {
       if (state !== '23505') throw err;
     }
     this.logger.info('samples of this batch were already stored (retry after a lost commit); skipping those');
-    await transaction(this.db, async (s) => {
+    const inserted = await transaction(this.db, async (s) => {
       await s.exec(
         `CREATE TEMP TABLE IF NOT EXISTS hostscope_samples_staging
            (series_id bigint, time timestamptz, value double precision) ON COMMIT DELETE ROWS`,
       );
       await s.copyBinary('hostscope_samples_staging (series_id, time, value)', payload);
-      await s.exec(
-        `INSERT INTO hostscope.samples_raw (series_id, time, value)
-         SELECT series_id, time, value FROM hostscope_samples_staging ON CONFLICT DO NOTHING`,
+      const [row] = await s.query<{ n: number }>(
+        `WITH ins AS (
+           INSERT INTO hostscope.samples_raw (series_id, time, value)
+           SELECT series_id, time, value FROM hostscope_samples_staging ON CONFLICT DO NOTHING RETURNING 1)
+         SELECT count(*)::int AS n FROM ins`,
       );
+      return row?.n ?? 0;
     });
-    return true;
+    return { deduplicated: true, inserted };
+  }
+
+  /**
+   * Stores rows already encoded as binary COPY (series_id, time, value) with ids from seriesIds(), in the
+   * head hours `hours` (hour starts), idempotently; hours before the current one are queued for their
+   * rollup. Returns how many rows were new: fewer than `rows` when some were stored already (a retry).
+   */
+  async copyRows(
+    payload: Buffer,
+    rows: number,
+    hours: ReadonlySet<number>,
+    nowMs = Date.now(),
+  ): Promise<{ written: number; deduplicated: boolean }> {
+    if (rows === 0) return { written: 0, deduplicated: false };
+    const r = await this.copySamples(payload, hours);
+    const currentHour = hourStart(nowMs);
+    const late = [...hours].filter((h) => h < currentHour);
+    if (late.length > 0)
+      await this.db.query(
+        `INSERT INTO hostscope.rollup_pending (hour)
+         SELECT h FROM unnest($1::timestamptz[]) AS h ON CONFLICT DO NOTHING`,
+        [late.map((h) => new Date(h).toISOString())],
+      );
+    return r.deduplicated
+      ? { written: r.inserted, deduplicated: true }
+      : { written: rows, deduplicated: false };
   }
 
   private async writeUsage(scrapes: readonly PendingScrape[]): Promise<void> {
