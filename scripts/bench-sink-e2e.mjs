@@ -29,7 +29,6 @@ import { createRequire } from 'node:module';
 import {
   countRows,
   fmt,
-  freePort,
   loggedWritten,
   peakRssMb,
   privateCluster,
