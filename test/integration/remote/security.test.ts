@@ -156,14 +156,22 @@ describeWithService(
         'node_load1 scraped over TLS and remote-written to PostgreSQL',
         60_000,
       );
-      // The wrong scrape password: the target is down with 401.
+      // The wrong scrape password: the target is down with 401 (once Prometheus has scraped it: each
+      // scrape pool starts at its own offset within the interval).
       // (GET: the targets API takes no POST.)
-      const targets = (
-        (await (await fetch(`${p.url}/api/v1/targets`)).json()) as {
-          data: { activeTargets: { scrapePool: string; health: string; lastError: string }[] };
-        }
-      ).data;
-      const wrong = targets.activeTargets.find((t) => t.scrapePool === 'node-wrong-password');
+      type Target = { scrapePool: string; health: string; lastError: string };
+      let wrong: Target | undefined;
+      await eventually(
+        async () => {
+          const targets = (
+            (await (await fetch(`${p.url}/api/v1/targets`)).json()) as { data: { activeTargets: Target[] } }
+          ).data;
+          wrong = targets.activeTargets.find((t) => t.scrapePool === 'node-wrong-password');
+          return wrong !== undefined && wrong.health !== 'unknown';
+        },
+        'the wrong-password target scraped once',
+        60_000,
+      );
       expect(wrong?.health).toBe('down');
       expect(wrong?.lastError).toContain('401');
       // The wrong remote write password: Prometheus' failed-samples counter of that queue rises ...
