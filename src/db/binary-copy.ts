@@ -16,8 +16,13 @@ export class BinaryCopyWriter {
   private buf: Buffer;
   private pos = 0;
 
-  constructor(initialBytes = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes));
+  /**
+   * `reuse`: a buffer to write into while it is big enough (a writer's payload from its previous COPY,
+   * once that is done): on a VM the first touch of each page of a fresh buffer is a costly fault.
+   */
+  constructor(initialBytes = 1 << 16, reuse?: Buffer) {
+    const bytes = Math.max(64, initialBytes);
+    this.buf = reuse !== undefined && reuse.length >= bytes ? reuse : Buffer.allocUnsafe(bytes);
     this.ensure(SIGNATURE.length + 8);
     SIGNATURE.copy(this.buf, 0);
     this.pos = SIGNATURE.length;
@@ -183,6 +188,11 @@ export class BinaryCopyWriter {
     this.buf.writeInt16BE(-1, this.pos);
     this.pos += 2;
     return this.buf.subarray(0, this.pos);
+  }
+
+  /** The whole buffer written into (for the next writer to reuse once this payload is sent). */
+  get storage(): Buffer {
+    return this.buf;
   }
 }
 

@@ -64,8 +64,8 @@ function part<R extends HostUsageRow | ContainerUsageRow>(
 }
 
 /**
- * Usage rows as binary COPY payloads, for bulk writers such as `seed` (write them with `copyNewRows`; the
- * sink writes a scrape's few rows as JSON). The day partitions must exist.
+ * Usage rows as binary COPY payloads, for the sink's writer and for `seed` (write them with
+ * `copyNewRows`). The day partitions must exist.
  */
 export function usageCopyParts(
   hosts: readonly HostUsageRow[],

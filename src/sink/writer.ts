@@ -1,6 +1,13 @@
 import type { ParsedFamily, SeriesLine } from '../expfmt/types';
 import { BinaryCopyWriter, splitTimestamp } from '../db/binary-copy';
-import { isConnectionError, sqlState, transaction, type Database, type Queryable } from '../db/database';
+import {
+  copyNewRows,
+  isConnectionError,
+  sqlState,
+  transaction,
+  type Database,
+  type Queryable,
+} from '../db/database';
 import { dayStart, hourStart, PartitionManager } from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { sameLabels } from '../metrics/same-labels';
@@ -15,6 +22,7 @@ import {
   targetPrefix,
 } from './series-key';
 import type { PendingScrape, Target } from './types';
+import { usageCopyParts } from './usage-copy';
 
 const HOUR_MS = 3_600_000;
 /** Series resolved per statement: a cold start on 300k series takes 15 round trips, not 120. */
@@ -76,6 +84,8 @@ export class SampleWriter {
    */
   private readonly lineEntries = new Map<string, WeakMap<SeriesLine, SeriesEntry>>();
   private stamp = 0;
+  /** The COPY buffer of the last write, written into again by the next (see BinaryCopyWriter). */
+  private copyBuffer: Buffer | undefined;
   private readonly metrics = new Map<string, number>();
   private readonly partitions = new PartitionManager();
 
@@ -187,7 +197,8 @@ export class SampleWriter {
 
     // Pass 2: encode (series_id, time, value) rows. The first sample of a series in a scrape wins
     // (Prometheus rejects the later ones as duplicates); `stamp` marks the scrape that last wrote a series.
-    const copy = new BinaryCopyWriter(Math.max(1024, n * 38 + 64));
+    const copy = new BinaryCopyWriter(Math.max(1024, n * 38 + 64), this.copyBuffer);
+    this.copyBuffer = undefined; // in use until this write's COPY is done
     const hours = new Set<number>();
     const lateHours = new Set<number>();
     const currentHour = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
@@ -233,6 +244,7 @@ export class SampleWriter {
     if (written > 0) {
       deduplicated = (await this.copySamples(payload, hours)).deduplicated;
     }
+    this.copyBuffer = copy.storage;
     await this.writeSideTables(scrapes);
     if (lateHours.size > 0)
       await this.db.query(
@@ -351,12 +363,6 @@ export class SampleWriter {
         'host_usage',
         new Set(hosts.map((h) => dayStart(Date.parse(h.time)))),
       );
-      await this.db.query(
-        `INSERT INTO hostscope.host_usage
-         SELECT * FROM jsonb_populate_recordset(NULL::hostscope.host_usage, $1::jsonb)
-         ON CONFLICT DO NOTHING`,
-        [JSON.stringify(hosts)],
-      );
     }
     if (containers.length > 0) {
       await this.partitions.ensureDays(
@@ -364,13 +370,11 @@ export class SampleWriter {
         'container_usage',
         new Set(containers.map((c) => dayStart(Date.parse(c.time)))),
       );
-      await this.db.query(
-        `INSERT INTO hostscope.container_usage
-         SELECT * FROM jsonb_populate_recordset(NULL::hostscope.container_usage, $1::jsonb)
-         ON CONFLICT DO NOTHING`,
-        [JSON.stringify(containers)],
-      );
     }
+    // Binary COPY (a big host has thousands of container rows a scrape); a replayed scrape whose rows
+    // are stored already goes through copyNewRows' staging path and keeps them.
+    const parts = usageCopyParts(hosts, containers);
+    if (parts.length > 0) await this.db.session((s) => copyNewRows(s, parts));
   }
 
   /**
