@@ -73,12 +73,18 @@ interface HostState {
   readonly containerCpu: number[];
   readonly containerIds: string[];
   readonly bootTime: number;
+  /** The first host's worker container crashes every CRASH_EVERY_MS, every other time OOM-killed. */
+  readonly crashes: boolean;
 }
+
+const CRASH_EVERY_MS = 11 * 3_600_000;
+const CRASHING_CONTAINER = 'worker';
 
 /**
  * Synthetic but realistic exporter output for `--hosts` hosts over `--days` days: CPU and load following a
  * daily cycle with noise, memory, network counters, one filesystem per host (the first host's disk fills
- * up steadily to 98 %), inventory `*_info` metrics and three containers per host with cAdvisor metrics.
+ * up steadily to 98 %), inventory `*_info` metrics and three containers per host with cAdvisor metrics
+ * (the first host's worker container is restarted every 11 hours, every other time after an OOM kill).
  */
 export class SeedGenerator {
   private readonly random: () => number;
@@ -110,6 +116,7 @@ export class SeedGenerator {
           Array.from({ length: 64 }, () => '0123456789abcdef'[Math.floor(this.random() * 16)]).join(''),
         ),
         bootTime: start / 1000 - 86_400 * (1 + Math.floor(this.random() * 30)),
+        crashes: i === 0,
       });
     }
   }
@@ -324,6 +331,24 @@ export class SeedGenerator {
         'Current working set in bytes.',
       );
       b.add('container_spec_memory_limit_bytes', 'gauge', c.limit, labels, 'Memory limit for the container.');
+      // Restarts and OOM kills: counters from the start of the history, deterministic (no random draw, so
+      // every other value of a seed is unchanged by them).
+      const crashes =
+        h.crashes && c.name === CRASHING_CONTAINER ? Math.floor((t - this.startMs) / CRASH_EVERY_MS) : 0;
+      b.add(
+        'hostscope_container_restarts_total',
+        'counter',
+        crashes,
+        labels,
+        'Number of times the Docker Engine restarted the container.',
+      );
+      b.add(
+        'container_oom_events_total',
+        'counter',
+        Math.ceil(crashes / 2),
+        labels,
+        'Count of out of memory events observed for the container',
+      );
       b.add(
         'container_last_seen',
         'gauge',

@@ -249,6 +249,40 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'hostsc
       // Hourly averages against every sample: the same trend within a small tolerance.
       expect(Math.abs(shown - days)).toBeLessThan(Math.max(0.2, days * 0.05));
       expect(mail.html).toContain('cid:filesystems@hostscope');
+
+      // Restarts and OOM kills (the seed's crashing worker container): every rise of the counters between
+      // consecutive raw scrapes inside the period, the one into its first scrape included.
+      const events = await db.query<{ instance: string; name: string; restarts: number; ooms: number }>(
+        `WITH d AS (
+           SELECT metric, labels->>'instance' AS instance, labels->>'name' AS name, time, value,
+                  lag(value) OVER (PARTITION BY series_id ORDER BY time) AS prev
+             FROM hostscope.samples
+            WHERE metric IN ('hostscope_container_restarts_total', 'container_oom_events_total'))
+         SELECT instance, name,
+                sum(CASE WHEN value >= prev THEN value - prev ELSE value END)
+                  FILTER (WHERE metric = 'hostscope_container_restarts_total') AS restarts,
+                sum(CASE WHEN value >= prev THEN value - prev ELSE value END)
+                  FILTER (WHERE metric = 'container_oom_events_total') AS ooms
+           FROM d WHERE prev IS NOT NULL AND time >= $1 AND time < $2
+          GROUP BY 1, 2
+         HAVING sum(CASE WHEN value >= prev THEN value - prev ELSE value END) > 0
+          ORDER BY 1, 2`,
+        range,
+      );
+      expect(events.rows.map((e) => [e.instance, e.name])).toEqual([['seed-host-01:9100', 'worker']]);
+      const ev = events.rows[0];
+      const restarts = Number(ev?.restarts);
+      const ooms = Number(ev?.ooms);
+      // Seven days of a crash every 11 hours, every other one an OOM kill.
+      expect(restarts).toBeGreaterThanOrEqual(15);
+      expect(ooms).toBeGreaterThanOrEqual(7);
+      expect(ooms).toBeLessThan(restarts);
+      const section = mail.text.split('Restarts and OOM kills:\n')[1]?.split('\n') ?? [];
+      expect(section[0]).toBe(`- seed-host-01 / worker: ${restarts} restarts, ${ooms} OOM kills`);
+      expect(section[1] ?? '').not.toMatch(/^- /);
+      expect(mail.html).toMatch(
+        new RegExp(`<td[^>]*>seed-host-01 / worker</td><td[^>]*>${restarts}</td><td[^>]*>${ooms}</td>`),
+      );
     } finally {
       await smtp.stop();
     }
