@@ -3,8 +3,9 @@
  * history), maintained into rollups; the built CLI renders a report (--dry-run: .eml, HTML, PNGs), a real
  * Chromium (Debian's, driven by puppeteer-core) lays the HTML part out at phone width and its screenshot is
  * checked; then one mail is sent to an SMTP server in the test and its figures are compared with SQL
- * computed here independently from the per-scrape tables. SMTP refusals are retried with backoff, and a
- * scheduled report that failed does not stop the next one.
+ * computed here independently from the per-scrape tables. SMTP refusals and timeouts (a server that
+ * accepts the connection and never answers) are retried with backoff, and a scheduled report that failed
+ * does not stop the next one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import puppeteer from 'puppeteer-core';
 import { SMTPServer } from 'smtp-server';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { CLI, runCli } from '../../helpers/exporter-process';
 import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgres';
 import { waitFor } from '../../helpers/prometheus';
@@ -352,6 +353,90 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'hostsc
       child?.kill('SIGTERM');
       await new Promise((r) => (child?.exitCode !== null ? r(undefined) : child.once('exit', r)));
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  }, 120_000);
+
+  it('retries a delivery that timed out (a server that never answers), and the next schedule delivers', async () => {
+    // A TCP front: the first three connections are accepted and held without a byte (no SMTP greeting);
+    // later ones are passed through to a working SMTP server.
+    const smtp = await startSmtpSink();
+    const held: Socket[] = [];
+    let connections = 0;
+    const front = createServer((socket) => {
+      connections++;
+      if (connections <= 3) {
+        held.push(socket);
+        socket.on('error', () => undefined);
+        return;
+      }
+      const upstream = connect(smtp.port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    const port = (front.address() as AddressInfo).port;
+    let child: ChildProcess | undefined;
+    let out = '';
+    try {
+      // Every 5 seconds; one retry (backoff 200 ms) and a 500 ms time limit: the first report times out
+      // twice, the second one times out once, then is delivered on its retry.
+      child = spawn(process.execPath, [
+        CLI,
+        'report',
+        `--database.url=${pg.url}`,
+        '--report.schedule=*/5 * * * * *',
+        '--report.to=ops@example.com',
+        '--smtp.host=127.0.0.1',
+        `--smtp.port=${port}`,
+        '--smtp.tls=none',
+        '--smtp.retries=1',
+        '--smtp.retry-backoff=200ms',
+        '--smtp.timeout=500ms',
+      ]);
+      child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+      await waitFor(
+        'a delivered report, and its log line',
+        // The mail arrives before the command logs it: wait for both.
+        async () => (smtp.mails.length > 0 && out.includes('"report sent"') ? true : undefined),
+        90_000,
+        () => out,
+      );
+      const lines = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              msg: string;
+              attempt?: number;
+              retryInMs?: number;
+              err?: { code?: string; message?: string };
+            },
+        );
+      const retries = lines.filter((l) => l.msg === 'report delivery failed; retrying');
+      expect(retries.length).toBeGreaterThanOrEqual(2);
+      expect(retries.map((l) => l.retryInMs)).toEqual(retries.map(() => 200));
+      for (const r of retries) expect(r.err?.code).toBe('ETIMEDOUT');
+      const givenUp = lines.filter((l) => l.msg === 'report not sent: every attempt failed');
+      expect(givenUp.length).toBeGreaterThanOrEqual(1);
+      expect(givenUp[0]?.attempt).toBe(2);
+      expect(givenUp[0]?.err?.code).toBe('ETIMEDOUT');
+      expect(lines.some((l) => l.msg === 'report failed; the next one runs on schedule')).toBe(true);
+      const sent = lines.filter((l) => l.msg === 'report sent');
+      expect(sent).toHaveLength(1);
+      expect(sent[0]?.attempt).toBe(2);
+      expect(connections).toBeGreaterThanOrEqual(4);
+      expect(smtp.mails).toHaveLength(1);
+      expect(smtp.mails[0]?.envelopeTo).toEqual(['ops@example.com']);
+      expect(smtp.mails[0]?.subject).toContain('3 hosts');
+    } finally {
+      child?.kill('SIGTERM');
+      await new Promise((r) => (child?.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      for (const s of held) s.destroy();
+      await new Promise<void>((r) => front.close(() => r()));
+      await smtp.stop();
     }
   }, 120_000);
 });
