@@ -5,18 +5,23 @@
  * PostgreSQL. Alerts are fired and resolved through Alertmanager's API (/api/v2/alerts, as Prometheus
  * does), Alertmanager is restarted in between (same storage), and its re-sends (repeat_interval, restart)
  * must not duplicate anything: the occurrences, their start and end times and durations are exact.
+ * Behind `--web.config.file` basic auth, the webhook refuses a request without credentials (401, nothing
+ * stored), and a real Alertmanager with `http_config.basic_auth` delivers to it.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import bcrypt from 'bcryptjs';
 import { Client } from 'pg';
 import { ALERTMANAGER, renderAlertmanagerConfig, type RenderedConfig } from '../../helpers/alertmanager';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon';
 import { CLI } from '../../helpers/exporter-process';
+import { freePort } from '../../helpers/net';
 import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgres';
 import { waitFor } from '../../helpers/prometheus';
 import { describeWithService } from '../../helpers/services';
 import { startSmtpSink, type SmtpSink } from '../../helpers/smtp';
+import { runCli as runSink } from '../sink/harness';
 
 const available = (): boolean => existsSync(ALERTMANAGER) && existsSync(CLI) && hasPostgres();
 
@@ -401,5 +406,158 @@ describeWithService(
       expect(Number(stored.rows[0]?.n)).toBe(0);
       expect(await notificationCount()).toBeGreaterThanOrEqual(before.raw);
     });
+
+    it('behind --web.config.file basic auth: 401 and nothing stored without credentials; Alertmanager with basic_auth is stored', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'hostscope-webhook-auth-'));
+      const webConfig = path.join(dir, 'web.yml');
+      writeFileSync(
+        webConfig,
+        ['basic_auth_users:', `  alertmanager: '${bcrypt.hashSync('am-pass', 10)}'`, ''].join('\n'),
+      );
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}/api/v1/alertmanager`;
+      const secured = runSink([
+        'sink',
+        `--database.url=${pg.url}`,
+        '--scrape.target=',
+        '--maintain.schedule=',
+        '--web.enable-alertmanager-webhook',
+        `--web.config.file=${webConfig}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ]);
+      let authAm: DaemonProcess | undefined;
+      const groupKey = '{}:{alertname="BehindBasicAuth"}';
+      const stored = async (): Promise<{ rows: number; raw: number }> => {
+        const r = await db.query<{ rows: string; raw: string }>(
+          `SELECT (SELECT count(*) FROM hostscope.alerts_history WHERE alertname = 'BehindBasicAuth') AS rows,
+                  (SELECT count(*) FROM hostscope.alert_notifications WHERE group_key LIKE '%BehindBasicAuth%') AS raw`,
+        );
+        return { rows: Number(r.rows[0]?.rows), raw: Number(r.rows[0]?.raw) };
+      };
+      const basic = (user: string, pass: string): string =>
+        `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      try {
+        await secured.waitFor(/hostscope sink started/);
+        const body = JSON.stringify({
+          version: '4',
+          groupKey,
+          status: 'firing',
+          receiver: 'hostscope-history',
+          groupLabels: {},
+          commonLabels: {},
+          commonAnnotations: {},
+          externalURL: 'http://am',
+          alerts: [
+            {
+              status: 'firing',
+              labels: { alertname: 'BehindBasicAuth', instance: 'auth-1:9100' },
+              annotations: {},
+              startsAt: '2024-01-01T00:00:00Z',
+              endsAt: '0001-01-01T00:00:00Z',
+              generatorURL: '',
+              fingerprint: 'auth0001',
+            },
+          ],
+        });
+        // No credentials, then a wrong password: 401 before the handler, nothing stored (the requests
+        // have completed, so nothing can still be on its way to the database).
+        for (const authorization of [undefined, basic('alertmanager', 'wrong')]) {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              ...(authorization === undefined ? {} : { authorization }),
+            },
+            body,
+          });
+          expect(res.status).toBe(401);
+          expect(res.headers.get('www-authenticate')).toBe('Basic');
+        }
+        expect(await stored()).toEqual({ rows: 0, raw: 0 });
+
+        // With the credentials: stored.
+        const ok = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: basic('alertmanager', 'am-pass') },
+          body,
+        });
+        expect(ok.status).toBe(200);
+        expect(await stored()).toEqual({ rows: 1, raw: 1 });
+
+        // The real Alertmanager, its webhook receiver logging in with http_config.basic_auth.
+        const amConfig = path.join(dir, 'alertmanager.yml');
+        writeFileSync(
+          amConfig,
+          [
+            'route:',
+            '  receiver: history',
+            '  group_by: [alertname]',
+            '  group_wait: 1s',
+            '  group_interval: 1s',
+            '  repeat_interval: 1h',
+            'receivers:',
+            '  - name: history',
+            '    webhook_configs:',
+            `      - url: ${url}`,
+            '        send_resolved: true',
+            '        http_config:',
+            '          basic_auth:',
+            '            username: alertmanager',
+            '            password: am-pass',
+            '',
+          ].join('\n'),
+        );
+        authAm = await startDaemon({
+          name: 'Alertmanager',
+          command: ALERTMANAGER,
+          args: (amPort, amUrl, dataDir) => [
+            `--config.file=${amConfig}`,
+            `--storage.path=${dataDir}`,
+            `--web.listen-address=127.0.0.1:${amPort}`,
+            `--web.external-url=${amUrl}`,
+            '--cluster.listen-address=',
+            '--log.level=debug',
+          ],
+          readyPath: '/-/ready',
+        });
+        const startsAt = new Date(base + 5 * MINUTE).toISOString();
+        const res = await fetch(`${authAm.url}/api/v2/alerts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify([
+            {
+              labels: { alertname: 'BehindBasicAuth', instance: 'auth-2:9100', severity: 'warning' },
+              startsAt,
+              endsAt: farFuture,
+            },
+          ]),
+        });
+        expect(res.status).toBe(200);
+        await waitFor(
+          "the occurrence from Alertmanager's authenticated webhook",
+          async () => {
+            const r = await db.query<{ starts_at: Date; receiver: string }>(
+              `SELECT starts_at, receiver FROM hostscope.alerts_history
+                WHERE alertname = 'BehindBasicAuth' AND instance = 'auth-2:9100'`,
+            );
+            return r.rows.length > 0 ? r.rows : undefined;
+          },
+          60_000,
+          () =>
+            `--- sink:\n${secured.output().slice(-4000)}\n--- alertmanager:\n${authAm?.output().slice(-4000) ?? ''}`,
+        ).then((r) => {
+          expect(r).toHaveLength(1);
+          expect(r[0]?.starts_at.toISOString()).toBe(startsAt);
+          expect(r[0]?.receiver).toBe('history');
+        });
+      } finally {
+        await authAm?.stop();
+        if (secured.child.exitCode === null && secured.child.signalCode === null) {
+          secured.child.kill('SIGTERM');
+          await secured.exited;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
   },
 );
