@@ -333,8 +333,9 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'hostsc
       child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
       await waitFor(
-        'a delivered report',
-        async () => (received.length > 0 ? true : undefined),
+        'a delivered report, and its log line',
+        // The mail arrives before the command logs it: wait for both.
+        async () => (received.length > 0 && out.includes('"report sent"') ? true : undefined),
         90_000,
         () => out,
       );
