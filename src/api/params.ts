@@ -66,7 +66,11 @@ export function parseTime(text: string): number | undefined {
   }
   if (!RFC3339.test(text)) return undefined;
   const ms = Date.parse(text.replace(' ', 'T'));
-  return Number.isFinite(ms) ? ms / 1000 : undefined;
+  if (!Number.isFinite(ms)) return undefined;
+  // Date.parse rolls 2024-02-30 over to March; a day the month does not have is refused instead.
+  const [y, mo, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  if (d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return undefined;
+  return ms / 1000;
 }
 
 /**

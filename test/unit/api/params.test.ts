@@ -29,6 +29,7 @@ describe('parseTime', () => {
     expect(parseTime('2023-11-14T22:13:20Z')).toBe(1_700_000_000);
     expect(parseTime('2023-11-14T23:13:20+01:00')).toBe(1_700_000_000);
     expect(parseTime('2023-11-14T22:13:20.250Z')).toBe(1_700_000_000.25);
+    expect(parseTime('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29) / 1000);
   });
   it('refuses anything else', () => {
     for (const t of [
@@ -38,6 +39,8 @@ describe('parseTime', () => {
       '2023-11-14',
       '2023-11-14T22:13:20',
       '2023-13-45T99:00:00Z',
+      '2024-02-30T00:00:00Z',
+      '2023-02-29T00:00:00Z',
       '0x10',
       'Infinity',
     ])
