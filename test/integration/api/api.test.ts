@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import bcrypt from 'bcryptjs';
 import { Client } from 'pg';
 import type { Overview } from '../../../src/api/overview';
 import { CLI, runCli } from '../../helpers/exporter-process';
@@ -401,6 +402,42 @@ describeWithService('PostgreSQL and a built dist/', available, 'sink JSON API', 
       parameter,
       message: expect.any(String),
     });
+  });
+
+  it('behind --web.config.file basic auth: 401 without credentials, the answer with them', async () => {
+    const webConfig = path.join(work, 'web.yml');
+    writeFileSync(
+      webConfig,
+      ['basic_auth_users:', `  reader: '${bcrypt.hashSync('read-pass', 10)}'`, ''].join('\n'),
+    );
+    const port = await freePort();
+    const secured = runSink([
+      'sink',
+      `--database.url=${pg.url}`,
+      '--scrape.target=',
+      '--web.enable-alertmanager-webhook',
+      '--maintain.schedule=',
+      `--web.config.file=${webConfig}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ]);
+    try {
+      await secured.waitFor(/hostscope sink started/);
+      const auth = (user: string, pass: string): Record<string, string> => ({
+        authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`,
+      });
+      for (const route of ['/api/v1/overview', '/api/v1/series?metric=node_load1']) {
+        expect((await fetch(`http://127.0.0.1:${port}${route}`)).status).toBe(401);
+        expect(
+          (await fetch(`http://127.0.0.1:${port}${route}`, { headers: auth('reader', 'wrong') })).status,
+        ).toBe(401);
+        const ok = await fetch(`http://127.0.0.1:${port}${route}`, { headers: auth('reader', 'read-pass') });
+        expect(ok.status).toBe(200);
+        expect(await ok.json()).toMatchObject({ status: 'success' });
+      }
+    } finally {
+      secured.child.kill('SIGTERM');
+      await secured.exited;
+    }
   });
 
   it('is read-only: other methods on the API routes are 404', async () => {
