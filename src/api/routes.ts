@@ -23,13 +23,11 @@ function failed(res: Response, deps: ApiDeps, err: unknown, route: string): void
   const away = isConnectionError(err);
   deps.logger.warn({ err, route }, away ? 'api: database unreachable' : 'api: query failed');
   if (res.headersSent) return;
-  res
-    .status(away ? 503 : 500)
-    .json({
-      status: 'error',
-      error: away ? 'database_unavailable' : 'internal',
-      message: 'see the sink log',
-    });
+  res.status(away ? 503 : 500).json({
+    status: 'error',
+    error: away ? 'database_unavailable' : 'internal',
+    message: 'see the sink log',
+  });
 }
 
 /**
@@ -56,7 +54,10 @@ export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
     },
     '/api/v1/series': (req, res) => {
       const q = req.originalUrl.indexOf('?');
-      const parsed = parseSeriesParams(new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1)), now());
+      const parsed = parseSeriesParams(
+        new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1)),
+        Math.floor(now()),
+      );
       if (!parsed.ok) {
         badRequest(res, parsed.error.parameter, parsed.error.message);
         return;
