@@ -440,6 +440,51 @@ describeWithService('PostgreSQL and a built dist/', available, 'sink JSON API', 
     }
   });
 
+  it('works on the embedded database (PGlite) too', async () => {
+    const dataDir = path.join(work, 'embedded');
+    const seed = await runCli([
+      'seed',
+      '--hosts=1',
+      '--days=1',
+      '--seed.interval=5m',
+      `--data.dir=${dataDir}`,
+      '--log.level=warn',
+    ]);
+    expect(seed.code).toBe(0);
+    const port = await freePort();
+    const embedded = runSink([
+      'sink',
+      `--data.dir=${dataDir}`,
+      '--scrape.target=',
+      '--web.enable-alertmanager-webhook',
+      '--maintain.schedule=',
+      `--web.listen-address=127.0.0.1:${port}`,
+    ]);
+    try {
+      await embedded.waitFor(/hostscope sink started/, 120_000);
+      const url = `http://127.0.0.1:${port}`;
+      const overview = (await (await fetch(`${url}/api/v1/overview`)).json()) as { data: Overview };
+      const [h] = overview.data.hosts;
+      expect(h?.host).toBe('seed-host-01');
+      expect(h?.cpu.percent).toEqual(expect.any(Number));
+      expect(h?.filesystems.length).toBeGreaterThan(0);
+      expect(h?.containers.map((c) => c.name)).toEqual(['db', 'web', 'worker']);
+      const now = Math.floor(Date.now() / 1000);
+      for (const [qs, source] of [
+        [`from=${now - 3600}&points=5`, 'raw'],
+        [`from=${now - 86_400}&points=4`, 'hourly'],
+      ] as const) {
+        const r = (await (await fetch(`${url}/api/v1/series?metric=node_load1&${qs}`)).json()) as SeriesBody;
+        expect(r.data.source).toBe(source);
+        expect(r.data.series[0]?.points.length).toBeGreaterThan(0);
+        expect(r.data.series[0]?.points.length).toBeLessThanOrEqual(5);
+      }
+    } finally {
+      embedded.child.kill('SIGTERM');
+      await embedded.exited;
+    }
+  }, 180_000);
+
   it('is read-only: other methods on the API routes are 404', async () => {
     const res = await fetch(`${base}/api/v1/overview`, { method: 'POST' });
     expect(res.status).toBe(404);
