@@ -24,6 +24,7 @@ import {
 } from './config';
 import { seedAlertHistory } from '../alerts/seed';
 import { alertRoutes } from '../alerts/webhook';
+import { apiRoutes } from '../api/routes';
 import { remoteRoutes } from '../remote/routes';
 import { buildSinkApp } from './http';
 import { maintain } from './maintain';
@@ -120,6 +121,11 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
         metrics: () => [...sink.metrics.families(), ...remote.metrics.families()],
         health: () => sink.health(),
         post: { ...remote.post, ...alerts },
+        get: apiRoutes({
+          db,
+          logger: logger.child({ component: 'api' }),
+          prepare: () => sink.prepareOnce(),
+        }),
       }),
       config.listen.host,
       config.listen.port,

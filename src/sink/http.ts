@@ -8,9 +8,11 @@ export interface SinkAppDeps {
   readonly health: () => Record<string, unknown>;
   /** Further POST routes (the remote write receiver and remote read), given by the composition root. */
   readonly post?: Readonly<Record<string, RequestHandler>>;
+  /** Further GET routes (the read-only JSON API), given by the composition root. */
+  readonly get?: Readonly<Record<string, RequestHandler>>;
 }
 
-/** The sink's small HTTP app: its own /metrics and /health, and the POST routes it is given. */
+/** The sink's small HTTP app: its own /metrics and /health, and the GET and POST routes it is given. */
 export function buildSinkApp(deps: SinkAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -23,6 +25,7 @@ export function buildSinkApp(deps: SinkAppDeps): Express {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', ...deps.health() });
   });
+  for (const [route, handler] of Object.entries(deps.get ?? {})) app.get(route, handler);
   for (const [route, handler] of Object.entries(deps.post ?? {})) app.post(route, handler);
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('404 page not found\n');
