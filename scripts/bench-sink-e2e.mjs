@@ -111,7 +111,7 @@ async function main() {
       console.log(`  B. cold --once: ${JSON.stringify(results.cold)}`);
     }
     // Each write stream starts on an empty head, as the raw COPY does.
-    await db.query('TRUNCATE hostscope.samples_raw');
+    await db.query('TRUNCATE hostscope.samples_raw, hostscope.samples_blocks');
     let firstTimeMs = Math.floor(Date.now() / 1000) * 1000;
     if (!SKIP.has('capacity')) {
       firstTimeMs = Math.floor(Date.now() / 1000) * 1000;
