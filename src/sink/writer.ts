@@ -117,6 +117,15 @@ const BLOCKS: HeadTable = {
   },
 };
 
+/** A chunk of cache misses with their canonical key hashes and the ids found for them. */
+interface ResolveChunk {
+  readonly byHash: Map<string, Miss[]>;
+  readonly hashes: string[];
+  readonly labelSets: [string, string][][];
+  readonly metricIds: number[];
+  readonly ids: (number | undefined)[];
+}
+
 /** Histogram and summary parts and counters are cumulative: the hourly rollup computes their increase. */
 export function isCounterSample(family: ParsedFamily, sampleName: string): boolean {
   if (sampleName.endsWith('_created')) return false;
@@ -501,27 +510,15 @@ export class SampleWriter {
     for (const m of misses)
       if (!this.metrics.has(m.metric) && !newMetrics.has(m.metric)) newMetrics.set(m.metric, m);
     if (newMetrics.size > 0) await this.resolveMetrics([...newMetrics.values()]);
+    // Chunks are pipelined: the next chunk's keys are hashed while the database looks up this one's.
+    let next: Promise<ResolveChunk> | undefined;
     for (let i = 0; i < misses.length; i += RESOLVE_CHUNK) {
-      const chunk = misses.slice(i, i + RESOLVE_CHUNK);
-      const byHash = new Map<string, Miss[]>();
-      const hashes: string[] = [];
-      const labelSets: [string, string][][] = [];
-      const metricIds: number[] = [];
-      for (const m of chunk) {
-        const labels = storedLabels(m.labels, m.target);
-        const hash = sha256Hex(canonicalKey(pgSafe(m.metric), labels));
-        const list = byHash.get(hash);
-        if (list !== undefined) {
-          list.push(m);
-          continue;
-        }
-        byHash.set(hash, [m]);
-        hashes.push(hash);
-        labelSets.push(labels);
-        metricIds.push(this.metrics.get(m.metric) as number);
-      }
-      // Usually the series exist (a restart): look them all up first, and create only the missing ones.
-      const ids = await this.idsOfHashes(hashes);
+      const current = next ?? this.lookupChunk(misses.slice(i, i + RESOLVE_CHUNK));
+      next =
+        i + RESOLVE_CHUNK < misses.length
+          ? this.lookupChunk(misses.slice(i + RESOLVE_CHUNK, i + 2 * RESOLVE_CHUNK))
+          : undefined;
+      const { byHash, hashes, labelSets, metricIds, ids } = await current;
       const missing: number[] = [];
       for (let k = 0; k < hashes.length; k++) if (ids[k] === undefined) missing.push(k);
       if (missing.length > 0) {
@@ -547,6 +544,32 @@ export class SampleWriter {
         }
       });
     }
+    // A lookup started for a chunk never awaited (an error above) must not reject unhandled.
+    next?.catch(() => undefined);
+  }
+
+  /** Hashes the canonical keys of a chunk of misses and looks their series up (see resolve()). */
+  private async lookupChunk(chunk: readonly Miss[]): Promise<ResolveChunk> {
+    const byHash = new Map<string, Miss[]>();
+    const hashes: string[] = [];
+    const labelSets: [string, string][][] = [];
+    const metricIds: number[] = [];
+    for (const m of chunk) {
+      const labels = storedLabels(m.labels, m.target);
+      const hash = sha256Hex(canonicalKey(pgSafe(m.metric), labels));
+      const list = byHash.get(hash);
+      if (list !== undefined) {
+        list.push(m);
+        continue;
+      }
+      byHash.set(hash, [m]);
+      hashes.push(hash);
+      labelSets.push(labels);
+      metricIds.push(this.metrics.get(m.metric) as number);
+    }
+    // Usually the series exist (a restart): look them all up first; resolve() creates the missing ones.
+    const ids = await this.idsOfHashes(hashes);
+    return { byHash, hashes, labelSets, metricIds, ids };
   }
 
   /**
