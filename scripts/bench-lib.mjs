@@ -28,6 +28,9 @@ const LIB = fileURLToPath(import.meta.url);
 const CLK_TCK = 100;
 
 /** V8 flags hostscope is launched with in production (package.json start scripts, Dockerfile ENTRYPOINT; why: Dockerfile). */
+/** The environment the image sets for hostscope (Dockerfile ENV; a test checks), given to benchmarked sinks. */
+export const NODE_ENV_VARS = { MALLOC_ARENA_MAX: '1' };
+
 export const NODE_FLAGS = [
   '--max-semi-space-size=2',
   '--no-allocation-site-pretenuring',
@@ -488,6 +491,7 @@ export async function runSink(label, urls, run) {
   const port = await freePort();
   const before = await countRows(db);
   const proc = spawnChild(sinkArgs(run, urls, dbUrl, [`--web.listen-address=127.0.0.1:${port}`]), {
+    env: { ...process.env, ...NODE_ENV_VARS },
     cwd: run.cwd,
   });
   const pid = proc.child.pid;

@@ -30,6 +30,7 @@ import {
   countRows,
   fmt,
   loggedWritten,
+  NODE_ENV_VARS,
   peakRssMb,
   privateCluster,
   rawCopyPhase,
@@ -57,6 +58,7 @@ async function coldStart(url, dbUrl, db) {
   const t0 = performance.now();
   const proc = spawnChild(sinkArgs(SINK, [url], dbUrl, ['--once', '--web.listen-address=']), {
     cwd: ROOT,
+    env: { ...process.env, ...NODE_ENV_VARS },
   });
   let hwm = 0;
   const poll = setInterval(() => {
