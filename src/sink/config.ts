@@ -101,7 +101,7 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'scrape.job',
       kind: 'string',
       default: 'hostscope',
-      help: 'The job label given to every target.',
+      help: 'The job label of every target, unless its file_sd file sets one.',
     },
     {
       name: 'scrape.body-size-limit',

@@ -344,19 +344,30 @@ export class FileSd {
 
   /** Whether each file's last read was good (1) or not (0, its last good targets kept), and the read errors. */
   families(): MetricFamily[] {
-    const set = new MetricSet();
-    set.counter(
-      'hostscope_sink_file_sd_read_errors_total',
-      'Reads of --scrape.file-sd files (or their directories) that failed or found an invalid file; the last good targets were kept.',
+    return fileSdFamilies(
       this.readErrors,
+      [...this.states].map(([file, state]) => [file, state.valid]),
     );
-    for (const [file, state] of [...this.states].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
-      set.gauge(
-        'hostscope_sink_file_sd_file_valid',
-        'Whether the last read of a --scrape.file-sd file was good (1) or not (0: its last good targets are scraped).',
-        state.valid ? 1 : 0,
-        { file },
-      );
-    return set.families();
   }
+}
+
+/** The file_sd families of the sink's /metrics: read errors, and each file's state. */
+export function fileSdFamilies(
+  readErrors: number,
+  files: readonly (readonly [string, boolean])[],
+): MetricFamily[] {
+  const set = new MetricSet();
+  set.counter(
+    'hostscope_sink_file_sd_read_errors_total',
+    'Reads of --scrape.file-sd files (or their directories) that failed or found an invalid file; the last good targets were kept.',
+    readErrors,
+  );
+  for (const [file, valid] of [...files].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+    set.gauge(
+      'hostscope_sink_file_sd_file_valid',
+      'Whether the last read of a --scrape.file-sd file was good (1) or not (0: its last good targets are scraped).',
+      valid ? 1 : 0,
+      { file },
+    );
+  return set.families();
 }

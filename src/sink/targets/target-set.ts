@@ -175,7 +175,8 @@ export class TargetSet {
 
   /**
    * /api/v1/targets, in the shape of Prometheus' (activeTargets, droppedTargets) with hostscope's
-   * additions: each target's source, file and shard. Targets of other shards are the dropped ones.
+   * additions: each target's source, file and shard. Targets of other shards are the dropped ones. Times
+   * are unix seconds, as everywhere in the sink's API (docs/api.md).
    */
   apiView(health: (target: Target) => TargetHealth | undefined): Record<string, unknown> {
     const describeTarget = (d: DiscoveredTarget): Record<string, unknown> => ({
@@ -191,7 +192,7 @@ export class TargetSet {
       return {
         ...describeTarget(d),
         health: h === undefined ? 'unknown' : h.error === undefined ? 'up' : 'down',
-        lastScrape: h === undefined ? null : new Date(h.timeMs).toISOString(),
+        lastScrape: h === undefined ? null : h.timeMs / 1000,
         lastScrapeDuration: h?.durationSeconds ?? null,
         lastError: h?.error ?? '',
       };
