@@ -14,7 +14,7 @@ import type { TargetSet } from './target-set';
  */
 const PATTERN = /^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$/;
 
-/** Quiet time after a file system event before the files are read (an editor's save is several events). */
+/** Delay between a file system event and the read it causes (an editor's save is several events). */
 const SETTLE_MS = 100;
 
 interface Pattern {
@@ -196,7 +196,7 @@ export class FileSd {
     for (const dir of new Set(this.patterns.map((p) => p.dir))) {
       if (this.watchers.has(dir)) continue;
       try {
-        const w = watch(dir, { persistent: false }, (_event, name) => this.onEvent(dir, name));
+        const w = watch(dir, { persistent: false }, () => this.onEvent());
         w.on('error', (err) => {
           this.logger.warn(
             { dir, err: { message: describe(err) } },
@@ -218,15 +218,14 @@ export class FileSd {
     }
   }
 
-  private onEvent(dir: string, name: string | Buffer | null): void {
-    const file = name === null ? undefined : String(name);
-    const relevant = this.patterns.some(
-      (p) =>
-        p.dir === dir &&
-        (file === undefined || (p.glob === undefined ? path.join(dir, file) === p.text : p.glob.test(file))),
-    );
-    if (!relevant || this.stopped) return;
-    if (this.settle !== undefined) clearTimeout(this.settle);
+  /**
+   * Any event in a watched directory leads to a read (SETTLE_MS later), not only events naming a
+   * file_sd file: a Kubernetes ConfigMap volume, for one, changes its files by swapping a `..data`
+   * symlink, and the files themselves report nothing. Files whose text did not change cost a read only.
+   */
+  private onEvent(): void {
+    // The first event schedules the read; later ones ride on it (a busy directory cannot postpone it).
+    if (this.stopped || this.settle !== undefined) return;
     this.settle = setTimeout(() => {
       this.settle = undefined;
       void this.refresh();

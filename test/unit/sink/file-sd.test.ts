@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FileSd } from '../../../src/sink/targets/file-sd';
@@ -111,6 +111,24 @@ describe('FileSd: reading and re-reading file_sd files', () => {
     expect(lines()).toContainEqual(
       expect.objectContaining({ msg: 'file_sd file gone; its targets removed', removed: 1 }),
     );
+  });
+
+  it('sees a file change made by swapping a symlinked directory (a Kubernetes ConfigMap volume)', async () => {
+    // The volume's layout: targets.yml -> ..data/targets.yml, ..data -> ..<version>; an update writes a
+    // new version directory and renames a new ..data link over the old one. No event names targets.yml.
+    const version = (n: number, addresses: string[]): void => {
+      mkdirSync(path.join(dir, `..v${n}`));
+      writeFileSync(path.join(dir, `..v${n}`, 'targets.yml'), yaml(addresses));
+      symlinkSync(`..v${n}`, path.join(dir, '..data_tmp'));
+      renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+    };
+    version(1, ['a:1']);
+    symlinkSync('..data/targets.yml', path.join(dir, 'targets.yml'));
+    const { urls } = start([path.join(dir, 'targets.yml')]);
+    expect(urls()).toEqual(['http://a:1/metrics']);
+    version(2, ['b:1']);
+    await until(() => urls().includes('http://b:1/metrics'), 'the swapped version');
+    expect(urls()).toEqual(['http://b:1/metrics']);
   });
 
   it('without change events, re-reads every refresh interval', async () => {
