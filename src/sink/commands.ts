@@ -30,6 +30,8 @@ import { buildSinkApp } from './http';
 import { maintain } from './maintain';
 import { runSeed } from './seed';
 import { Sink } from './sink';
+import { FileSd } from './targets/file-sd';
+import { flagTarget, TargetSet } from './targets/target-set';
 import { instanceOf } from './types';
 
 type Parsed = { kind: 'exit'; code: number } | { kind: 'run'; flags: FlagValues };
@@ -51,7 +53,7 @@ function parse(
     process.stdout.write(`hostscope ${readVersion()}\n`);
     return { kind: 'exit', code: 0 };
   }
-  const flags = new FlagValues(parsed.values);
+  const flags = new FlagValues(parsed.values, parsed.explicit);
   const problems = [...parsed.problems, ...(parsed.problems.length === 0 ? validate(flags) : [])];
   if (problems.length > 0) throw new ConfigError(problems);
   return { kind: 'run', flags };
@@ -70,21 +72,37 @@ export async function openMigrated(flags: FlagValues, logger: Logger): Promise<D
 
 export interface RunningSink {
   readonly sink: Sink;
+  readonly targets: TargetSet;
   readonly port: number | undefined;
   stop(): Promise<boolean>;
 }
 
-/** Composition root of the sink: database -> migrations -> sink -> HTTP -> schedule. */
+/** Composition root of the sink: targets -> database -> migrations -> sink -> HTTP -> schedule. */
 export async function startSink(config: SinkConfig, flags: FlagValues, logger: Logger): Promise<RunningSink> {
-  // First, so that an invalid --web.config.file stops the start (exit 2) before anything runs.
+  // First, so that an invalid --web.config.file or file_sd file stops the start (exit 2) before anything
+  // runs. The flags were checked already; a file may have changed since.
   const web = config.listen === undefined ? undefined : webConfigWatcher(config.webConfigFile, logger);
+  const targets = new TargetSet(
+    config.targets.map((t) => flagTarget(t.url, t.job)),
+    config.shard,
+    logger.child({ component: 'targets' }),
+  );
+  const fileSd = new FileSd(
+    config.fileSd,
+    { job: config.job, refreshIntervalMs: config.fileSdRefreshMs },
+    targets,
+    logger.child({ component: 'file_sd' }),
+  );
+  const problems = fileSd.loadInitial();
+  if (problems.length > 0)
+    throw new ConfigError(problems.map((p) => `--scrape.file-sd (env HOSTSCOPE_SCRAPE_FILE_SD): ${p}`));
   // Scraping starts at once; migrations run before the first write and are retried while the database
   // is unreachable, so a sink started before its database buffers instead of failing.
   const db = await openDatabase(databaseConfig(flags), logger);
   const sink = await Sink.open(
     db,
     {
-      targets: config.targets,
+      targets: targets.targets,
       intervalMs: config.intervalMs,
       timeoutMs: config.timeoutMs,
       bodyLimitBytes: config.bodyLimitBytes,
@@ -108,6 +126,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     await db.close().catch(() => undefined);
     throw err;
   });
+  targets.subscribe((list) => sink.setTargets(list));
   let server: Server | undefined;
   if (config.listen !== undefined) {
     const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
@@ -118,14 +137,25 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     });
     server = await listenWeb(
       buildSinkApp({
-        metrics: () => [...sink.metrics.families(), ...remote.metrics.families()],
-        health: () => sink.health(),
+        metrics: () => [
+          ...sink.metrics.families(),
+          ...targets.families(),
+          ...(config.fileSd.length > 0 ? fileSd.families() : []),
+          ...remote.metrics.families(),
+        ],
+        health: () => ({ ...sink.health(), targets: sink.currentTargets.length }),
         post: { ...remote.post, ...alerts },
-        get: apiRoutes({
-          db,
-          logger: logger.child({ component: 'api' }),
-          prepare: () => sink.prepareOnce(),
-        }),
+        get: {
+          ...apiRoutes({
+            db,
+            logger: logger.child({ component: 'api' }),
+            prepare: () => sink.prepareOnce(),
+          }),
+          '/api/v1/targets': (_req, res) => {
+            res.setHeader('Cache-Control', 'no-store');
+            res.json({ status: 'success', data: targets.apiView((t) => sink.lastScrape(t)) });
+          },
+        },
       }),
       config.listen.host,
       config.listen.port,
@@ -136,10 +166,15 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   if (!config.once) {
     sink.start(config.scrapeCron);
     void sink.runMaintenance();
+    if (config.fileSd.length > 0) fileSd.start();
   }
   logger.info(
     {
-      targets: config.targets.map((t) => t.url),
+      targets: targets.targets.length <= 20 ? targets.targets.map((t) => t.url) : targets.targets.length,
+      ...(config.fileSd.length > 0
+        ? { fileSd: targets.fileNames, discovered: targets.discovered.length }
+        : {}),
+      ...(config.shard === undefined ? {} : { shard: `${config.shard.index}/${config.shard.count}` }),
       interval: config.intervalMs,
       port,
       tls: web?.current().secure !== undefined,
@@ -152,8 +187,10 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   );
   return {
     sink,
+    targets,
     port,
     async stop() {
+      await fileSd.stop();
       const flushed = await sink.stop(Date.now() + config.shutdownTimeoutMs);
       if (!flushed)
         logger.error(
@@ -189,12 +226,9 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
   let exporter: RunningExporter | undefined;
   if (p.flags.boolean('exporter.embedded')) {
     exporter = await startEmbeddedExporter(p.flags.string('exporter.listen-address'), config, logger);
-    if (!explicitTargets(argv, env)) {
+    if (!p.flags.isSet('scrape.target')) {
       const url = `http://127.0.0.1:${exporter.port}/metrics`;
-      config = {
-        ...config,
-        targets: [{ url, instance: instanceOf(url), job: config.targets[0]?.job ?? 'hostscope' }],
-      };
+      config = { ...config, targets: [{ url, instance: instanceOf(url), job: config.job }] };
     }
   }
   let running: RunningSink;
@@ -219,14 +253,6 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
     ok ? 'stopped' : 'stopped with unwritten samples',
   );
   return ok ? 0 : 1;
-}
-
-/** True when targets were given on the command line or in the environment (not the default). */
-function explicitTargets(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  return (
-    argv.some((a) => a === '--scrape.target' || a.startsWith('--scrape.target=')) ||
-    (env.HOSTSCOPE_SCRAPE_TARGET ?? '') !== ''
-  );
 }
 
 /**
