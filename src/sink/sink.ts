@@ -221,7 +221,7 @@ export class Sink {
   /**
    * Replaces the targets (file_sd reloads): new ones are scraped from the next round on, removed ones no
    * more (a round under way finishes with the targets it started with). What the sink kept per removed
-   * target (parse cache, last scrape, scrape counters) goes with it.
+   * target (parse cache, last scrape, scrape counters, the writer's per-target layouts) goes with it.
    */
   setTargets(targets: readonly Target[]): void {
     const next = new Map(targets.map((t) => [targetKey(t), t]));
@@ -229,6 +229,7 @@ export class Sink {
       if (!next.has(key)) {
         this.parseCaches.delete(key);
         this.lastScrapes.delete(key);
+        this.writer.forgetTarget(this.targets.get(key) as Target);
       }
     this.targets = next;
     const instances = new Set(targets.map((t) => t.instance));

@@ -171,6 +171,16 @@ export class SampleWriter {
     return this.series.size;
   }
 
+  /**
+   * Drops what is kept per target (scrape layout, line identities) for a target no longer scraped. Its
+   * series ids stay in the key cache (an entry each), so a target that returns finds them without a query.
+   */
+  forgetTarget(target: Target): void {
+    const prefix = targetPrefix(target);
+    this.layouts.delete(prefix);
+    this.lineEntries.delete(prefix);
+  }
+
   /** Drops the caches (tests; or after the schema was recreated under us). */
   resetCaches(): void {
     this.series.clear();
