@@ -78,6 +78,9 @@ export interface RunningSink {
 }
 
 /** Composition root of the sink: targets -> database -> migrations -> sink -> HTTP -> schedule. */
+/** How long requests under way at shutdown may take to finish before their connections are cut. */
+const REQUEST_DRAIN_MS = 5_000;
+
 export async function startSink(config: SinkConfig, flags: FlagValues, logger: Logger): Promise<RunningSink> {
   // First, so that an invalid --web.config.file or file_sd file stops the start (exit 2) before anything
   // runs. The flags were checked already; a file may have changed since.
@@ -198,10 +201,15 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
           'could not write everything buffered before exiting; it stays on disk and is written after the next start',
         );
       if (server !== undefined) {
+        // Requests under way (a remote write waiting for its commit) finish before the database closes:
+        // close() stops accepting and ends idle connections; the rest get a few seconds, then are cut.
         const s = server;
         await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
+          const cut = setTimeout(() => s.closeAllConnections(), REQUEST_DRAIN_MS);
+          s.close(() => {
+            clearTimeout(cut);
+            resolve();
+          });
         });
       }
       await db.close().catch(() => undefined);
