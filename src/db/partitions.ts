@@ -114,29 +114,29 @@ export class PartitionManager {
   }
 
   /** The head partition for one hour's rows (its own, or an older day partition); returns its name. */
-  async ensureHeadHour(db: Queryable, hourMs: number): Promise<string> {
-    const key = `samples_raw@${hourMs}`;
-    const known = this.heads.get(key);
-    if (known !== undefined) return known;
-    const rows = await db.query<{ name: string }>('SELECT hostscope.ensure_head_partition($1) AS name', [
-      new Date(hourMs).toISOString(),
-    ]);
-    const name = rows[0]?.name;
-    if (name === undefined) throw new Error('ensure_head_partition returned nothing');
-    this.heads.set(key, name);
-    return name;
+  ensureHeadHour(db: Queryable, hourMs: number): Promise<string> {
+    return this.ensureHour(db, 'ensure_head_partition', hourMs);
   }
 
   /** The block partition (samples_blocks) for one hour's scraped samples; returns its name. */
-  async ensureBlockHour(db: Queryable, hourMs: number): Promise<string> {
-    const key = `samples_blocks@${hourMs}`;
+  ensureBlockHour(db: Queryable, hourMs: number): Promise<string> {
+    return this.ensureHour(db, 'ensure_block_partition', hourMs);
+  }
+
+  /** Calls one of the schema's partition functions for an hour (once per hour), returning the name. */
+  private async ensureHour(
+    db: Queryable,
+    fn: 'ensure_head_partition' | 'ensure_block_partition',
+    hourMs: number,
+  ): Promise<string> {
+    const key = `${fn}@${hourMs}`;
     const known = this.heads.get(key);
     if (known !== undefined) return known;
-    const rows = await db.query<{ name: string }>('SELECT hostscope.ensure_block_partition($1) AS name', [
+    const rows = await db.query<{ name: string }>(`SELECT hostscope.${fn}($1) AS name`, [
       new Date(hourMs).toISOString(),
     ]);
     const name = rows[0]?.name;
-    if (name === undefined) throw new Error('ensure_block_partition returned nothing');
+    if (name === undefined) throw new Error(`${fn} returned nothing`);
     this.heads.set(key, name);
     return name;
   }

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Database } from '../../../src/db/database';
 import { migrate } from '../../../src/db/migrate';
 import { BLOCK_WIDTH } from '../../../src/db/migrations/0004_blocks';
@@ -8,7 +5,7 @@ import { PostgresDatabase } from '../../../src/db/postgres';
 import { silentLogger } from '../../../src/log/logger';
 import type { Target } from '../../../src/sink/types';
 import { SampleWriter } from '../../../src/sink/writer';
-import { openPgliteChild } from '../../helpers/pglite-child';
+import { tempPgliteChild } from '../../helpers/pglite-child';
 import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgres';
 import { scrape } from '../../helpers/scrapes';
 import { describeWithService } from '../../helpers/services';
@@ -135,15 +132,5 @@ describeWithService('PostgreSQL', hasPostgres, 'block head', () => {
 });
 
 describe('block head on PGlite', () => {
-  behaviour('embedded', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'hostscope-pglite-'));
-    const db = await openPgliteChild(dir);
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  });
+  behaviour('embedded', tempPgliteChild);
 });

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Database } from '../../../src/db/database';
 import { migrate } from '../../../src/db/migrate';
 import { PostgresDatabase } from '../../../src/db/postgres';
@@ -13,7 +10,7 @@ import { hasPostgres, startPostgres, type PgServer } from '../../helpers/postgre
 import { scrape } from '../../helpers/scrapes';
 import { describeWithService } from '../../helpers/services';
 import { runCli } from '../sink/harness';
-import { openPgliteChild } from '../../helpers/pglite-child';
+import { tempPgliteChild } from '../../helpers/pglite-child';
 
 jest.setTimeout(300_000);
 
@@ -336,15 +333,5 @@ describeWithService('PostgreSQL', hasPostgres, 'compacted storage', () => {
 });
 
 describe('compacted storage on PGlite', () => {
-  behaviour('embedded', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'hostscope-pglite-'));
-    const db = await openPgliteChild(dir);
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  });
+  behaviour('embedded', tempPgliteChild);
 });
