@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
 import { ConfigError } from '../errors';
 import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlags } from '../exporter/config';
-import { startExporter, type RunningExporter } from '../exporter/main';
+import { startExporter, type ExporterExtras, type RunningExporter } from '../exporter/main';
 import { migrate } from '../db/migrate';
 import { openDatabase } from '../db/open';
 import type { Database } from '../db/database';
@@ -26,6 +26,10 @@ import { seedAlertHistory } from '../alerts/seed';
 import { alertRoutes } from '../alerts/webhook';
 import { apiRoutes } from '../api/routes';
 import { remoteRoutes } from '../remote/routes';
+import { LiveFeed } from '../web/feed';
+import { LiveHub } from '../web/hub';
+import { webRoutes } from '../web/routes';
+import { loadStatic } from '../web/static';
 import { buildSinkApp } from './http';
 import { maintain } from './maintain';
 import { runSeed } from './seed';
@@ -71,6 +75,8 @@ export async function openMigrated(flags: FlagValues, logger: Logger): Promise<D
 export interface RunningSink {
   readonly sink: Sink;
   readonly port: number | undefined;
+  /** True when the listener serves HTTPS (--web.config.file with TLS). */
+  readonly secure: boolean;
   stop(): Promise<boolean>;
 }
 
@@ -109,7 +115,18 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     throw err;
   });
   let server: Server | undefined;
+  let hub: LiveHub | undefined;
   if (config.listen !== undefined) {
+    // The live overview page: figures computed from each scrape in memory, pushed once per round.
+    const liveHub = new LiveHub({
+      maxClients: config.live.maxClients,
+      heartbeatMs: config.live.heartbeatMs,
+      backlogPoints: backlogPointsFor(config.intervalMs),
+      intervalSeconds: config.intervalMs / 1000,
+    });
+    hub = liveHub;
+    const feed = new LiveFeed(liveHub, db, logger.child({ component: 'live' }));
+    sink.observer = feed;
     const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
     const alerts = alertRoutes(config.alertmanagerWebhook, {
       db,
@@ -118,14 +135,17 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     });
     server = await listenWeb(
       buildSinkApp({
-        metrics: () => [...sink.metrics.families(), ...remote.metrics.families()],
+        metrics: () => [...sink.metrics.families(), ...remote.metrics.families(), ...feed.families()],
         health: () => sink.health(),
         post: { ...remote.post, ...alerts },
-        get: apiRoutes({
-          db,
-          logger: logger.child({ component: 'api' }),
-          prepare: () => sink.prepareOnce(),
-        }),
+        get: {
+          ...apiRoutes({
+            db,
+            logger: logger.child({ component: 'api' }),
+            prepare: () => sink.prepareOnce(),
+          }),
+          ...webRoutes({ hub: liveHub, files: loadStatic() }),
+        },
       }),
       config.listen.host,
       config.listen.port,
@@ -150,10 +170,13 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     },
     'hostscope sink started',
   );
+  const secure = web?.current().secure !== undefined;
   return {
     sink,
     port,
+    secure,
     async stop() {
+      hub?.close();
       const flushed = await sink.stop(Date.now() + config.shutdownTimeoutMs);
       if (!flushed)
         logger.error(
@@ -173,6 +196,11 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   };
 }
 
+/** Live chart points a new page gets: an hour of scrapes, at most 360 (six minutes at 1 s). */
+export function backlogPointsFor(intervalMs: number): number {
+  return Math.max(1, Math.min(360, Math.ceil(3_600_000 / intervalMs)));
+}
+
 /** `hostscope sink`. */
 export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const p = parse(
@@ -187,8 +215,23 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
   let config = buildSinkConfig(p.flags);
   const logger = createLogger({ ...config.log, name: 'sink' });
   let exporter: RunningExporter | undefined;
+  // The embedded exporter's landing page links to the overview page once the sink listens.
+  let overview: { port: number; secure: boolean } | undefined;
   if (p.flags.boolean('exporter.embedded')) {
-    exporter = await startEmbeddedExporter(p.flags.string('exporter.listen-address'), config, logger);
+    exporter = await startEmbeddedExporter(
+      p.flags.string('exporter.listen-address'),
+      config,
+      logger,
+      (req) =>
+        overview === undefined
+          ? []
+          : [
+              {
+                href: overviewUrl(config.listen?.host, overview, req.hostname),
+                text: 'Overview (live page)',
+              },
+            ],
+    );
     if (!explicitTargets(argv, env)) {
       const url = `http://127.0.0.1:${exporter.port}/metrics`;
       config = {
@@ -204,6 +247,7 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
     await exporter?.stop();
     throw err;
   }
+  if (running.port !== undefined) overview = { port: running.port, secure: running.secure };
   let ok: boolean;
   if (config.once) {
     await running.sink.scrapeRound();
@@ -219,6 +263,22 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
     ok ? 'stopped' : 'stopped with unwritten samples',
   );
   return ok ? 0 : 1;
+}
+
+/**
+ * The overview page's URL for a browser that reached the embedded exporter at `requestHost`: the sink's
+ * listen host when it is a specific one, else the host the browser used.
+ */
+export function overviewUrl(
+  listenHost: string | undefined,
+  sink: { readonly port: number; readonly secure: boolean },
+  requestHost: string,
+): string {
+  const wildcard =
+    listenHost === undefined || listenHost === '' || listenHost === '0.0.0.0' || listenHost === '::';
+  const host = wildcard ? requestHost || 'localhost' : listenHost;
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `${sink.secure ? 'https' : 'http'}://${h}:${sink.port}/`;
 }
 
 /** True when targets were given on the command line or in the environment (not the default). */
@@ -238,6 +298,7 @@ async function startEmbeddedExporter(
   address: string,
   sink: SinkConfig,
   logger: Logger,
+  landingLinks: NonNullable<ExporterExtras['landingLinks']>,
 ): Promise<RunningExporter> {
   const parsed = parseFlags(
     exporterFlagSpecs(),
@@ -247,7 +308,7 @@ async function startEmbeddedExporter(
   const flags = new FlagValues(parsed.values);
   const problems = [...parsed.problems, ...validateExporterFlags(flags)];
   if (problems.length > 0) throw new ConfigError(problems);
-  return startExporter(buildExporterConfig(flags), logger.child({ component: 'exporter' }));
+  return startExporter(buildExporterConfig(flags), logger.child({ component: 'exporter' }), { landingLinks });
 }
 
 /** `hostscope migrate`. */
