@@ -179,7 +179,14 @@ export class Chart {
           value: (_u: uPlot, v: number | null) => value(unit, v),
         })),
       ],
-      axes: [axis(), { ...axis(), size: 70, values: (_u, splits) => splits.map((v) => axisValue(unit, v)) }],
+      axes: [
+        axis(),
+        {
+          ...axis(),
+          size: unit === 'bytes/s' ? 84 : 70,
+          values: (_u, splits) => splits.map((v) => axisValue(unit, v)),
+        },
+      ],
       legend: { live: true },
       cursor: {
         sync: { key: this.syncKey },
