@@ -73,16 +73,14 @@ export function forEachSample(
   }
 }
 
-interface Counter {
-  readonly timeMs: number;
-  readonly value: number;
-}
-
 interface TargetState {
   /** Per mode, the sum over CPUs of node_cpu_seconds_total at the last scrape. */
   cpu?: { readonly timeMs: number; readonly byMode: ReadonlyMap<string, number> };
-  /** `<metric>\0<device>` -> last value. Replaced by each scrape, so gone devices do not pile up. */
-  counters: ReadonlyMap<string, Counter>;
+  /**
+   * The device counters of the last scrape: metric -> device -> value, all taken at `timeMs`. Replaced by
+   * each scrape, so devices that are gone do not pile up.
+   */
+  counters: { readonly timeMs: number; readonly values: ReadonlyMap<string, ReadonlyMap<string, number>> };
   host?: LiveHost;
 }
 
@@ -90,9 +88,10 @@ const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 const finite = (v: number | null | undefined): number | null =>
   v === null || v === undefined || !Number.isFinite(v) ? null : v;
 
-function rate(prev: Counter | undefined, value: number, timeMs: number): number | null {
-  if (prev === undefined || timeMs <= prev.timeMs || value < prev.value) return null;
-  return (value - prev.value) / ((timeMs - prev.timeMs) / 1000);
+/** A counter's rate per second from its previous value `dt` seconds before; none after a reset. */
+function rate(prev: number | undefined, value: number, dt: number): number | null {
+  if (prev === undefined || !(dt > 0) || value < prev) return null;
+  return (value - prev) / dt;
 }
 
 function sum(values: readonly (number | null)[]): number | null {
@@ -136,7 +135,7 @@ export class LiveTracker {
     const { target, timeMs } = scrape;
     let state = this.targets.get(target.instance);
     if (state === undefined) {
-      state = { counters: new Map() };
+      state = { counters: { timeMs: 0, values: new Map() } };
       this.targets.set(target.instance, state);
     }
     const families = scrape.families;
@@ -160,12 +159,13 @@ export class LiveTracker {
       string,
       { mountpoint: string; device: string; fstype: string; size?: number; avail?: number }
     >();
-    const counters = new Map<string, Counter>();
+    const counters = new Map<string, Map<string, number>>();
     const deviceRates = new Map<string, Map<string, number | null>>();
     const states = new Map<string, string>();
     const restarts = new Map<string, number>();
     const ooms = new Map<string, number>();
-    const prevCounters = state.counters;
+    const prevCounters = state.counters.values;
+    const dt = (timeMs - state.counters.timeMs) / 1000;
     forEachSample(families, LIVE_NAMES, (name, labels, value) => {
       switch (name) {
         case 'node_cpu_seconds_total': {
@@ -195,15 +195,16 @@ export class LiveTracker {
         case 'node_disk_written_bytes_total': {
           const device = labels.device ?? '';
           if (!Number.isFinite(value)) return;
-          const key = `${name}\u0000${device}`;
-          const c = { timeMs, value };
-          counters.set(key, c);
+          let values = counters.get(name);
           let byDevice = deviceRates.get(name);
-          if (byDevice === undefined) {
+          if (values === undefined || byDevice === undefined) {
+            values = new Map();
             byDevice = new Map();
+            counters.set(name, values);
             deviceRates.set(name, byDevice);
           }
-          byDevice.set(device, rate(prevCounters.get(key), value, timeMs));
+          values.set(device, value);
+          byDevice.set(device, rate(prevCounters.get(name)?.get(device), value, dt));
           return;
         }
         case 'hostscope_container_state':
@@ -218,7 +219,7 @@ export class LiveTracker {
           return;
       }
     });
-    state.counters = counters;
+    state.counters = { timeMs, values: counters };
 
     // CPU by mode: each mode's share of all CPU time since the previous scrape.
     const cpu: Record<string, number> = {};
@@ -294,20 +295,40 @@ export class LiveTracker {
       readonly cpu: number;
       readonly mem: number;
     }
+    // The busiest MAX_CONTAINERS, kept sorted while the rows go by: no object per container of a big host.
     const ranked: Ranked[] = [];
+    const better = (a: { cpu: number; mem: number; id: string }, b: Ranked): boolean =>
+      a.cpu > b.cpu || (a.cpu === b.cpu && (a.mem > b.mem || (a.mem === b.mem && a.id < b.id)));
+    const offer = (r: Ranked): void => {
+      const last = ranked[ranked.length - 1];
+      if (ranked.length >= MAX_CONTAINERS && last !== undefined && !better(r, last)) return;
+      let lo = 0;
+      let hi = ranked.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (better(r, ranked[mid] as Ranked)) hi = mid;
+        else lo = mid + 1;
+      }
+      ranked.splice(lo, 0, r);
+      if (ranked.length > MAX_CONTAINERS) ranked.pop();
+    };
     const seen = new Set<string>();
     let running = 0;
+    let count = 0;
     for (const c of scrape.containerUsage) {
       const state = states.get(c.container_id) ?? c.status;
       if (state === 'running') running++;
+      count++;
       seen.add(c.container_id);
-      ranked.push({
-        row: c,
-        id: c.container_id,
-        state,
-        cpu: c.cpu_percent ?? -1,
-        mem: c.memory_usage_bytes ?? -1,
-      });
+      const cpu = c.cpu_percent ?? -1;
+      const mem = c.memory_usage_bytes ?? -1;
+      const last = ranked[ranked.length - 1];
+      if (
+        ranked.length < MAX_CONTAINERS ||
+        last === undefined ||
+        better({ cpu, mem, id: c.container_id }, last)
+      )
+        offer({ row: c, id: c.container_id, state, cpu, mem });
     }
     // Containers the engine knows without cgroup figures (stopped ones) still belong in the table.
     forEachSample(families, STATE_NAMES, (_name, labels, value) => {
@@ -315,12 +336,12 @@ export class LiveTracker {
       const id = containerIdFromCgroup(labels.id);
       if (seen.has(id)) return;
       seen.add(id);
+      count++;
       const state = labels.state ?? 'unknown';
       if (state === 'running') running++;
-      ranked.push({ id, labels, state, cpu: -1, mem: -1 });
+      offer({ id, labels, state, cpu: -1, mem: -1 });
     });
-    ranked.sort((a, b) => b.cpu - a.cpu || b.mem - a.mem || byText(a.id, b.id));
-    const containerList: LiveContainer[] = ranked.slice(0, MAX_CONTAINERS).map((r) => ({
+    const containerList: LiveContainer[] = ranked.map((r) => ({
       name: r.row?.container ?? r.labels?.name ?? r.id.slice(0, 12),
       id: r.id,
       image: r.row?.image ?? r.labels?.image ?? '',
@@ -370,7 +391,7 @@ export class LiveTracker {
       filesystems: { count: fsRanked.length, list: filesystems },
       network: { count: network.count, devices: network.top },
       disks: { count: disks.count, devices: disks.top },
-      containers: { count: ranked.length, running, list: containerList },
+      containers: { count, running, list: containerList },
     };
     state.host = host;
     return host;
