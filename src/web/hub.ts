@@ -159,7 +159,7 @@ export class LiveHub {
    * otherwise keeps the response open, starting with `hello`, the hosts index, the chosen host's backlog
    * and its latest figures.
    */
-  connect(req: IncomingMessage, res: ServerResponse, instance: string): void {
+  connect(_req: IncomingMessage, res: ServerResponse, instance: string): void {
     if (this.clients.size >= this.options.maxClients) {
       this.rejected++;
       res.writeHead(503, {
@@ -186,9 +186,8 @@ export class LiveHub {
     res.socket?.setNoDelay(true);
     const client: Client = { res, instance };
     this.clients.add(client);
-    const done = (): void => this.remove(client);
-    req.once('close', done);
-    res.once('close', done);
+    // The response closes when the browser goes away (or the sink ends the stream).
+    res.once('close', () => this.remove(client));
     const hello = {
       interval_seconds: this.options.intervalSeconds,
       instance: instance === '' ? (this.feed.first ?? null) : instance,
