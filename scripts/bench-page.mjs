@@ -176,7 +176,7 @@ async function main() {
       row('batch write time, mean', 'writeMean', 3, ' s'),
       row('sink CPU per round', 'cpuPerRound', 0, ' ms'),
       row('live page compute per round', 'liveMsPerRound', 2, ' ms'),
-      ['scrape rounds done', String(mean(0, 'rounds')), String(mean(CLIENTS, 'rounds')), ''],
+      ['scrape rounds done', mean(0, 'rounds').toFixed(1), mean(CLIENTS, 'rounds').toFixed(1), ''],
       ['live messages received (all viewers)', '0', fmt(mean(CLIENTS, 'messages')), ''],
       ['page bytes per viewer (brotli)', '', fmt(results.find((r) => r.clients === CLIENTS)?.pageBytes), ''],
     ];
