@@ -2,7 +2,8 @@ import type { Queryable } from './database';
 
 /**
  * Tables partitioned by UTC day (usage rows), by UTC month (hourly rollups, compacted chunks), and the
- * head of raw samples (`samples_raw`): by UTC hour, plus the day partitions made before migration 2.
+ * head of raw samples (`samples_raw`): by UTC hour, plus the day partitions made before migration 2; the
+ * block head (`samples_blocks`): by UTC hour.
  */
 export const DAILY_TABLES = ['host_usage', 'container_usage'] as const;
 export const MONTHLY_TABLES = [
@@ -122,6 +123,20 @@ export class PartitionManager {
     ]);
     const name = rows[0]?.name;
     if (name === undefined) throw new Error('ensure_head_partition returned nothing');
+    this.heads.set(key, name);
+    return name;
+  }
+
+  /** The block partition (samples_blocks) for one hour's scraped samples; returns its name. */
+  async ensureBlockHour(db: Queryable, hourMs: number): Promise<string> {
+    const key = `samples_blocks@${hourMs}`;
+    const known = this.heads.get(key);
+    if (known !== undefined) return known;
+    const rows = await db.query<{ name: string }>('SELECT hostscope.ensure_block_partition($1) AS name', [
+      new Date(hourMs).toISOString(),
+    ]);
+    const name = rows[0]?.name;
+    if (name === undefined) throw new Error('ensure_block_partition returned nothing');
     this.heads.set(key, name);
     return name;
   }

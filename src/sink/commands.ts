@@ -34,6 +34,8 @@ import { buildSinkApp } from './http';
 import { maintain } from './maintain';
 import { runSeed } from './seed';
 import { Sink } from './sink';
+import { FileSd } from './targets/file-sd';
+import { flagTarget, TargetSet } from './targets/target-set';
 import { instanceOf } from './types';
 
 type Parsed = { kind: 'exit'; code: number } | { kind: 'run'; flags: FlagValues };
@@ -55,7 +57,7 @@ function parse(
     process.stdout.write(`hostscope ${readVersion()}\n`);
     return { kind: 'exit', code: 0 };
   }
-  const flags = new FlagValues(parsed.values);
+  const flags = new FlagValues(parsed.values, parsed.explicit);
   const problems = [...parsed.problems, ...(parsed.problems.length === 0 ? validate(flags) : [])];
   if (problems.length > 0) throw new ConfigError(problems);
   return { kind: 'run', flags };
@@ -74,23 +76,39 @@ export async function openMigrated(flags: FlagValues, logger: Logger): Promise<D
 
 export interface RunningSink {
   readonly sink: Sink;
+  readonly targets: TargetSet;
   readonly port: number | undefined;
   /** True when the listener serves HTTPS (--web.config.file with TLS). */
   readonly secure: boolean;
   stop(): Promise<boolean>;
 }
 
-/** Composition root of the sink: database -> migrations -> sink -> HTTP -> schedule. */
+/** Composition root of the sink: targets -> database -> migrations -> sink -> HTTP -> schedule. */
 export async function startSink(config: SinkConfig, flags: FlagValues, logger: Logger): Promise<RunningSink> {
-  // First, so that an invalid --web.config.file stops the start (exit 2) before anything runs.
+  // First, so that an invalid --web.config.file or file_sd file stops the start (exit 2) before anything
+  // runs. The flags were checked already; a file may have changed since.
   const web = config.listen === undefined ? undefined : webConfigWatcher(config.webConfigFile, logger);
+  const targets = new TargetSet(
+    config.targets.map((t) => flagTarget(t.url, t.job)),
+    config.shard,
+    logger.child({ component: 'targets' }),
+  );
+  const fileSd = new FileSd(
+    config.fileSd,
+    { job: config.job, refreshIntervalMs: config.fileSdRefreshMs },
+    targets,
+    logger.child({ component: 'file_sd' }),
+  );
+  const problems = fileSd.loadInitial();
+  if (problems.length > 0)
+    throw new ConfigError(problems.map((p) => `--scrape.file-sd (env HOSTSCOPE_SCRAPE_FILE_SD): ${p}`));
   // Scraping starts at once; migrations run before the first write and are retried while the database
   // is unreachable, so a sink started before its database buffers instead of failing.
   const db = await openDatabase(databaseConfig(flags), logger);
   const sink = await Sink.open(
     db,
     {
-      targets: config.targets,
+      targets: targets.targets,
       intervalMs: config.intervalMs,
       timeoutMs: config.timeoutMs,
       bodyLimitBytes: config.bodyLimitBytes,
@@ -114,6 +132,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     await db.close().catch(() => undefined);
     throw err;
   });
+  targets.subscribe((list) => sink.setTargets(list));
   let server: Server | undefined;
   let hub: LiveHub | undefined;
   if (config.listen !== undefined) {
@@ -127,6 +146,8 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     hub = liveHub;
     const feed = new LiveFeed(liveHub, db, logger.child({ component: 'live' }));
     sink.observer = feed;
+    // Targets that file_sd removed leave the page too.
+    targets.subscribe((list) => feed.tracker.retain(new Set(list.map((t) => t.instance))));
     const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
     const alerts = alertRoutes(config.alertmanagerWebhook, {
       db,
@@ -135,8 +156,14 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     });
     server = await listenWeb(
       buildSinkApp({
-        metrics: () => [...sink.metrics.families(), ...remote.metrics.families(), ...feed.families()],
-        health: () => sink.health(),
+        metrics: () => [
+          ...sink.metrics.families(),
+          ...targets.families(),
+          ...(config.fileSd.length > 0 ? fileSd.families() : []),
+          ...remote.metrics.families(),
+          ...feed.families(),
+        ],
+        health: () => ({ ...sink.health(), targets: sink.currentTargets.length }),
         post: { ...remote.post, ...alerts },
         get: {
           ...apiRoutes({
@@ -145,6 +172,10 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
             prepare: () => sink.prepareOnce(),
           }),
           ...webRoutes({ hub: liveHub, files: loadStatic() }),
+          '/api/v1/targets': (_req, res) => {
+            res.setHeader('Cache-Control', 'no-store');
+            res.json({ status: 'success', data: targets.apiView((t) => sink.lastScrape(t)) });
+          },
         },
       }),
       config.listen.host,
@@ -156,10 +187,15 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   if (!config.once) {
     sink.start(config.scrapeCron);
     void sink.runMaintenance();
+    if (config.fileSd.length > 0) fileSd.start();
   }
   logger.info(
     {
-      targets: config.targets.map((t) => t.url),
+      targets: targets.targets.length <= 20 ? targets.targets.map((t) => t.url) : targets.targets.length,
+      ...(config.fileSd.length > 0
+        ? { fileSd: targets.fileNames, discovered: targets.discovered.length }
+        : {}),
+      ...(config.shard === undefined ? {} : { shard: `${config.shard.index}/${config.shard.count}` }),
       interval: config.intervalMs,
       port,
       tls: web?.current().secure !== undefined,
@@ -173,10 +209,12 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   const secure = web?.current().secure !== undefined;
   return {
     sink,
+    targets,
     port,
     secure,
     async stop() {
       hub?.close();
+      await fileSd.stop();
       const flushed = await sink.stop(Date.now() + config.shutdownTimeoutMs);
       if (!flushed)
         logger.error(
@@ -232,12 +270,9 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
               },
             ],
     );
-    if (!explicitTargets(argv, env)) {
+    if (!p.flags.isSet('scrape.target')) {
       const url = `http://127.0.0.1:${exporter.port}/metrics`;
-      config = {
-        ...config,
-        targets: [{ url, instance: instanceOf(url), job: config.targets[0]?.job ?? 'hostscope' }],
-      };
+      config = { ...config, targets: [{ url, instance: instanceOf(url), job: config.job }] };
     }
   }
   let running: RunningSink;
@@ -279,14 +314,6 @@ export function overviewUrl(
   const host = wildcard ? requestHost || 'localhost' : listenHost;
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return `${sink.secure ? 'https' : 'http'}://${h}:${sink.port}/`;
-}
-
-/** True when targets were given on the command line or in the environment (not the default). */
-function explicitTargets(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  return (
-    argv.some((a) => a === '--scrape.target' || a.startsWith('--scrape.target=')) ||
-    (env.HOSTSCOPE_SCRAPE_TARGET ?? '') !== ''
-  );
 }
 
 /**

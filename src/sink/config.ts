@@ -5,6 +5,8 @@ import { LOG_FLAGS } from '../exporter/config';
 import { WEB_CONFIG_FLAG } from '../http/web-server';
 import type { LogFormat, LogLevel } from '../log/logger';
 import { intervalToCron } from './sink';
+import { checkFileSd } from './targets/file-sd';
+import { parseShard, type Shard } from './targets/hashmod';
 import { instanceOf, type Target } from './types';
 
 export const DATABASE_FLAGS: readonly FlagSpec[] = [
@@ -74,7 +76,24 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'scrape.target',
       kind: 'list',
       default: ['http://127.0.0.1:9100/metrics'],
-      help: 'URL of a /metrics endpoint to scrape; repeat the flag for several (env: comma-separated). `--scrape.target=` (empty) scrapes nothing, for a sink fed by remote write only.',
+      help: 'URL of a /metrics endpoint to scrape; repeat the flag for several (env: comma-separated). `--scrape.target=` (empty) scrapes nothing, for a sink fed by remote write only. The default applies only when neither --scrape.target nor --scrape.file-sd is given.',
+    },
+    {
+      name: 'scrape.file-sd',
+      kind: 'list',
+      help: "A file of targets in Prometheus' file_sd format (JSON or YAML by extension: .json, .yml, .yaml): a list of {targets: [host:port, ...], labels: {...}}, the labels kept on every series of those targets; one * in the file name reads every matching file. Repeat the flag for several (env: comma-separated). Added to the --scrape.target ones; re-read when it changes. See docs/scaling.md.",
+    },
+    {
+      name: 'scrape.file-sd.refresh-interval',
+      kind: 'duration',
+      default: '5m',
+      help: '--scrape.file-sd files are re-read when their directory reports a change, and this often in any case (for file systems that report none).',
+    },
+    {
+      name: 'scrape.shard',
+      kind: 'string',
+      default: '',
+      help: "I/N: scrape only the targets whose address hashes to I of N shards (Prometheus' hashmod of __address__), so that N sinks given the same targets share them, into one database. Empty: every target. See docs/scaling.md.",
     },
     { name: 'scrape.interval', kind: 'duration', default: '15s', help: 'How often to scrape every target.' },
     { name: 'scrape.timeout', kind: 'duration', default: '10s', help: 'Time limit of one scrape.' },
@@ -82,7 +101,7 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'scrape.job',
       kind: 'string',
       default: 'hostscope',
-      help: 'The job label given to every target.',
+      help: 'The job label of every target, unless its file_sd file sets one.',
     },
     {
       name: 'scrape.body-size-limit',
@@ -229,7 +248,13 @@ export interface DatabaseConfig {
 }
 
 export interface SinkConfig {
+  /** The --scrape.target targets (file_sd ones are read as the sink starts: fileSd). */
   readonly targets: readonly Target[];
+  /** The job label of targets that do not set one. */
+  readonly job: string;
+  readonly fileSd: readonly string[];
+  readonly fileSdRefreshMs: number;
+  readonly shard?: Shard;
   readonly intervalMs: number;
   readonly scrapeCron: string;
   readonly timeoutMs: number;
@@ -269,9 +294,17 @@ export function logConfig(flags: FlagValues): { level: LogLevel; format: LogForm
   return { level: flags.string('log.level') as LogLevel, format: flags.string('log.format') as LogFormat };
 }
 
-/** The --scrape.target URLs; `--scrape.target=` (empty) stands for none. */
+/**
+ * The --scrape.target URLs; `--scrape.target=` (empty) stands for none, and so does the default when
+ * --scrape.file-sd gives the targets.
+ */
 function scrapeTargets(flags: FlagValues): string[] {
+  if (!flags.isSet('scrape.target') && fileSdValues(flags).length > 0) return [];
   return flags.list('scrape.target').filter((u) => u !== '');
+}
+
+function fileSdValues(flags: FlagValues): string[] {
+  return flags.list('scrape.file-sd').filter((f) => f !== '');
 }
 
 /** Cross-flag checks; returns every problem. */
@@ -289,10 +322,27 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     if (!ok)
       problems.push(`--scrape.target (env HOSTSCOPE_SCRAPE_TARGET): expected an http(s) URL, got "${url}"`);
   }
-  if (scrapeTargets(flags).length === 0 && !remoteWrite && !flags.boolean('web.enable-alertmanager-webhook'))
+  const fileSd = fileSdValues(flags);
+  if (
+    scrapeTargets(flags).length === 0 &&
+    fileSd.length === 0 &&
+    !remoteWrite &&
+    !flags.boolean('web.enable-alertmanager-webhook')
+  )
     problems.push(
       '--scrape.target: at least one target is needed (an empty --scrape.target= means none, for a sink fed only by --web.enable-remote-write-receiver or --web.enable-alertmanager-webhook)',
     );
+  for (const problem of checkFileSd(fileSd, flags.string('scrape.job') || 'hostscope'))
+    problems.push(`--scrape.file-sd (env HOSTSCOPE_SCRAPE_FILE_SD): ${problem}`);
+  if (flags.duration('scrape.file-sd.refresh-interval') <= 0)
+    problems.push(
+      '--scrape.file-sd.refresh-interval (env HOSTSCOPE_SCRAPE_FILE_SD_REFRESH_INTERVAL): must be greater than 0',
+    );
+  const shard = flags.string('scrape.shard');
+  if (shard !== '') {
+    const r = parseShard(shard);
+    if ('problem' in r) problems.push(`--scrape.shard (env HOSTSCOPE_SCRAPE_SHARD): ${r.problem}`);
+  }
   const interval = flags.duration('scrape.interval');
   if (intervalToCron(interval) === undefined)
     problems.push(
@@ -338,8 +388,13 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
   const listen = flags.string('web.listen-address');
   const database = databaseConfig(flags);
   const bufferDir = flags.string('buffer.dir');
+  const shard = flags.string('scrape.shard') === '' ? undefined : parseShard(flags.string('scrape.shard'));
   const config: SinkConfig = {
     targets: scrapeTargets(flags).map((url) => ({ url, instance: instanceOf(url), job })),
+    job,
+    fileSd: fileSdValues(flags),
+    fileSdRefreshMs: flags.duration('scrape.file-sd.refresh-interval'),
+    ...(shard !== undefined && 'shard' in shard ? { shard: shard.shard } : {}),
     intervalMs,
     scrapeCron: intervalToCron(intervalMs) ?? '*/15 * * * * *',
     timeoutMs: Math.min(flags.duration('scrape.timeout'), intervalMs),

@@ -33,6 +33,13 @@ describe('V8 launch flags', () => {
     expect(argv[argv.length - 1]).toBe('/app/dist/cli.js');
   });
 
+  it('come with the same environment in the Dockerfile and the benchmarks', () => {
+    const env = /export const NODE_ENV_VARS = \{([^}]*)\}/.exec(read('scripts/bench-lib.mjs'));
+    const pairs = [...(env?.[1] ?? '').matchAll(/(\w+): '([^']*)'/g)].map((m) => `${m[1]}=${m[2]}`);
+    expect(pairs.length).toBeGreaterThan(0);
+    for (const pair of pairs) expect(read('Dockerfile')).toMatch(new RegExp(`^ENV ${pair}$`, 'm'));
+  });
+
   it('are accepted by this Node.js', () => {
     const r = spawnSync(process.execPath, [...benchFlags, '-e', '0'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
