@@ -5,7 +5,7 @@ import { CONTENT_TYPES, encodeChunks, negotiateFormat } from '../exposition/enco
 import type { Logger } from '../log/logger';
 import type { MetricFamily } from '../metrics/types';
 import type { HttpStats } from './http-stats';
-import { landingPage } from './landing';
+import { landingPage, type LandingLink } from './landing';
 
 const gzip = promisify(gzipCb);
 
@@ -29,6 +29,8 @@ export interface AppDeps {
   readonly isReady: () => boolean;
   readonly title: string;
   readonly version: string;
+  /** Further links of the landing page (the sink's overview page when the exporter is embedded in it). */
+  readonly landingLinks?: (req: Request) => readonly LandingLink[];
 }
 
 function acceptsGzip(req: Request): boolean {
@@ -112,8 +114,9 @@ export function buildApp(deps: AppDeps): Express {
     else res.status(503).type('text/plain').send('Not ready\n');
   });
 
-  app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(deps.title, deps.version, deps.telemetryPath));
+  app.get('/', (req, res) => {
+    const links = deps.landingLinks?.(req) ?? [];
+    res.type('html').send(landingPage(deps.title, deps.version, deps.telemetryPath, links));
   });
 
   app.use((_req, res) => {

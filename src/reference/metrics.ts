@@ -24,6 +24,8 @@ import { SinkMetrics } from '../sink/sink-metrics';
 import { fileSdFamilies } from '../sink/targets/file-sd';
 import { flagTarget, TargetSet } from '../sink/targets/target-set';
 import { silentLogger } from '../log/logger';
+import { LiveFeed } from '../web/feed';
+import { LiveHub } from '../web/hub';
 import { mdCell, mdCode } from './markdown';
 
 export const REPO_ROOT = path.join(__dirname, '../..');
@@ -225,12 +227,16 @@ function sinkDocs(): FamilyDoc[] {
   const remote = new RemoteMetrics();
   remote.writeRequest(204);
   remote.readRequest(200);
+  const hub = new LiveHub({ maxClients: 1, heartbeatMs: 60_000, backlogPoints: 1, intervalSeconds: 15 });
+  const live = new LiveFeed(hub, undefined, silentLogger());
+  hub.close();
   const targets = new TargetSet([flagTarget('http://host:9100/metrics', 'node')], undefined, silentLogger());
   return [
     ...m.families(),
     ...targets.families(),
     ...fileSdFamilies(0, [['/etc/hostscope/targets.yml', true]]),
     ...remote.families(),
+    ...live.families(),
   ].map(familyDoc);
 }
 
@@ -267,7 +273,7 @@ export async function metricSections(cli = path.join(REPO_ROOT, 'dist/cli.js')):
     {
       title: 'PostgreSQL sink (`hostscope sink`, its own /metrics)',
       intro:
-        'Served by the sink on `--web.listen-address` (:9101). `instance` on the scrape counters is the scraped target; Prometheus stores it as `exported_instance`. The `remote_write`/`remote_read` families count the receiver and reader (`--web.enable-remote-write-receiver`, `--web.enable-remote-read`; see docs/prometheus.md). `hostscope_sink_targets*`, `hostscope_sink_shard_info` and `hostscope_sink_file_sd_*` describe the targets, where they come from and the shard (see docs/scaling.md).',
+        'Served by the sink on `--web.listen-address` (:9101). `instance` on the scrape counters is the scraped target; Prometheus stores it as `exported_instance`. The `remote_write`/`remote_read` families count the receiver and reader (`--web.enable-remote-write-receiver`, `--web.enable-remote-read`; see docs/prometheus.md). `hostscope_sink_targets*`, `hostscope_sink_shard_info` and `hostscope_sink_file_sd_*` describe the targets, where they come from and the shard (see docs/scaling.md). The `live` families count the stream of the overview page (see docs/overview.md).',
       families: sinkDocs().sort(byName),
     },
   );

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
 import { ConfigError } from '../errors';
 import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlags } from '../exporter/config';
-import { startExporter, type RunningExporter } from '../exporter/main';
+import { startExporter, type ExporterExtras, type RunningExporter } from '../exporter/main';
 import { migrate } from '../db/migrate';
 import { openDatabase } from '../db/open';
 import type { Database } from '../db/database';
@@ -26,6 +26,10 @@ import { seedAlertHistory } from '../alerts/seed';
 import { alertRoutes } from '../alerts/webhook';
 import { apiRoutes } from '../api/routes';
 import { remoteRoutes } from '../remote/routes';
+import { LiveFeed } from '../web/feed';
+import { LiveHub } from '../web/hub';
+import { webRoutes } from '../web/routes';
+import { loadStatic } from '../web/static';
 import { buildSinkApp } from './http';
 import { maintain } from './maintain';
 import { runSeed } from './seed';
@@ -74,6 +78,8 @@ export interface RunningSink {
   readonly sink: Sink;
   readonly targets: TargetSet;
   readonly port: number | undefined;
+  /** True when the listener serves HTTPS (--web.config.file with TLS). */
+  readonly secure: boolean;
   stop(): Promise<boolean>;
 }
 
@@ -131,7 +137,20 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   });
   targets.subscribe((list) => sink.setTargets(list));
   let server: Server | undefined;
+  let hub: LiveHub | undefined;
   if (config.listen !== undefined) {
+    // The live overview page: figures computed from each scrape in memory, pushed once per round.
+    const liveHub = new LiveHub({
+      maxClients: config.live.maxClients,
+      heartbeatMs: config.live.heartbeatMs,
+      backlogPoints: backlogPointsFor(config.intervalMs),
+      intervalSeconds: config.intervalMs / 1000,
+    });
+    hub = liveHub;
+    const feed = new LiveFeed(liveHub, db, logger.child({ component: 'live' }));
+    sink.observer = feed;
+    // Targets that file_sd removed leave the page too.
+    targets.subscribe((list) => feed.tracker.retain(new Set(list.map((t) => t.instance))));
     const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
     const alerts = alertRoutes(config.alertmanagerWebhook, {
       db,
@@ -145,6 +164,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
           ...targets.families(),
           ...(config.fileSd.length > 0 ? fileSd.families() : []),
           ...remote.metrics.families(),
+          ...feed.families(),
         ],
         health: () => ({ ...sink.health(), targets: sink.currentTargets.length }),
         post: { ...remote.post, ...alerts },
@@ -154,6 +174,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
             logger: logger.child({ component: 'api' }),
             prepare: () => sink.prepareOnce(),
           }),
+          ...webRoutes({ hub: liveHub, files: loadStatic() }),
           '/api/v1/targets': (_req, res) => {
             res.setHeader('Cache-Control', 'no-store');
             res.json({ status: 'success', data: targets.apiView((t) => sink.lastScrape(t)) });
@@ -188,11 +209,14 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     },
     'hostscope sink started',
   );
+  const secure = web?.current().secure !== undefined;
   return {
     sink,
     targets,
     port,
+    secure,
     async stop() {
+      hub?.close();
       await fileSd.stop();
       const flushed = await sink.stop(Date.now() + config.shutdownTimeoutMs);
       if (!flushed)
@@ -218,6 +242,11 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   };
 }
 
+/** Live chart points a new page gets: an hour of scrapes, at most 360 (six minutes at 1 s). */
+export function backlogPointsFor(intervalMs: number): number {
+  return Math.max(1, Math.min(360, Math.ceil(3_600_000 / intervalMs)));
+}
+
 /** `hostscope sink`. */
 export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const p = parse(
@@ -232,8 +261,23 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
   let config = buildSinkConfig(p.flags);
   const logger = createLogger({ ...config.log, name: 'sink' });
   let exporter: RunningExporter | undefined;
+  // The embedded exporter's landing page links to the overview page once the sink listens.
+  let overview: { port: number; secure: boolean } | undefined;
   if (p.flags.boolean('exporter.embedded')) {
-    exporter = await startEmbeddedExporter(p.flags.string('exporter.listen-address'), config, logger);
+    exporter = await startEmbeddedExporter(
+      p.flags.string('exporter.listen-address'),
+      config,
+      logger,
+      (req) =>
+        overview === undefined
+          ? []
+          : [
+              {
+                href: overviewUrl(config.listen?.host, overview, req.hostname),
+                text: 'Overview (live page)',
+              },
+            ],
+    );
     if (!p.flags.isSet('scrape.target')) {
       const url = `http://127.0.0.1:${exporter.port}/metrics`;
       config = { ...config, targets: [{ url, instance: instanceOf(url), job: config.job }] };
@@ -246,6 +290,7 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
     await exporter?.stop();
     throw err;
   }
+  if (running.port !== undefined) overview = { port: running.port, secure: running.secure };
   let ok: boolean;
   if (config.once) {
     await running.sink.scrapeRound();
@@ -264,6 +309,22 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
 }
 
 /**
+ * The overview page's URL for a browser that reached the embedded exporter at `requestHost`: the sink's
+ * listen host when it is a specific one, else the host the browser used.
+ */
+export function overviewUrl(
+  listenHost: string | undefined,
+  sink: { readonly port: number; readonly secure: boolean },
+  requestHost: string,
+): string {
+  const wildcard =
+    listenHost === undefined || listenHost === '' || listenHost === '0.0.0.0' || listenHost === '::';
+  const host = wildcard ? requestHost || 'localhost' : listenHost;
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `${sink.secure ? 'https' : 'http'}://${h}:${sink.port}/`;
+}
+
+/**
  * The exporter with its default collectors in this process (`hostscope sink --exporter.embedded`), so one
  * command monitors a single host. Its own flags are the exporter defaults; run `hostscope exporter`
  * separately to tune collectors.
@@ -272,6 +333,7 @@ async function startEmbeddedExporter(
   address: string,
   sink: SinkConfig,
   logger: Logger,
+  landingLinks: NonNullable<ExporterExtras['landingLinks']>,
 ): Promise<RunningExporter> {
   const parsed = parseFlags(
     exporterFlagSpecs(),
@@ -281,7 +343,7 @@ async function startEmbeddedExporter(
   const flags = new FlagValues(parsed.values);
   const problems = [...parsed.problems, ...validateExporterFlags(flags)];
   if (problems.length > 0) throw new ConfigError(problems);
-  return startExporter(buildExporterConfig(flags), logger.child({ component: 'exporter' }));
+  return startExporter(buildExporterConfig(flags), logger.child({ component: 'exporter' }), { landingLinks });
 }
 
 /** `hostscope migrate`. */

@@ -149,11 +149,24 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'web.listen-address',
       kind: 'string',
       default: ':9101',
-      help: 'Address of the sink\'s own /metrics and /health, and of /api/v1/write and /api/v1/read when enabled ("" disables the listener).',
+      help: 'Address of the sink\'s own /metrics and /health, the live overview page (/) and its JSON API (/api/v1/...), and of /api/v1/write and /api/v1/read when enabled ("" disables the listener).',
     },
     {
       ...WEB_CONFIG_FLAG,
       help: "Path to a web config file (the exporter-toolkit format of node_exporter and Prometheus) with TLS (tls_server_config) and basic auth (basic_auth_users, bcrypt hashes) for the listener of --web.listen-address, /api/v1/write and /api/v1/read included (not the embedded exporter's, which the sink scrapes itself over plain HTTP: keep it on 127.0.0.1); see docs/security.md. Re-read on every connection and request. Empty: plain HTTP, no authentication.",
+    },
+    {
+      name: 'web.live.max-clients',
+      kind: 'number',
+      min: 1,
+      default: 64,
+      help: 'Most browsers (Server-Sent Events streams of GET /api/v1/live) the live overview page on --web.listen-address serves at once; past it they get 503 and retry. Each costs one socket write per scrape round: the figures are computed once per round whatever the number of viewers.',
+    },
+    {
+      name: 'web.live.heartbeat-interval',
+      kind: 'duration',
+      default: '15s',
+      help: 'How often an idle live page stream gets a comment line, so that proxies keep it open and a browser notices a dead connection.',
     },
     {
       name: 'web.enable-remote-write-receiver',
@@ -262,6 +275,8 @@ export interface SinkConfig {
   readonly remoteWrite?: { readonly maxBodyBytes: number; readonly maxPendingSamples: number };
   readonly remoteRead?: { readonly maxSamples: number; readonly maxBytes: number };
   readonly alertmanagerWebhook: boolean;
+  /** The live overview page's stream (GET /api/v1/live). */
+  readonly live: { readonly maxClients: number; readonly heartbeatMs: number };
   readonly once: boolean;
   readonly shutdownTimeoutMs: number;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
@@ -358,6 +373,10 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     problems.push(
       '--web.enable-remote-write-receiver / --web.enable-remote-read / --web.enable-alertmanager-webhook: need --web.listen-address (the listener serves them)',
     );
+  if (flags.duration('web.live.heartbeat-interval') < 1000)
+    problems.push(
+      '--web.live.heartbeat-interval (env HOSTSCOPE_WEB_LIVE_HEARTBEAT_INTERVAL): must be at least 1s',
+    );
   if (flags.duration('retention.alert-notifications') < 3_600_000)
     problems.push('--retention.alert-notifications: must be at least 1h');
   return problems;
@@ -408,6 +427,10 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
         }
       : {}),
     alertmanagerWebhook: flags.boolean('web.enable-alertmanager-webhook'),
+    live: {
+      maxClients: Math.floor(flags.number('web.live.max-clients')),
+      heartbeatMs: flags.duration('web.live.heartbeat-interval'),
+    },
     once: flags.boolean('once'),
     shutdownTimeoutMs: flags.duration('shutdown.timeout'),
     log: logConfig(flags),

@@ -36,6 +36,16 @@ export interface SinkOptions {
   readonly maintainSchedule: string;
 }
 
+/**
+ * Told of every scrape the sink accepts (parsed, with its usage rows, before it is queued for writing)
+ * and of the end of every scrape round: the live page's feed (src/web/feed.ts). It must be quick and must
+ * not throw; it sees the scrapes of this process only, not replays from the disk buffer.
+ */
+export interface ScrapeObserver {
+  scraped(record: ScrapeRecord): void;
+  roundDone(): void;
+}
+
 /** Turns a scrape interval into a node-cron expression aligned to the clock, or undefined if impossible. */
 export function intervalToCron(ms: number): string | undefined {
   if (ms <= 0 || ms % 1000 !== 0) return undefined;
@@ -84,6 +94,8 @@ export class Sink {
   private headFailures = 0;
   private dbUp = true;
   private prepared: Promise<void> | undefined;
+  /** See ScrapeObserver; set once by the composition root. */
+  observer: ScrapeObserver | undefined;
 
   private constructor(
     private readonly db: Database,
@@ -184,6 +196,7 @@ export class Sink {
       };
     }
     const pending = pendingScrape(record, outcome.families);
+    this.observer?.scraped(record);
     return { pending, record: { ...record, sampleCount: pending.sampleCount } };
   }
 
@@ -268,6 +281,7 @@ export class Sink {
       await promise;
     } finally {
       if (this.round?.promise === promise) this.round = undefined;
+      this.observer?.roundDone();
     }
   }
 
