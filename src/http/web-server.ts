@@ -215,6 +215,7 @@ export function withWebConfig(
   handler: http.RequestListener,
   current: () => LoadedWebConfig,
   auth = new BasicAuth(),
+  onUnauthorized: (req: http.IncomingMessage) => void = () => undefined,
 ): http.RequestListener {
   return (req, res) => {
     const { config } = current();
@@ -227,6 +228,7 @@ export function withWebConfig(
       (ok) => {
         if (ok) handler(req, res);
         else {
+          onUnauthorized(req);
           // Drain what the client sends (a remote write body) before answering, so the answer is read.
           req.resume();
           res.writeHead(401, { 'WWW-Authenticate': 'Basic', 'Content-Type': 'text/plain; charset=utf-8' });
@@ -258,12 +260,14 @@ export function listenWeb(
   host: string | undefined,
   port: number,
   web: WebConfigWatcher | undefined,
+  /** Told of every request refused with 401 (the sink counts those for its endpoints). */
+  onUnauthorized?: (req: http.IncomingMessage) => void,
 ): Promise<http.Server> {
   let server: http.Server;
   if (web === undefined) server = http.createServer(handler);
   else {
     const initial = web.current();
-    const wrapped = withWebConfig(handler, () => web.current());
+    const wrapped = withWebConfig(handler, () => web.current(), new BasicAuth(), onUnauthorized);
     if (initial.secure === undefined) server = http.createServer(wrapped);
     else {
       const tlsServer = https.createServer(initial.secure, wrapped);

@@ -21,6 +21,7 @@ import { inventoryFamilies, type InventorySnapshot } from '../inventory/inventor
 import { mapLimit } from '../map-limit';
 import { RemoteMetrics } from '../remote/remote-metrics';
 import { SinkMetrics } from '../sink/sink-metrics';
+import { AlertWebhookMetrics } from '../alerts/webhook-metrics';
 import { mdCell, mdCode } from './markdown';
 
 export const REPO_ROOT = path.join(__dirname, '../..');
@@ -222,7 +223,7 @@ function sinkDocs(): FamilyDoc[] {
   const remote = new RemoteMetrics();
   remote.writeRequest(204);
   remote.readRequest(200);
-  return [...m.families(), ...remote.families()].map(familyDoc);
+  return [...m.families(), ...remote.families(), ...new AlertWebhookMetrics().families()].map(familyDoc);
 }
 
 export async function metricSections(cli = path.join(REPO_ROOT, 'dist/cli.js')): Promise<MetricSection[]> {
@@ -258,7 +259,7 @@ export async function metricSections(cli = path.join(REPO_ROOT, 'dist/cli.js')):
     {
       title: 'PostgreSQL sink (`hostscope sink`, its own /metrics)',
       intro:
-        'Served by the sink on `--web.listen-address` (:9101). `instance` on the scrape counters is the scraped target; Prometheus stores it as `exported_instance`. The `remote_write`/`remote_read` families count the receiver and reader (`--web.enable-remote-write-receiver`, `--web.enable-remote-read`; see docs/prometheus.md).',
+        'Served by the sink on `--web.listen-address` (:9101). `instance` on the scrape counters is the scraped target; Prometheus stores it as `exported_instance`. The `remote_write`/`remote_read` families count the receiver and reader (`--web.enable-remote-write-receiver`, `--web.enable-remote-read`; see docs/prometheus.md), the `alertmanager` families the Alertmanager webhook (`--web.enable-alertmanager-webhook`; see docs/alerting.md).',
       families: sinkDocs().sort(byName),
     },
   );

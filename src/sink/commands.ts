@@ -119,9 +119,13 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     });
     server = await listenWeb(
       buildSinkApp({
-        metrics: () => [...sink.metrics.families(), ...remote.metrics.families()],
+        metrics: () => [
+          ...sink.metrics.families(),
+          ...remote.metrics.families(),
+          ...alerts.metrics.families(),
+        ],
         health: () => sink.health(),
-        post: { ...remote.post, ...alerts },
+        post: { ...remote.post, ...alerts.post },
         get: apiRoutes({
           db,
           logger: logger.child({ component: 'api' }),
@@ -131,6 +135,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       config.listen.host,
       config.listen.port,
       web,
+      alerts.unauthorized,
     );
   }
   const port = server === undefined ? undefined : (server.address() as AddressInfo).port;
