@@ -408,7 +408,7 @@ describeWithService(
     });
 
     it("counts on the sink's /metrics what the real Alertmanager delivered and what was refused", async () => {
-      const stored = async (): Promise<Record<string, number>> => {
+      const stored = async (): Promise<{ notifications: number; malformed: number; last: number }> => {
         const text = await (await fetch(`${sink.url}/metrics`)).text();
         const value = (series: string): number =>
           Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
