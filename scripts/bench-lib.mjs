@@ -35,6 +35,12 @@ export const NODE_FLAGS = [
   '--liftoff-only',
 ];
 
+/**
+ * Environment the exporter is launched with in production (Dockerfile ENV, package.json start scripts):
+ * one malloc arena, or each of V8's and libuv's threads keeps an arena of its own freed memory.
+ */
+export const NODE_ENV_VARS = { MALLOC_ARENA_MAX: '1' };
+
 /** CPU time (user + system) of a process in milliseconds, from /proc/<pid>/stat. */
 export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -1,7 +1,8 @@
 /**
- * hostscope is launched with a few V8 flags (see the Dockerfile for why). They are written in three places:
- * the npm start scripts, the image's ENTRYPOINT and the benchmarks' NODE_FLAGS, which must measure what
- * users run. This test fails when one of them drifts, or when this Node.js rejects a flag.
+ * hostscope is launched with a few V8 flags and MALLOC_ARENA_MAX=1 (see the Dockerfile for why). They are
+ * written in three places: the npm start scripts, the image's ENTRYPOINT and ENV, and the benchmarks'
+ * NODE_FLAGS and NODE_ENV_VARS, which must measure what users run. This test fails when one of them
+ * drifts, or when this Node.js rejects a flag.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -31,6 +32,16 @@ describe('V8 launch flags', () => {
     expect(argv[0]).toBe('node');
     expect(argv.slice(1, -1)).toEqual(benchFlags);
     expect(argv[argv.length - 1]).toBe('/app/dist/cli.js');
+  });
+
+  it('come with MALLOC_ARENA_MAX=1 in the npm start scripts, the image and the benchmarks', () => {
+    for (const script of ['start', 'start:exporter'])
+      expect(pkg.scripts[script]).toMatch(/&& (\S+=\S+ )*MALLOC_ARENA_MAX=1 (\S+=\S+ )*node /);
+    expect(read('Dockerfile')).toMatch(/^ENV MALLOC_ARENA_MAX=1$/m);
+    expect(read('scripts/bench-lib.mjs')).toMatch(
+      /export const NODE_ENV_VARS = \{ MALLOC_ARENA_MAX: '1' \};/,
+    );
+    expect(read('scripts/bench-exporter.mjs')).toMatch(/NODE_ENV_VARS,\s*\),/);
   });
 
   it('are accepted by this Node.js', () => {
