@@ -27,6 +27,13 @@ const LIB = fileURLToPath(import.meta.url);
 
 const CLK_TCK = 100;
 
+/**
+ * The environment the image sets for hostscope (Dockerfile ENV; the npm start scripts set it too; a test
+ * checks), given to benchmarked sinks and exporters: one malloc arena, or each of V8's and libuv's threads
+ * keeps an arena of its own freed memory.
+ */
+export const NODE_ENV_VARS = { MALLOC_ARENA_MAX: '1' };
+
 /** V8 flags hostscope is launched with in production (package.json start scripts, Dockerfile ENTRYPOINT; why: Dockerfile). */
 export const NODE_FLAGS = [
   '--max-semi-space-size=2',
@@ -34,12 +41,6 @@ export const NODE_FLAGS = [
   '--heap-growing-percent=50',
   '--liftoff-only',
 ];
-
-/**
- * Environment the exporter is launched with in production (Dockerfile ENV, package.json start scripts):
- * one malloc arena, or each of V8's and libuv's threads keeps an arena of its own freed memory.
- */
-export const NODE_ENV_VARS = { MALLOC_ARENA_MAX: '1' };
 
 /** CPU time (user + system) of a process in milliseconds, from /proc/<pid>/stat. */
 export function cpuMs(pid) {
@@ -476,8 +477,13 @@ export function loggedWritten(lines) {
   return NaN;
 }
 
+/** Samples stored in the head: rows of samples_raw plus the non-NULL elements of samples_blocks. */
 export async function countRows(db) {
-  return Number((await db.query('SELECT count(*)::float8 AS n FROM hostscope.samples_raw')).rows[0].n);
+  const { rows } = await db.query(
+    `SELECT (SELECT count(*) FROM hostscope.samples_raw)::float8
+          + (SELECT COALESCE(sum(cardinality(array_remove("values", NULL))), 0) FROM hostscope.samples_blocks)::float8 AS n`,
+  );
+  return Number(rows[0].n);
 }
 
 /**
@@ -489,6 +495,7 @@ export async function runSink(label, urls, run) {
   const port = await freePort();
   const before = await countRows(db);
   const proc = spawnChild(sinkArgs(run, urls, dbUrl, [`--web.listen-address=127.0.0.1:${port}`]), {
+    env: { ...process.env, ...NODE_ENV_VARS },
     cwd: run.cwd,
   });
   const pid = proc.child.pid;
@@ -571,19 +578,21 @@ export async function runSink(label, urls, run) {
 
 /**
  * Raw binary COPY of `rows` (series_id, time, value) rows, in COPYs of `rowsPerCopy` rows from a separate
- * node process, into a table with PRIMARY KEY (series_id, time) partitioned like hostscope.samples_raw.
+ * node process, into a table with PRIMARY KEY (series_id, time) partitioned by hour like the sink's head.
  */
 export async function rawCopyPhase(dbUrl, db, rows, firstTimeMs, targets, rowsPerCopy) {
   await db.query('DROP TABLE IF EXISTS bench_raw_copy');
   await db.query(`CREATE TABLE bench_raw_copy (series_id bigint NOT NULL, time timestamptz NOT NULL,
     value double precision NOT NULL, PRIMARY KEY (series_id, time)) PARTITION BY RANGE (time)`);
-  // Same partition bounds as the head table has now.
-  const parts = await db.query(`SELECT pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i
-    JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'hostscope.samples_raw'::regclass`);
-  let k = 0;
-  for (const p of parts.rows)
-    await db.query(`CREATE TABLE bench_raw_copy_${k++} PARTITION OF bench_raw_copy ${p.bound}`);
   const copies = Math.max(targets, Math.round(rows / rowsPerCopy));
+  // Hourly partitions, as the sink's head tables have, over the hours the rows' times span.
+  const parts = { rows: [] };
+  const lastMs = firstTimeMs + Math.ceil(copies / targets) * 1000;
+  for (let h = Math.floor(firstTimeMs / 3_600_000) * 3_600_000; h <= lastMs; h += 3_600_000) {
+    const bound = `FOR VALUES FROM ('${new Date(h).toISOString()}') TO ('${new Date(h + 3_600_000).toISOString()}')`;
+    await db.query(`CREATE TABLE bench_raw_copy_${parts.rows.length} PARTITION OF bench_raw_copy ${bound}`);
+    parts.rows.push({ bound });
+  }
   const proc = spawnChild([
     LIB,
     '--raw-copy',

@@ -30,6 +30,7 @@ import {
   countRows,
   fmt,
   loggedWritten,
+  NODE_ENV_VARS,
   peakRssMb,
   privateCluster,
   rawCopyPhase,
@@ -57,6 +58,7 @@ async function coldStart(url, dbUrl, db) {
   const t0 = performance.now();
   const proc = spawnChild(sinkArgs(SINK, [url], dbUrl, ['--once', '--web.listen-address=']), {
     cwd: ROOT,
+    env: { ...process.env, ...NODE_ENV_VARS },
   });
   let hwm = 0;
   const poll = setInterval(() => {
@@ -111,7 +113,7 @@ async function main() {
       console.log(`  B. cold --once: ${JSON.stringify(results.cold)}`);
     }
     // Each write stream starts on an empty head, as the raw COPY does.
-    await db.query('TRUNCATE hostscope.samples_raw');
+    await db.query('TRUNCATE hostscope.samples_raw, hostscope.samples_blocks');
     let firstTimeMs = Math.floor(Date.now() / 1000) * 1000;
     if (!SKIP.has('capacity')) {
       firstTimeMs = Math.floor(Date.now() / 1000) * 1000;

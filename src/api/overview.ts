@@ -5,6 +5,19 @@ export const OVERVIEW_WINDOW_SECONDS = 600;
 /** The filesystem fill trend is fitted over the hourly rollups of this many seconds before now. */
 export const TREND_SECONDS = 86_400;
 
+/**
+ * The fill trend of every filesystem (`$1` = now, unix seconds): the least-squares slope of its used bytes
+ * (−available) per second over the hourly rollups of the last TREND_SECONDS. Also read by the live page
+ * (src/web/feed.ts), so both show the same forecast.
+ */
+export const FILESYSTEM_TREND_SQL = `SELECT h.labels->>'instance' AS instance, h.labels->>'mountpoint' AS mountpoint,
+                         h.labels->>'device' AS device,
+                         regr_slope(-h.avg, extract(epoch FROM h.time)::float8) AS slope
+                    FROM hostscope.samples_hourly h
+                   WHERE h.metric = 'node_filesystem_avail_bytes'
+                     AND h.time >= to_timestamp($1::float8 - ${TREND_SECONDS}) AND h.time <= to_timestamp($1::float8)
+                   GROUP BY 1, 2, 3`;
+
 /** The statements of `GET /api/v1/overview`, each with `$1` = now (unix seconds). */
 export const OVERVIEW_SQL = {
   /** Every live inventory host and its latest per-scrape usage row (none: nulls). */
@@ -32,15 +45,7 @@ export const OVERVIEW_SQL = {
                          (array_agg(value ORDER BY time DESC) FILTER (WHERE metric = 'node_filesystem_size_bytes'))[1] AS size,
                          (array_agg(value ORDER BY time DESC) FILTER (WHERE metric = 'node_filesystem_avail_bytes'))[1] AS avail
                     FROM win GROUP BY 1, 2, 3, 4
-                ), trend AS (
-                  SELECT h.labels->>'instance' AS instance, h.labels->>'mountpoint' AS mountpoint,
-                         h.labels->>'device' AS device,
-                         regr_slope(-h.avg, extract(epoch FROM h.time)::float8) AS slope
-                    FROM hostscope.samples_hourly h
-                   WHERE h.metric = 'node_filesystem_avail_bytes'
-                     AND h.time >= to_timestamp($1::float8 - ${TREND_SECONDS}) AND h.time <= to_timestamp($1::float8)
-                   GROUP BY 1, 2, 3
-                )
+                ), trend AS (${FILESYSTEM_TREND_SQL})
                 SELECT l.instance, l.mountpoint, l.device, l.fstype, l.size, l.avail, t.slope
                   FROM latest l
                   LEFT JOIN trend t ON t.instance = l.instance AND t.mountpoint = l.mountpoint

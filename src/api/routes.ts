@@ -1,6 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import { isConnectionError, type Database } from '../db/database';
 import type { Logger } from '../log/logger';
+import { parseAlertsParams, queryAlerts } from './alerts';
 import { queryOverview } from './overview';
 import { parseSeriesParams } from './params';
 import { querySeries, TooManySeries } from './series';
@@ -31,8 +32,8 @@ function failed(res: Response, deps: ApiDeps, err: unknown, route: string): void
 }
 
 /**
- * The read-only JSON API of the sink's listener (docs/api.md): `GET /api/v1/overview` and
- * `GET /api/v1/series`. It sits behind the listener's `--web.config.file` TLS and basic auth like every
+ * The read-only JSON API of the sink's listener (docs/api.md): `GET /api/v1/overview`,
+ * `GET /api/v1/series` and `GET /api/v1/alerts`. It sits behind the listener's `--web.config.file` TLS and basic auth like every
  * other route.
  */
 export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
@@ -49,6 +50,26 @@ export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
           answer(res, { status: 'success', data: await queryOverview(deps.db, Math.floor(now())) });
         } catch (err) {
           failed(res, deps, err, 'overview');
+        }
+      })();
+    },
+    '/api/v1/alerts': (req, res) => {
+      const q = req.originalUrl.indexOf('?');
+      const nowSeconds = Math.floor(now());
+      const parsed = parseAlertsParams(
+        new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1)),
+        nowSeconds,
+      );
+      if (!parsed.ok) {
+        badRequest(res, parsed.error.parameter, parsed.error.message);
+        return;
+      }
+      void (async () => {
+        try {
+          await deps.prepare();
+          answer(res, { status: 'success', data: await queryAlerts(deps.db, parsed.value, nowSeconds) });
+        } catch (err) {
+          failed(res, deps, err, 'alerts');
         }
       })();
     },

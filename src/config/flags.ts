@@ -27,6 +27,8 @@ export interface FlagSpec {
 
 export interface ParsedFlags {
   readonly values: ReadonlyMap<string, FlagValue>;
+  /** Flags given on the command line or in the environment (not defaulted). */
+  readonly explicit: ReadonlySet<string>;
   readonly problems: readonly string[];
   readonly help: boolean;
   readonly version: boolean;
@@ -162,9 +164,11 @@ export function parseFlags(
   }
 
   const values = new Map<string, FlagValue>();
+  const explicit = new Set<string>();
   for (const spec of specs) {
     if (fromArgs.has(spec.name)) {
       values.set(spec.name, fromArgs.get(spec.name) as FlagValue);
+      explicit.add(spec.name);
       continue;
     }
     const fromEnv = new Map<string, FlagValue>();
@@ -178,10 +182,11 @@ export function parseFlags(
           set(spec, part, fromEnv);
       else set(spec, envRaw, fromEnv);
     }
+    if (fromEnv.has(spec.name)) explicit.add(spec.name);
     const v = fromEnv.get(spec.name) ?? spec.default;
     if (v !== undefined) values.set(spec.name, v);
   }
-  return { values, problems, help, version };
+  return { values, explicit, problems, help, version };
 }
 
 function readEnv(spec: FlagSpec, env: NodeJS.ProcessEnv, problems: string[]): string | undefined {
@@ -224,7 +229,16 @@ export function formatHelp(command: string, summary: string, specs: readonly Fla
 
 /** Typed accessors over parsed values; specs guarantee presence of defaulted flags. */
 export class FlagValues {
-  constructor(private readonly values: ReadonlyMap<string, FlagValue>) {}
+  constructor(
+    private readonly values: ReadonlyMap<string, FlagValue>,
+    /** Flags given on the command line or in the environment (ParsedFlags.explicit). */
+    private readonly explicit: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /** True when the flag was given (command line or environment), false when it has its default. */
+  isSet(name: string): boolean {
+    return this.explicit.has(name);
+  }
 
   string(name: string): string {
     const v = this.values.get(name);

@@ -10,6 +10,8 @@ export type CopyValue = number | bigint | string | boolean | null;
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01). */
 export const PG_EPOCH_MS = 946_684_800_000;
+/** Type OID of float8, the element type of block arrays. */
+const FLOAT8_OID = 701;
 
 /** Growable byte buffer with big-endian writers; one instance per COPY. */
 export class BinaryCopyWriter {
@@ -97,6 +99,52 @@ export class BinaryCopyWriter {
     b.writeInt32BE(8, p + 26);
     b.writeDoubleBE(value, p + 30);
     this.pos = p + 38;
+  }
+
+  /**
+   * One (int8, timestamptz, float8[]) row, the shape of a block of samples: element i of the array is
+   * `values[i]`, or NULL where `present[i]` is 0, for i < `length` (a one-dimensional array from 1).
+   */
+  blockRow(
+    block: number,
+    timeHigh: number,
+    timeLow: number,
+    values: Float64Array,
+    present: Uint8Array,
+    length: number,
+  ): void {
+    let nulls = 0;
+    for (let i = 0; i < length; i++) if (present[i] === 0) nulls++;
+    const arrayBytes = 20 + nulls * 4 + (length - nulls) * 12;
+    this.ensure(30 + arrayBytes);
+    const b = this.buf;
+    let p = this.pos;
+    b.writeInt16BE(3, p);
+    b.writeInt32BE(8, p + 2);
+    const high = Math.floor(block / 4294967296);
+    b.writeInt32BE(high, p + 6);
+    b.writeUInt32BE(block - high * 4294967296, p + 10);
+    b.writeInt32BE(8, p + 14);
+    b.writeInt32BE(timeHigh, p + 18);
+    b.writeUInt32BE(timeLow, p + 22);
+    b.writeInt32BE(arrayBytes, p + 26);
+    b.writeInt32BE(1, p + 30); // dimensions
+    b.writeInt32BE(nulls > 0 ? 1 : 0, p + 34); // has nulls
+    b.writeInt32BE(FLOAT8_OID, p + 38);
+    b.writeInt32BE(length, p + 42);
+    b.writeInt32BE(1, p + 46); // lower bound
+    p += 50;
+    for (let i = 0; i < length; i++) {
+      if (present[i] === 0) {
+        b.writeInt32BE(-1, p);
+        p += 4;
+      } else {
+        b.writeInt32BE(8, p);
+        b.writeDoubleBE(values[i] as number, p + 4);
+        p += 12;
+      }
+    }
+    this.pos = p;
   }
 
   int4(value: number): this {

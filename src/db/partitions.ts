@@ -2,7 +2,8 @@ import type { Queryable } from './database';
 
 /**
  * Tables partitioned by UTC day (usage rows), by UTC month (hourly rollups, compacted chunks), and the
- * head of raw samples (`samples_raw`): by UTC hour, plus the day partitions made before migration 2.
+ * head of raw samples (`samples_raw`): by UTC hour, plus the day partitions made before migration 2; the
+ * block head (`samples_blocks`): by UTC hour.
  */
 export const DAILY_TABLES = ['host_usage', 'container_usage'] as const;
 export const MONTHLY_TABLES = [
@@ -113,15 +114,29 @@ export class PartitionManager {
   }
 
   /** The head partition for one hour's rows (its own, or an older day partition); returns its name. */
-  async ensureHeadHour(db: Queryable, hourMs: number): Promise<string> {
-    const key = `samples_raw@${hourMs}`;
+  ensureHeadHour(db: Queryable, hourMs: number): Promise<string> {
+    return this.ensureHour(db, 'ensure_head_partition', hourMs);
+  }
+
+  /** The block partition (samples_blocks) for one hour's scraped samples; returns its name. */
+  ensureBlockHour(db: Queryable, hourMs: number): Promise<string> {
+    return this.ensureHour(db, 'ensure_block_partition', hourMs);
+  }
+
+  /** Calls one of the schema's partition functions for an hour (once per hour), returning the name. */
+  private async ensureHour(
+    db: Queryable,
+    fn: 'ensure_head_partition' | 'ensure_block_partition',
+    hourMs: number,
+  ): Promise<string> {
+    const key = `${fn}@${hourMs}`;
     const known = this.heads.get(key);
     if (known !== undefined) return known;
-    const rows = await db.query<{ name: string }>('SELECT hostscope.ensure_head_partition($1) AS name', [
+    const rows = await db.query<{ name: string }>(`SELECT hostscope.${fn}($1) AS name`, [
       new Date(hourMs).toISOString(),
     ]);
     const name = rows[0]?.name;
-    if (name === undefined) throw new Error('ensure_head_partition returned nothing');
+    if (name === undefined) throw new Error(`${fn} returned nothing`);
     this.heads.set(key, name);
     return name;
   }

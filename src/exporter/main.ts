@@ -4,7 +4,7 @@ import { CollectorRunner } from '../collectors/runner';
 import { ConfigError } from '../errors';
 import { FlagValues, formatHelp, parseFlags } from '../config/flags';
 import { HostFs } from '../host/host-fs';
-import { buildApp } from '../http/app';
+import { buildApp, type AppDeps } from '../http/app';
 import { HttpStats } from '../http/http-stats';
 import { listenWeb, webConfigWatcher } from '../http/web-server';
 import { Inventory } from '../inventory/inventory';
@@ -21,8 +21,18 @@ export interface RunningExporter {
   stop(): Promise<void>;
 }
 
+/** What the composition root of an embedding process adds to the exporter. */
+export interface ExporterExtras {
+  /** Links of the landing page, given the request (the sink's overview page when embedded). */
+  readonly landingLinks?: AppDeps['landingLinks'];
+}
+
 /** Composition root: config -> collectors -> app -> listen. Returns once listening. */
-export async function startExporter(config: ExporterConfig, logger: Logger): Promise<RunningExporter> {
+export async function startExporter(
+  config: ExporterConfig,
+  logger: Logger,
+  extras: ExporterExtras = {},
+): Promise<RunningExporter> {
   // First, so that an invalid --web.config.file stops the start (exit 2) before anything runs.
   const web = webConfigWatcher(config.webConfigFile, logger);
   const fs = new HostFs(config.paths);
@@ -52,6 +62,7 @@ export async function startExporter(config: ExporterConfig, logger: Logger): Pro
     isReady: () => ready,
     title: 'hostscope exporter',
     version,
+    ...(extras.landingLinks === undefined ? {} : { landingLinks: extras.landingLinks }),
   });
   inventory.start();
   const server = await listenWeb(app, config.listen.host, config.listen.port, web);

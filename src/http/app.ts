@@ -5,7 +5,7 @@ import { CONTENT_TYPES, encodeChunks, negotiateFormat } from '../exposition/enco
 import type { Logger } from '../log/logger';
 import type { MetricFamily } from '../metrics/types';
 import type { HttpStats } from './http-stats';
-import { landingPage } from './landing';
+import { landingPage, type LandingLink } from './landing';
 
 const gzip = promisify(gzipCb);
 
@@ -29,6 +29,11 @@ export interface AppDeps {
   readonly isReady: () => boolean;
   readonly title: string;
   readonly version: string;
+  /**
+   * Further links of the landing page (the sink's overview page when the exporter is embedded in it),
+   * given the host name the request was sent to.
+   */
+  readonly landingLinks?: (requestHost: string) => readonly LandingLink[];
 }
 
 function acceptsGzip(req: IncomingMessage): boolean {
@@ -39,6 +44,13 @@ function acceptsGzip(req: IncomingMessage): boolean {
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     return coding?.trim().toLowerCase() === 'gzip' && (q === undefined || Number(q.slice(2)) > 0);
   });
+}
+
+/** The Host header's name without its port, as express's req.hostname (`[::1]` keeps its brackets). */
+export function hostname(req: IncomingMessage): string {
+  const host = req.headers.host ?? '';
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':');
+  return end <= 0 ? host : host.slice(0, end);
 }
 
 /** A whole small answer: status, content type, body. */
@@ -127,8 +139,14 @@ export function buildApp(deps: AppDeps): RequestListener {
     else if (get && path === '/ready')
       if (deps.isReady()) send(res, 200, TEXT, 'Ready\n');
       else send(res, 503, TEXT, 'Not ready\n');
-    else if (get && path === '/')
-      send(res, 200, 'text/html; charset=utf-8', landingPage(deps.title, deps.version, deps.telemetryPath));
-    else send(res, 404, TEXT, '404 page not found\n');
+    else if (get && path === '/') {
+      const links = deps.landingLinks?.(hostname(req)) ?? [];
+      send(
+        res,
+        200,
+        'text/html; charset=utf-8',
+        landingPage(deps.title, deps.version, deps.telemetryPath, links),
+      );
+    } else send(res, 404, TEXT, '404 page not found\n');
   };
 }

@@ -5,7 +5,7 @@ import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/fla
 import { NOW_FLAG, nowFlagProblems, nowFromFlags } from '../config/now';
 import { ConfigError } from '../errors';
 import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlags } from '../exporter/config';
-import { startExporter, type RunningExporter } from '../exporter/main';
+import { startExporter, type ExporterExtras, type RunningExporter } from '../exporter/main';
 import { migrate } from '../db/migrate';
 import { openDatabase } from '../db/open';
 import type { Database } from '../db/database';
@@ -27,10 +27,16 @@ import { seedAlertHistory } from '../alerts/seed';
 import { alertRoutes } from '../alerts/webhook';
 import { apiRoutes } from '../api/routes';
 import { remoteRoutes } from '../remote/routes';
+import { LiveFeed } from '../web/feed';
+import { LiveHub } from '../web/hub';
+import { webRoutes } from '../web/routes';
+import { loadStatic } from '../web/static';
 import { buildSinkApp } from './http';
 import { maintain } from './maintain';
 import { runSeed } from './seed';
 import { Sink } from './sink';
+import { FileSd } from './targets/file-sd';
+import { flagTarget, TargetSet } from './targets/target-set';
 import { instanceOf } from './types';
 
 type Parsed = { kind: 'exit'; code: number } | { kind: 'run'; flags: FlagValues };
@@ -52,7 +58,7 @@ function parse(
     process.stdout.write(`hostscope ${readVersion()}\n`);
     return { kind: 'exit', code: 0 };
   }
-  const flags = new FlagValues(parsed.values);
+  const flags = new FlagValues(parsed.values, parsed.explicit);
   const problems = [...parsed.problems, ...(parsed.problems.length === 0 ? validate(flags) : [])];
   if (problems.length > 0) throw new ConfigError(problems);
   return { kind: 'run', flags };
@@ -71,21 +77,42 @@ export async function openMigrated(flags: FlagValues, logger: Logger): Promise<D
 
 export interface RunningSink {
   readonly sink: Sink;
+  readonly targets: TargetSet;
   readonly port: number | undefined;
+  /** True when the listener serves HTTPS (--web.config.file with TLS). */
+  readonly secure: boolean;
   stop(): Promise<boolean>;
 }
 
-/** Composition root of the sink: database -> migrations -> sink -> HTTP -> schedule. */
+/** Composition root of the sink: targets -> database -> migrations -> sink -> HTTP -> schedule. */
+/** How long requests under way at shutdown may take to finish before their connections are cut. */
+const REQUEST_DRAIN_MS = 5_000;
+
 export async function startSink(config: SinkConfig, flags: FlagValues, logger: Logger): Promise<RunningSink> {
-  // First, so that an invalid --web.config.file stops the start (exit 2) before anything runs.
+  // First, so that an invalid --web.config.file or file_sd file stops the start (exit 2) before anything
+  // runs. The flags were checked already; a file may have changed since.
   const web = config.listen === undefined ? undefined : webConfigWatcher(config.webConfigFile, logger);
+  const targets = new TargetSet(
+    config.targets.map((t) => flagTarget(t.url, t.job)),
+    config.shard,
+    logger.child({ component: 'targets' }),
+  );
+  const fileSd = new FileSd(
+    config.fileSd,
+    { job: config.job, refreshIntervalMs: config.fileSdRefreshMs },
+    targets,
+    logger.child({ component: 'file_sd' }),
+  );
+  const problems = fileSd.loadInitial();
+  if (problems.length > 0)
+    throw new ConfigError(problems.map((p) => `--scrape.file-sd (env HOSTSCOPE_SCRAPE_FILE_SD): ${p}`));
   // Scraping starts at once; migrations run before the first write and are retried while the database
   // is unreachable, so a sink started before its database buffers instead of failing.
   const db = await openDatabase(databaseConfig(flags), logger);
   const sink = await Sink.open(
     db,
     {
-      targets: config.targets,
+      targets: targets.targets,
       intervalMs: config.intervalMs,
       timeoutMs: config.timeoutMs,
       bodyLimitBytes: config.bodyLimitBytes,
@@ -109,8 +136,22 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     await db.close().catch(() => undefined);
     throw err;
   });
+  targets.subscribe((list) => sink.setTargets(list));
   let server: Server | undefined;
+  let hub: LiveHub | undefined;
   if (config.listen !== undefined) {
+    // The live overview page: figures computed from each scrape in memory, pushed once per round.
+    const liveHub = new LiveHub({
+      maxClients: config.live.maxClients,
+      heartbeatMs: config.live.heartbeatMs,
+      backlogPoints: backlogPointsFor(config.intervalMs),
+      intervalSeconds: config.intervalMs / 1000,
+    });
+    hub = liveHub;
+    const feed = new LiveFeed(liveHub, db, logger.child({ component: 'live' }));
+    sink.observer = feed;
+    // Targets that file_sd removed leave the page too.
+    targets.subscribe((list) => feed.tracker.retain(new Set(list.map((t) => t.instance))));
     const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
     const alerts = alertRoutes(config.alertmanagerWebhook, {
       db,
@@ -121,16 +162,26 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       buildSinkApp({
         metrics: () => [
           ...sink.metrics.families(),
+          ...targets.families(),
+          ...(config.fileSd.length > 0 ? fileSd.families() : []),
           ...remote.metrics.families(),
           ...alerts.metrics.families(),
+          ...feed.families(),
         ],
-        health: () => sink.health(),
+        health: () => ({ ...sink.health(), targets: sink.currentTargets.length }),
         post: { ...remote.post, ...alerts.post },
-        get: apiRoutes({
-          db,
-          logger: logger.child({ component: 'api' }),
-          prepare: () => sink.prepareOnce(),
-        }),
+        get: {
+          ...apiRoutes({
+            db,
+            logger: logger.child({ component: 'api' }),
+            prepare: () => sink.prepareOnce(),
+          }),
+          ...webRoutes({ hub: liveHub, files: loadStatic() }),
+          '/api/v1/targets': (_req, res) => {
+            res.setHeader('Cache-Control', 'no-store');
+            res.json({ status: 'success', data: targets.apiView((t) => sink.lastScrape(t)) });
+          },
+        },
       }),
       config.listen.host,
       config.listen.port,
@@ -142,10 +193,15 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   if (!config.once) {
     sink.start(config.scrapeCron);
     void sink.runMaintenance();
+    if (config.fileSd.length > 0) fileSd.start();
   }
   logger.info(
     {
-      targets: config.targets.map((t) => t.url),
+      targets: targets.targets.length <= 20 ? targets.targets.map((t) => t.url) : targets.targets.length,
+      ...(config.fileSd.length > 0
+        ? { fileSd: targets.fileNames, discovered: targets.discovered.length }
+        : {}),
+      ...(config.shard === undefined ? {} : { shard: `${config.shard.index}/${config.shard.count}` }),
       interval: config.intervalMs,
       port,
       tls: web?.current().secure !== undefined,
@@ -156,10 +212,15 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     },
     'hostscope sink started',
   );
+  const secure = web?.current().secure !== undefined;
   return {
     sink,
+    targets,
     port,
+    secure,
     async stop() {
+      hub?.close();
+      await fileSd.stop();
       const flushed = await sink.stop(Date.now() + config.shutdownTimeoutMs);
       if (!flushed)
         logger.error(
@@ -167,16 +228,26 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
           'could not write everything buffered before exiting; it stays on disk and is written after the next start',
         );
       if (server !== undefined) {
+        // Requests under way (a remote write waiting for its commit) finish before the database closes:
+        // close() stops accepting and ends idle connections; the rest get a few seconds, then are cut.
         const s = server;
         await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
+          const cut = setTimeout(() => s.closeAllConnections(), REQUEST_DRAIN_MS);
+          s.close(() => {
+            clearTimeout(cut);
+            resolve();
+          });
         });
       }
       await db.close().catch(() => undefined);
       return flushed;
     },
   };
+}
+
+/** Live chart points a new page gets: an hour of scrapes, at most 360 (six minutes at 1 s). */
+export function backlogPointsFor(intervalMs: number): number {
+  return Math.max(1, Math.min(360, Math.ceil(3_600_000 / intervalMs)));
 }
 
 /** `hostscope sink`. */
@@ -193,14 +264,26 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
   let config = buildSinkConfig(p.flags);
   const logger = createLogger({ ...config.log, name: 'sink' });
   let exporter: RunningExporter | undefined;
+  // The embedded exporter's landing page links to the overview page once the sink listens.
+  let overview: { port: number; secure: boolean } | undefined;
   if (p.flags.boolean('exporter.embedded')) {
-    exporter = await startEmbeddedExporter(p.flags.string('exporter.listen-address'), config, logger);
-    if (!explicitTargets(argv, env)) {
+    exporter = await startEmbeddedExporter(
+      p.flags.string('exporter.listen-address'),
+      config,
+      logger,
+      (requestHost) =>
+        overview === undefined
+          ? []
+          : [
+              {
+                href: overviewUrl(config.listen?.host, overview, requestHost),
+                text: 'Overview (live page)',
+              },
+            ],
+    );
+    if (!p.flags.isSet('scrape.target')) {
       const url = `http://127.0.0.1:${exporter.port}/metrics`;
-      config = {
-        ...config,
-        targets: [{ url, instance: instanceOf(url), job: config.targets[0]?.job ?? 'hostscope' }],
-      };
+      config = { ...config, targets: [{ url, instance: instanceOf(url), job: config.job }] };
     }
   }
   let running: RunningSink;
@@ -210,6 +293,7 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
     await exporter?.stop();
     throw err;
   }
+  if (running.port !== undefined) overview = { port: running.port, secure: running.secure };
   let ok: boolean;
   if (config.once) {
     await running.sink.scrapeRound();
@@ -227,12 +311,20 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
   return ok ? 0 : 1;
 }
 
-/** True when targets were given on the command line or in the environment (not the default). */
-function explicitTargets(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  return (
-    argv.some((a) => a === '--scrape.target' || a.startsWith('--scrape.target=')) ||
-    (env.HOSTSCOPE_SCRAPE_TARGET ?? '') !== ''
-  );
+/**
+ * The overview page's URL for a browser that reached the embedded exporter at `requestHost`: the sink's
+ * listen host when it is a specific one, else the host the browser used.
+ */
+export function overviewUrl(
+  listenHost: string | undefined,
+  sink: { readonly port: number; readonly secure: boolean },
+  requestHost: string,
+): string {
+  const wildcard =
+    listenHost === undefined || listenHost === '' || listenHost === '0.0.0.0' || listenHost === '::';
+  const host = wildcard ? requestHost || 'localhost' : listenHost;
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `${sink.secure ? 'https' : 'http'}://${h}:${sink.port}/`;
 }
 
 /**
@@ -244,6 +336,7 @@ async function startEmbeddedExporter(
   address: string,
   sink: SinkConfig,
   logger: Logger,
+  landingLinks: NonNullable<ExporterExtras['landingLinks']>,
 ): Promise<RunningExporter> {
   const parsed = parseFlags(
     exporterFlagSpecs(),
@@ -253,7 +346,7 @@ async function startEmbeddedExporter(
   const flags = new FlagValues(parsed.values);
   const problems = [...parsed.problems, ...validateExporterFlags(flags)];
   if (problems.length > 0) throw new ConfigError(problems);
-  return startExporter(buildExporterConfig(flags), logger.child({ component: 'exporter' }));
+  return startExporter(buildExporterConfig(flags), logger.child({ component: 'exporter' }), { landingLinks });
 }
 
 /** `hostscope migrate`. */

@@ -5,6 +5,8 @@ import { LOG_FLAGS } from '../exporter/config';
 import { WEB_CONFIG_FLAG } from '../http/web-server';
 import type { LogFormat, LogLevel } from '../log/logger';
 import { intervalToCron } from './sink';
+import { checkFileSd } from './targets/file-sd';
+import { parseShard, type Shard } from './targets/hashmod';
 import { instanceOf, type Target } from './types';
 
 export const DATABASE_FLAGS: readonly FlagSpec[] = [
@@ -74,7 +76,24 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'scrape.target',
       kind: 'list',
       default: ['http://127.0.0.1:9100/metrics'],
-      help: 'URL of a /metrics endpoint to scrape; repeat the flag for several (env: comma-separated). `--scrape.target=` (empty) scrapes nothing, for a sink fed by remote write only.',
+      help: 'URL of a /metrics endpoint to scrape; repeat the flag for several (env: comma-separated). `--scrape.target=` (empty) scrapes nothing, for a sink fed by remote write only. The default applies only when neither --scrape.target nor --scrape.file-sd is given.',
+    },
+    {
+      name: 'scrape.file-sd',
+      kind: 'list',
+      help: "A file of targets in Prometheus' file_sd format (JSON or YAML by extension: .json, .yml, .yaml): a list of {targets: [host:port, ...], labels: {...}}, the labels kept on every series of those targets; one * in the file name reads every matching file. Repeat the flag for several (env: comma-separated). Added to the --scrape.target ones; re-read when it changes. See docs/scaling.md.",
+    },
+    {
+      name: 'scrape.file-sd.refresh-interval',
+      kind: 'duration',
+      default: '5m',
+      help: '--scrape.file-sd files are re-read when their directory reports a change, and this often in any case (for file systems that report none).',
+    },
+    {
+      name: 'scrape.shard',
+      kind: 'string',
+      default: '',
+      help: "I/N: scrape only the targets whose address hashes to I of N shards (Prometheus' hashmod of __address__), so that N sinks given the same targets share them, into one database. Empty: every target. See docs/scaling.md.",
     },
     { name: 'scrape.interval', kind: 'duration', default: '15s', help: 'How often to scrape every target.' },
     { name: 'scrape.timeout', kind: 'duration', default: '10s', help: 'Time limit of one scrape.' },
@@ -82,7 +101,7 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'scrape.job',
       kind: 'string',
       default: 'hostscope',
-      help: 'The job label given to every target.',
+      help: 'The job label of every target, unless its file_sd file sets one.',
     },
     {
       name: 'scrape.body-size-limit',
@@ -130,11 +149,24 @@ export function sinkFlagSpecs(): FlagSpec[] {
       name: 'web.listen-address',
       kind: 'string',
       default: ':9101',
-      help: 'Address of the sink\'s own /metrics and /health, and of /api/v1/write and /api/v1/read when enabled ("" disables the listener).',
+      help: 'Address of the sink\'s own /metrics and /health, the live overview page (/) and its JSON API (/api/v1/...), and of /api/v1/write and /api/v1/read when enabled ("" disables the listener).',
     },
     {
       ...WEB_CONFIG_FLAG,
       help: "Path to a web config file (the exporter-toolkit format of node_exporter and Prometheus) with TLS (tls_server_config) and basic auth (basic_auth_users, bcrypt hashes) for the listener of --web.listen-address, /api/v1/write and /api/v1/read included (not the embedded exporter's, which the sink scrapes itself over plain HTTP: keep it on 127.0.0.1); see docs/security.md. Re-read on every connection and request. Empty: plain HTTP, no authentication.",
+    },
+    {
+      name: 'web.live.max-clients',
+      kind: 'number',
+      min: 1,
+      default: 64,
+      help: 'Most browsers (Server-Sent Events streams of GET /api/v1/live) the live overview page on --web.listen-address serves at once; past it they get 503 and retry. Each costs one socket write per scrape round: the figures are computed once per round whatever the number of viewers.',
+    },
+    {
+      name: 'web.live.heartbeat-interval',
+      kind: 'duration',
+      default: '15s',
+      help: 'How often an idle live page stream gets a comment line, so that proxies keep it open and a browser notices a dead connection.',
     },
     {
       name: 'web.enable-remote-write-receiver',
@@ -216,7 +248,13 @@ export interface DatabaseConfig {
 }
 
 export interface SinkConfig {
+  /** The --scrape.target targets (file_sd ones are read as the sink starts: fileSd). */
   readonly targets: readonly Target[];
+  /** The job label of targets that do not set one. */
+  readonly job: string;
+  readonly fileSd: readonly string[];
+  readonly fileSdRefreshMs: number;
+  readonly shard?: Shard;
   readonly intervalMs: number;
   readonly scrapeCron: string;
   readonly timeoutMs: number;
@@ -237,6 +275,8 @@ export interface SinkConfig {
   readonly remoteWrite?: { readonly maxBodyBytes: number; readonly maxPendingSamples: number };
   readonly remoteRead?: { readonly maxSamples: number; readonly maxBytes: number };
   readonly alertmanagerWebhook: boolean;
+  /** The live overview page's stream (GET /api/v1/live). */
+  readonly live: { readonly maxClients: number; readonly heartbeatMs: number };
   readonly once: boolean;
   readonly shutdownTimeoutMs: number;
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
@@ -254,9 +294,17 @@ export function logConfig(flags: FlagValues): { level: LogLevel; format: LogForm
   return { level: flags.string('log.level') as LogLevel, format: flags.string('log.format') as LogFormat };
 }
 
-/** The --scrape.target URLs; `--scrape.target=` (empty) stands for none. */
+/**
+ * The --scrape.target URLs; `--scrape.target=` (empty) stands for none, and so does the default when
+ * --scrape.file-sd gives the targets.
+ */
 function scrapeTargets(flags: FlagValues): string[] {
+  if (!flags.isSet('scrape.target') && fileSdValues(flags).length > 0) return [];
   return flags.list('scrape.target').filter((u) => u !== '');
+}
+
+function fileSdValues(flags: FlagValues): string[] {
+  return flags.list('scrape.file-sd').filter((f) => f !== '');
 }
 
 /** Cross-flag checks; returns every problem. */
@@ -274,10 +322,27 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     if (!ok)
       problems.push(`--scrape.target (env HOSTSCOPE_SCRAPE_TARGET): expected an http(s) URL, got "${url}"`);
   }
-  if (scrapeTargets(flags).length === 0 && !remoteWrite && !flags.boolean('web.enable-alertmanager-webhook'))
+  const fileSd = fileSdValues(flags);
+  if (
+    scrapeTargets(flags).length === 0 &&
+    fileSd.length === 0 &&
+    !remoteWrite &&
+    !flags.boolean('web.enable-alertmanager-webhook')
+  )
     problems.push(
       '--scrape.target: at least one target is needed (an empty --scrape.target= means none, for a sink fed only by --web.enable-remote-write-receiver or --web.enable-alertmanager-webhook)',
     );
+  for (const problem of checkFileSd(fileSd, flags.string('scrape.job') || 'hostscope'))
+    problems.push(`--scrape.file-sd (env HOSTSCOPE_SCRAPE_FILE_SD): ${problem}`);
+  if (flags.duration('scrape.file-sd.refresh-interval') <= 0)
+    problems.push(
+      '--scrape.file-sd.refresh-interval (env HOSTSCOPE_SCRAPE_FILE_SD_REFRESH_INTERVAL): must be greater than 0',
+    );
+  const shard = flags.string('scrape.shard');
+  if (shard !== '') {
+    const r = parseShard(shard);
+    if ('problem' in r) problems.push(`--scrape.shard (env HOSTSCOPE_SCRAPE_SHARD): ${r.problem}`);
+  }
   const interval = flags.duration('scrape.interval');
   if (intervalToCron(interval) === undefined)
     problems.push(
@@ -308,6 +373,10 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     problems.push(
       '--web.enable-remote-write-receiver / --web.enable-remote-read / --web.enable-alertmanager-webhook: need --web.listen-address (the listener serves them)',
     );
+  if (flags.duration('web.live.heartbeat-interval') < 1000)
+    problems.push(
+      '--web.live.heartbeat-interval (env HOSTSCOPE_WEB_LIVE_HEARTBEAT_INTERVAL): must be at least 1s',
+    );
   if (flags.duration('retention.alert-notifications') < 3_600_000)
     problems.push('--retention.alert-notifications: must be at least 1h');
   return problems;
@@ -319,8 +388,13 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
   const listen = flags.string('web.listen-address');
   const database = databaseConfig(flags);
   const bufferDir = flags.string('buffer.dir');
+  const shard = flags.string('scrape.shard') === '' ? undefined : parseShard(flags.string('scrape.shard'));
   const config: SinkConfig = {
     targets: scrapeTargets(flags).map((url) => ({ url, instance: instanceOf(url), job })),
+    job,
+    fileSd: fileSdValues(flags),
+    fileSdRefreshMs: flags.duration('scrape.file-sd.refresh-interval'),
+    ...(shard !== undefined && 'shard' in shard ? { shard: shard.shard } : {}),
     intervalMs,
     scrapeCron: intervalToCron(intervalMs) ?? '*/15 * * * * *',
     timeoutMs: Math.min(flags.duration('scrape.timeout'), intervalMs),
@@ -353,6 +427,10 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
         }
       : {}),
     alertmanagerWebhook: flags.boolean('web.enable-alertmanager-webhook'),
+    live: {
+      maxClients: Math.floor(flags.number('web.live.max-clients')),
+      heartbeatMs: flags.duration('web.live.heartbeat-interval'),
+    },
     once: flags.boolean('once'),
     shutdownTimeoutMs: flags.duration('shutdown.timeout'),
     log: logConfig(flags),

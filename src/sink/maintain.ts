@@ -171,7 +171,7 @@ export async function maintain(
   );
   let from = state[0]?.rolled_until?.getTime();
   let parts = await listPartitions(db);
-  const heads = parts.filter((p) => p.parent === 'samples_raw');
+  const heads = parts.filter((p) => p.parent === 'samples_raw' || p.parent === 'samples_blocks');
   const chunkParts = parts.filter((p) => p.parent === 'chunks');
   const stored = [...heads, ...chunkParts];
   const oldest = stored.length === 0 ? undefined : Math.min(...stored.map((p) => p.lower));

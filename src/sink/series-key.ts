@@ -16,22 +16,26 @@ export function pgSafe(text: string): string {
 }
 
 /**
- * The labels a sample is stored with: the exposition's labels, where `instance` and `job` from the target
- * win and clashing exposed ones are kept as `exported_instance`/`exported_job` (Prometheus'
- * honor_labels: false). Labels with an empty value are dropped, as Prometheus does. Sorted by name.
- * A target without a job or instance (remote write: they come from the series) adds none.
+ * The labels a sample is stored with: the exposition's labels, where the target's labels (`instance`,
+ * `job` and those from a file_sd file) win and clashing exposed ones are kept as `exported_<name>`
+ * (Prometheus' honor_labels: false). Labels with an empty value are dropped, as Prometheus does. Sorted by
+ * name. A target without a job or instance (remote write: they come from the series) adds none.
  */
 export function storedLabels(labels: Readonly<Record<string, string>>, target: Target): [string, string][] {
+  const own = target.labels;
   const out: [string, string][] = [];
   for (const name of Object.keys(labels)) {
     const value = labels[name] as string;
     if (value === '') continue; // an empty label is no label (Prometheus)
-    if (name === 'instance' || name === 'job') out.push([pgSafe(`exported_${name}`), pgSafe(value)]);
+    if (name === 'instance' || name === 'job' || (own !== undefined && Object.hasOwn(own, name)))
+      out.push([pgSafe(`exported_${name}`), pgSafe(value)]);
     else out.push([pgSafe(name), pgSafe(value)]);
   }
   // A label already named exported_instance loses to the renamed one, as in Prometheus.
   const seen = new Map<string, string>();
   for (const [k, v] of out) seen.set(k, v);
+  if (own !== undefined)
+    for (const [k, v] of Object.entries(own)) if (v !== '') seen.set(pgSafe(k), pgSafe(v));
   // Remote-written series carry their own job and instance (possibly none): an empty one is not added.
   if (target.instance !== '') seen.set('instance', target.instance);
   if (target.job !== '') seen.set('job', target.job);
@@ -65,6 +69,9 @@ export function fastKey(prefix: string, name: string, labels: Readonly<Record<st
   return sha256(`${prefix}${name.length}:${name}${JSON.stringify(labels)}`).toString('latin1', 0, 16);
 }
 
+/** The part of a sample's cache key that its target gives: the labels the target adds to its series. */
 export function targetPrefix(target: Target): string {
-  return JSON.stringify([target.instance, target.job]);
+  return target.labels === undefined
+    ? JSON.stringify([target.instance, target.job])
+    : JSON.stringify([target.instance, target.job, target.labels]);
 }

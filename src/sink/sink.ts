@@ -13,11 +13,13 @@ import { maintain, type MaintainOptions } from './maintain';
 import { pendingScrape, replayScrape } from './pending';
 import { scrapeTarget, type ScrapeOutcome } from './scrape';
 import { SinkMetrics } from './sink-metrics';
-import type { Target } from './types';
+import { targetKey, type Target } from './types';
+import type { TargetHealth } from './targets/target-set';
 import { UsageTracker } from './usage';
 import { SampleWriter } from './writer';
 
 export interface SinkOptions {
+  /** The targets to scrape at first; setTargets() changes them. */
   readonly targets: readonly Target[];
   readonly intervalMs: number;
   readonly timeoutMs: number;
@@ -32,6 +34,16 @@ export interface SinkOptions {
   readonly maintain: MaintainOptions;
   /** node-cron expression for maintenance inside the sink; '' disables it. */
   readonly maintainSchedule: string;
+}
+
+/**
+ * Told of every scrape the sink accepts (parsed, with its usage rows, before it is queued for writing)
+ * and of the end of every scrape round: the live page's feed (src/web/feed.ts). It must be quick and must
+ * not throw; it sees the scrapes of this process only, not replays from the disk buffer.
+ */
+export interface ScrapeObserver {
+  scraped(record: ScrapeRecord): void;
+  roundDone(): void;
 }
 
 /** Turns a scrape interval into a node-cron expression aligned to the clock, or undefined if impossible. */
@@ -60,8 +72,12 @@ export class Sink {
   readonly writer: SampleWriter;
   private readonly usage = new UsageTracker();
   private readonly inventory = new InventoryTracker();
-  /** Per target URL: what its last scrape parsed to (see ParseCache). */
+  /** The targets scraped from the next round on, by targetKey. */
+  private targets = new Map<string, Target>();
+  /** Per current target (by targetKey): what its last scrape parsed to (see ParseCache). */
   private readonly parseCaches = new Map<string, ParseCache>();
+  /** Per current target (by targetKey): its last scrape, for /api/v1/targets. */
+  private readonly lastScrapes = new Map<string, TargetHealth>();
   /** Scrape bodies are read into reused buffers; one spare. */
   private readonly bodies = new BodyPool(1);
   private skipped = 0;
@@ -78,6 +94,8 @@ export class Sink {
   private headFailures = 0;
   private dbUp = true;
   private prepared: Promise<void> | undefined;
+  /** See ScrapeObserver; set once by the composition root. */
+  observer: ScrapeObserver | undefined;
 
   private constructor(
     private readonly db: Database,
@@ -91,7 +109,7 @@ export class Sink {
       disk,
       options.bufferMaxSamples,
       logger,
-      (record) => replayScrape(record, this.parseCacheFor(record.target.url)),
+      (record) => replayScrape(record, this.parseCacheFor(record.target)),
       (body) => {
         if (Buffer.isBuffer(body)) this.bodies.release(body);
       },
@@ -111,6 +129,7 @@ export class Sink {
       rejectedSamples: this.rejected,
       skipped: this.skipped,
     }));
+    this.setTargets(options.targets);
   }
 
   /**
@@ -140,7 +159,16 @@ export class Sink {
    */
   accept(outcome: ScrapeOutcome): QueuedScrape {
     const { target, timeMs } = outcome;
-    this.metrics.scrape(target.instance, outcome.families !== undefined);
+    const key = targetKey(target);
+    // A scrape of a target removed while its round ran is stored, but leaves no per-target state behind.
+    if (this.targets.has(key)) {
+      this.metrics.scrape(target.instance, outcome.families !== undefined);
+      this.lastScrapes.set(key, {
+        timeMs,
+        durationSeconds: outcome.durationSeconds,
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      });
+    }
     if (outcome.error !== undefined)
       this.logger.warn(
         { target: target.url, instance: target.instance, err: { message: outcome.error } },
@@ -168,6 +196,7 @@ export class Sink {
       };
     }
     const pending = pendingScrape(record, outcome.families);
+    this.observer?.scraped(record);
     return { pending, record: { ...record, sampleCount: pending.sampleCount } };
   }
 
@@ -182,14 +211,48 @@ export class Sink {
     void this.flush();
   }
 
-  /** A target's parse cache, shared by its scrapes and by replays of its scrapes from the disk buffer. */
-  private parseCacheFor(url: string): ParseCache {
-    let cache = this.parseCaches.get(url);
+  /**
+   * A current target's parse cache, shared by its scrapes and by replays of its scrapes from the disk
+   * buffer; none for a target no longer scraped (its replays parse without one).
+   */
+  private parseCacheFor(target: Target): ParseCache | undefined {
+    const key = targetKey(target);
+    if (!this.targets.has(key)) return undefined;
+    let cache = this.parseCaches.get(key);
     if (cache === undefined) {
       cache = new ParseCache();
-      this.parseCaches.set(url, cache);
+      this.parseCaches.set(key, cache);
     }
     return cache;
+  }
+
+  /** The targets scraped now. */
+  get currentTargets(): readonly Target[] {
+    return [...this.targets.values()];
+  }
+
+  /**
+   * Replaces the targets (file_sd reloads): new ones are scraped from the next round on, removed ones no
+   * more (a round under way finishes with the targets it started with). What the sink kept per removed
+   * target (parse cache, last scrape, scrape counters, the writer's per-target layouts) goes with it.
+   */
+  setTargets(targets: readonly Target[]): void {
+    const next = new Map(targets.map((t) => [targetKey(t), t]));
+    for (const key of this.targets.keys())
+      if (!next.has(key)) {
+        this.parseCaches.delete(key);
+        this.lastScrapes.delete(key);
+        this.writer.forgetTarget(this.targets.get(key) as Target);
+      }
+    this.targets = next;
+    const instances = new Set(targets.map((t) => t.instance));
+    for (const instance of [...this.metrics.scrapes.keys()])
+      if (!instances.has(instance)) this.metrics.scrapes.delete(instance);
+  }
+
+  /** A current target's last scrape, if it was scraped yet. */
+  lastScrape(target: Target): TargetHealth | undefined {
+    return this.lastScrapes.get(targetKey(target));
   }
 
   /**
@@ -197,14 +260,16 @@ export class Sink {
    * as soon as it is parsed and the background flush is nudged, so writing overlaps with slower targets.
    */
   async scrapeRound(nowMs = Date.now()): Promise<void> {
-    const pending = new Set(this.options.targets);
+    const targets = [...this.targets.values()];
+    const pending = new Set(targets);
     const promise = Promise.all(
-      this.options.targets.map(async (t) => {
+      targets.map(async (t) => {
+        const cache = this.parseCacheFor(t);
         const outcome = await scrapeTarget(t, {
           timeoutMs: this.options.timeoutMs,
           bodyLimitBytes: this.options.bodyLimitBytes,
           nowMs,
-          cache: this.parseCacheFor(t.url),
+          ...(cache === undefined ? {} : { cache }),
           pool: this.bodies,
         });
         pending.delete(t);
@@ -216,6 +281,7 @@ export class Sink {
       await promise;
     } finally {
       if (this.round?.promise === promise) this.round = undefined;
+      this.observer?.roundDone();
     }
   }
 

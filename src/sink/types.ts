@@ -7,6 +7,16 @@ export interface Target {
   readonly url: string;
   readonly instance: string;
   readonly job: string;
+  /**
+   * Further target labels (from a file_sd file), stored on every series of the target like instance and
+   * job; names sorted, no empty values, never instance, job or a `__` name. Absent when there are none.
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** Identity of a target: two targets with the same key are the same target (scraped once). */
+export function targetKey(target: Target): string {
+  return JSON.stringify([target.url, target.instance, target.job, target.labels ?? {}]);
 }
 
 /** What one scrape produced, waiting in the buffer to be written. */

@@ -11,6 +11,7 @@ import {
 import { dayStart, hourStart, PartitionManager } from '../db/partitions';
 import type { Logger } from '../log/logger';
 import { sameLabels } from '../metrics/same-labels';
+import { BlockBatch } from '../storage/block-batch';
 import { applyInventory } from './inventory';
 import {
   canonicalKey,
@@ -57,6 +58,74 @@ interface Miss {
   readonly target: Target;
 }
 
+/** A head table and how a retried COPY into it is merged with what is stored (see copySamples). */
+interface HeadTable {
+  readonly table: string;
+  readonly columns: string;
+  /** Stores the payload's samples that are not stored yet, in the caller's transaction; returns how many. */
+  merge(s: Queryable, payload: Buffer): Promise<number>;
+}
+
+const ROWS: HeadTable = {
+  table: 'samples_raw',
+  columns: 'series_id, time, value',
+  async merge(s, payload) {
+    await s.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS hostscope_samples_staging
+         (series_id bigint, time timestamptz, value double precision) ON COMMIT DELETE ROWS`,
+    );
+    await s.copyBinary('hostscope_samples_staging (series_id, time, value)', payload);
+    const [row] = await s.query<{ n: number }>(
+      `WITH ins AS (
+         INSERT INTO hostscope.samples_raw (series_id, time, value)
+         SELECT series_id, time, value FROM hostscope_samples_staging ON CONFLICT DO NOTHING RETURNING 1)
+       SELECT count(*)::int AS n FROM ins`,
+    );
+    return row?.n ?? 0;
+  },
+};
+
+/**
+ * A block row that exists already (a retried batch, or another target's series of the same block scraped
+ * at the same millisecond) keeps its values and gains the positions it lacked.
+ */
+const BLOCKS: HeadTable = {
+  table: 'samples_blocks',
+  columns: 'block, time, "values"',
+  async merge(s, payload) {
+    await s.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS hostscope_blocks_staging
+         (block bigint, time timestamptz, "values" double precision[]) ON COMMIT DELETE ROWS`,
+    );
+    await s.copyBinary('hostscope_blocks_staging (block, time, "values")', payload);
+    const [row] = await s.query<{ n: number }>(
+      `WITH fresh AS (
+         SELECT count(*)::int AS n
+           FROM hostscope_blocks_staging st
+           LEFT JOIN hostscope.samples_blocks b ON b.block = st.block AND b.time = st.time
+          CROSS JOIN LATERAL generate_subscripts(st."values", 1) AS i
+          WHERE st."values"[i] IS NOT NULL AND (b."values" IS NULL OR b."values"[i] IS NULL)
+       ), up AS (
+         INSERT INTO hostscope.samples_blocks (block, time, "values")
+         SELECT block, time, "values" FROM hostscope_blocks_staging
+         ON CONFLICT (block, time) DO UPDATE
+           SET "values" = hostscope.merge_block(samples_blocks."values", EXCLUDED."values")
+         RETURNING 1)
+       SELECT (SELECT n FROM fresh) AS n, (SELECT count(*) FROM up) AS rows`,
+    );
+    return row?.n ?? 0;
+  },
+};
+
+/** A chunk of cache misses with their canonical key hashes and the ids found for them. */
+interface ResolveChunk {
+  readonly byHash: Map<string, Miss[]>;
+  readonly hashes: string[];
+  readonly labelSets: [string, string][][];
+  readonly metricIds: number[];
+  readonly ids: (number | undefined)[];
+}
+
 /** Histogram and summary parts and counters are cumulative: the hourly rollup computes their increase. */
 export function isCounterSample(family: ParsedFamily, sampleName: string): boolean {
   if (sampleName.endsWith('_created')) return false;
@@ -88,6 +157,8 @@ export class SampleWriter {
   private copyBuffer: Buffer | undefined;
   private readonly metrics = new Map<string, number>();
   private readonly partitions = new PartitionManager();
+  /** Block rows of the write in progress (pooled arrays, reused by the next write). */
+  private readonly blocks = new BlockBatch();
 
   constructor(
     private readonly db: Database,
@@ -98,6 +169,16 @@ export class SampleWriter {
 
   get cachedSeries(): number {
     return this.series.size;
+  }
+
+  /**
+   * Drops what is kept per target (scrape layout, line identities) for a target no longer scraped. Its
+   * series ids stay in the key cache (an entry each), so a target that returns finds them without a query.
+   */
+  forgetTarget(target: Target): void {
+    const prefix = targetPrefix(target);
+    this.layouts.delete(prefix);
+    this.lineEntries.delete(prefix);
   }
 
   /** Drops the caches (tests; or after the schema was recreated under us). */
@@ -195,56 +276,80 @@ export class SampleWriter {
     }
     if (misses.size > 0) await this.resolve([...misses.values()]);
 
-    // Pass 2: encode (series_id, time, value) rows. The first sample of a series in a scrape wins
-    // (Prometheus rejects the later ones as duplicates); `stamp` marks the scrape that last wrote a series.
-    const copy = new BinaryCopyWriter(Math.max(1024, n * 38 + 64), this.copyBuffer);
+    // Pass 2: samples at their scrape's time go into block rows (samples_blocks), samples with their own
+    // timestamp into (series_id, time, value) rows (samples_raw). The first sample of a series in a scrape
+    // wins (Prometheus rejects the later ones as duplicates); `stamp` marks the scrape that last wrote it.
+    const copy = new BinaryCopyWriter(1024, this.copyBuffer);
     this.copyBuffer = undefined; // in use until this write's COPY is done
+    const blocks = this.blocks;
+    blocks.clear();
     const hours = new Set<number>();
+    const blockHours = new Set<number>();
     const lateHours = new Set<number>();
     const currentHour = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
     let written = 0;
+    let rows = 0;
     let start = 0;
-    for (const end of scrapeEnds) {
+    scrapeEnds.forEach((end, k) => {
       const stamp = ++this.stamp;
+      const scrapeTime = (scrapes[k] as PendingScrape).timeMs;
       let seenTs: Set<string> | undefined;
       let lastT = NaN;
       let tHigh = 0;
       let tLow = 0;
+      let grouped = false;
       for (let i = start; i < end; i++) {
         const entry = entries[i] as SeriesEntry;
-        const t = times[i] as number;
         if (explicit[i] === 0) {
           if (entry.stamp === stamp) {
             skipped++;
             continue;
           }
           entry.stamp = stamp;
-        } else {
-          seenTs ??= new Set<string>();
-          const k = `${entry.id}@${t}`;
-          if (seenTs.has(k)) {
-            skipped++;
-            continue;
+          if (!grouped) {
+            grouped = true;
+            blocks.at(scrapeTime);
+            blockHours.add(hourStart(scrapeTime));
+            if (scrapeTime < currentHour) lateHours.add(hourStart(scrapeTime));
           }
-          seenTs.add(k);
+          // A second scrape of the same target at the same millisecond repeats series: first one wins.
+          if (blocks.add(entry.id, values[i] as number)) written++;
+          else skipped++;
+          continue;
         }
+        const t = times[i] as number;
+        seenTs ??= new Set<string>();
+        const key = `${entry.id}@${t}`;
+        if (seenTs.has(key)) {
+          skipped++;
+          continue;
+        }
+        seenTs.add(key);
         if (t !== lastT) {
           lastT = t;
           [tHigh, tLow] = splitTimestamp(t);
           hours.add(hourStart(t));
-          if (t < currentHour) lateHours.add(Math.floor(t / HOUR_MS) * HOUR_MS);
+          if (t < currentHour) lateHours.add(hourStart(t));
         }
         copy.sampleRow(entry.id, tHigh, tLow, values[i] as number);
+        rows++;
         written++;
       }
       start = end;
-    }
-    const payload = copy.finish();
+    });
     let deduplicated = false;
-    if (written > 0) {
-      deduplicated = (await this.copySamples(payload, hours)).deduplicated;
+    if (rows > 0) {
+      const payload = copy.finish();
+      deduplicated = (await this.copySamples(ROWS, payload, hours)).deduplicated;
+    }
+    if (blocks.samples > 0) {
+      const blockCopy = rows > 0 ? new BinaryCopyWriter(1024) : copy;
+      blocks.encode(blockCopy);
+      const r = await this.copySamples(BLOCKS, blockCopy.finish(), blockHours);
+      if (r.deduplicated) deduplicated = true;
     }
     this.copyBuffer = copy.storage;
+    blocks.clear();
     await this.writeSideTables(scrapes);
     if (lateHours.size > 0)
       await this.db.query(
@@ -279,21 +384,28 @@ export class SampleWriter {
   }
 
   /**
-   * COPY into the head (samples_raw); on a key collision redo it idempotently (returns true then). A
-   * missing partition (compacted and dropped by maintenance since we cached it) is recreated once.
+   * COPY into a head table (samples_raw or samples_blocks); on a key collision redo it idempotently
+   * (deduplicated is true then). A missing partition (compacted and dropped by maintenance since we cached
+   * it) is recreated once.
    */
   private async copySamples(
+    head: HeadTable,
     payload: Buffer,
     hours: ReadonlySet<number>,
     attempt = 0,
   ): Promise<{ deduplicated: false } | { deduplicated: true; inserted: number }> {
     const names: string[] = [];
-    for (const h of hours) names.push(await this.partitions.ensureHeadHour(this.db, h));
+    for (const h of hours)
+      names.push(
+        head === BLOCKS
+          ? await this.partitions.ensureBlockHour(this.db, h)
+          : await this.partitions.ensureHeadHour(this.db, h),
+      );
     try {
       // All rows of one hour (the usual case): COPY straight into its partition, skipping routing.
       const [only] = names;
-      const table = names.length === 1 && only !== undefined ? only : 'samples_raw';
-      await this.db.copyBinary(`hostscope."${table}" (series_id, time, value)`, payload);
+      const table = names.length === 1 && only !== undefined ? only : head.table;
+      await this.db.copyBinary(`hostscope."${table}" (${head.columns})`, payload);
       return { deduplicated: false };
     } catch (err) {
       if (isConnectionError(err)) throw err;
@@ -302,25 +414,15 @@ export class SampleWriter {
       // we waited for its lock): the cached partition was compacted and dropped meanwhile.
       if (state !== '23505' && attempt === 0) {
         this.partitions.reset();
-        return this.copySamples(payload, hours, attempt + 1);
+        return this.copySamples(head, payload, hours, attempt + 1);
       }
       if (state !== '23505') throw err;
     }
-    this.logger.info('samples of this batch were already stored (retry after a lost commit); skipping those');
-    const inserted = await transaction(this.db, async (s) => {
-      await s.exec(
-        `CREATE TEMP TABLE IF NOT EXISTS hostscope_samples_staging
-           (series_id bigint, time timestamptz, value double precision) ON COMMIT DELETE ROWS`,
-      );
-      await s.copyBinary('hostscope_samples_staging (series_id, time, value)', payload);
-      const [row] = await s.query<{ n: number }>(
-        `WITH ins AS (
-           INSERT INTO hostscope.samples_raw (series_id, time, value)
-           SELECT series_id, time, value FROM hostscope_samples_staging ON CONFLICT DO NOTHING RETURNING 1)
-         SELECT count(*)::int AS n FROM ins`,
-      );
-      return row?.n ?? 0;
-    });
+    this.logger.info(
+      { table: head.table },
+      'samples of this batch were already stored (retry after a lost commit); keeping the stored ones',
+    );
+    const inserted = await transaction(this.db, (s) => head.merge(s, payload));
     return { deduplicated: true, inserted };
   }
 
@@ -336,7 +438,7 @@ export class SampleWriter {
     nowMs = Date.now(),
   ): Promise<{ written: number; deduplicated: boolean }> {
     if (rows === 0) return { written: 0, deduplicated: false };
-    const r = await this.copySamples(payload, hours);
+    const r = await this.copySamples(ROWS, payload, hours);
     const currentHour = hourStart(nowMs);
     const late = [...hours].filter((h) => h < currentHour);
     if (late.length > 0)
@@ -418,27 +520,15 @@ export class SampleWriter {
     for (const m of misses)
       if (!this.metrics.has(m.metric) && !newMetrics.has(m.metric)) newMetrics.set(m.metric, m);
     if (newMetrics.size > 0) await this.resolveMetrics([...newMetrics.values()]);
+    // Chunks are pipelined: the next chunk's keys are hashed while the database looks up this one's.
+    let next: Promise<ResolveChunk> | undefined;
     for (let i = 0; i < misses.length; i += RESOLVE_CHUNK) {
-      const chunk = misses.slice(i, i + RESOLVE_CHUNK);
-      const byHash = new Map<string, Miss[]>();
-      const hashes: string[] = [];
-      const labelSets: [string, string][][] = [];
-      const metricIds: number[] = [];
-      for (const m of chunk) {
-        const labels = storedLabels(m.labels, m.target);
-        const hash = sha256Hex(canonicalKey(pgSafe(m.metric), labels));
-        const list = byHash.get(hash);
-        if (list !== undefined) {
-          list.push(m);
-          continue;
-        }
-        byHash.set(hash, [m]);
-        hashes.push(hash);
-        labelSets.push(labels);
-        metricIds.push(this.metrics.get(m.metric) as number);
-      }
-      // Usually the series exist (a restart): look them all up first, and create only the missing ones.
-      const ids = await this.idsOfHashes(hashes);
+      const current = next ?? this.lookupChunk(misses.slice(i, i + RESOLVE_CHUNK));
+      next =
+        i + RESOLVE_CHUNK < misses.length
+          ? this.lookupChunk(misses.slice(i + RESOLVE_CHUNK, i + 2 * RESOLVE_CHUNK))
+          : undefined;
+      const { byHash, hashes, labelSets, metricIds, ids } = await current;
       const missing: number[] = [];
       for (let k = 0; k < hashes.length; k++) if (ids[k] === undefined) missing.push(k);
       if (missing.length > 0) {
@@ -464,6 +554,32 @@ export class SampleWriter {
         }
       });
     }
+    // A lookup started for a chunk never awaited (an error above) must not reject unhandled.
+    next?.catch(() => undefined);
+  }
+
+  /** Hashes the canonical keys of a chunk of misses and looks their series up (see resolve()). */
+  private async lookupChunk(chunk: readonly Miss[]): Promise<ResolveChunk> {
+    const byHash = new Map<string, Miss[]>();
+    const hashes: string[] = [];
+    const labelSets: [string, string][][] = [];
+    const metricIds: number[] = [];
+    for (const m of chunk) {
+      const labels = storedLabels(m.labels, m.target);
+      const hash = sha256Hex(canonicalKey(pgSafe(m.metric), labels));
+      const list = byHash.get(hash);
+      if (list !== undefined) {
+        list.push(m);
+        continue;
+      }
+      byHash.set(hash, [m]);
+      hashes.push(hash);
+      labelSets.push(labels);
+      metricIds.push(this.metrics.get(m.metric) as number);
+    }
+    // Usually the series exist (a restart): look them all up first; resolve() creates the missing ones.
+    const ids = await this.idsOfHashes(hashes);
+    return { byHash, hashes, labelSets, metricIds, ids };
   }
 
   /**

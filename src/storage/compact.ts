@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/database';
+import { BLOCK_WIDTH } from '../db/migrations/0004_blocks';
 import { HOUR_MS, PartitionManager, type PartitionInfo } from '../db/partitions';
 
 /**
@@ -43,6 +44,12 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** The head partitions of one range: the row head's (samples_raw) and the block head's (samples_blocks). */
+export interface HeadPartitions {
+  readonly raw?: string;
+  readonly blocks?: string;
+}
+
 export interface CompactResult {
   readonly samples: number;
   readonly chunks: number;
@@ -54,19 +61,33 @@ export interface CompactResult {
  */
 export async function compactRange(
   s: Queryable,
-  partition: string,
+  head: HeadPartitions,
   fromMs: number,
   toMs: number,
   wholePartition: boolean,
 ): Promise<CompactResult> {
-  const src = `hostscope.${quoteIdent(partition)}`;
+  const raw = head.raw === undefined ? undefined : `hostscope.${quoteIdent(head.raw)}`;
+  const blocks = head.blocks === undefined ? undefined : `hostscope.${quoteIdent(head.blocks)}`;
   const range = `r.time >= ${ts(fromMs)} AND r.time < ${ts(toMs)}`;
+  const sources: string[] = [];
+  if (raw !== undefined) sources.push(`SELECT r.series_id, r.time, r.value FROM ${raw} r WHERE ${range}`);
+  if (blocks !== undefined)
+    sources.push(`
+      SELECT x.id, x.time, x.v
+        FROM (SELECT r.block * ${BLOCK_WIDTH} + generate_subscripts(r."values", 1) - 1 AS id, r.time,
+                     unnest(r."values") AS v
+                FROM ${blocks} r WHERE ${range}) x
+       WHERE x.v IS NOT NULL`);
+  if (sources.length === 0) return { samples: 0, chunks: 0 };
   // Writers wait while we move the range; readers go on (they see the rows in one place or the other).
-  await s.exec(`LOCK TABLE ${src} IN EXCLUSIVE MODE`);
+  for (const t of [raw, blocks]) if (t !== undefined) await s.exec(`LOCK TABLE ${t} IN EXCLUSIVE MODE`);
   await s.exec(`
+    CREATE TEMP TABLE hs_src ON COMMIT DROP AS
+    SELECT q.series_id, q.time, q.value FROM (${sources.join(' UNION ALL ')}) AS q(series_id, time, value);
+
     CREATE TEMP TABLE hs_groups ON COMMIT DROP AS
     SELECT r.series_id, ${UTC_HOUR('r.time')} AS hour, count(*)::int AS n
-      FROM ${src} r WHERE ${range} GROUP BY 1, 2;
+      FROM hs_src r GROUP BY 1, 2;
 
     CREATE TEMP TABLE hs_blocks ON COMMIT DROP AS
     WITH g AS (
@@ -107,9 +128,8 @@ export async function compactRange(
         SELECT DISTINCT ON (series_id, b_start, t) series_id, b_start, b_stop, t, v
           FROM (
             SELECT r.series_id, b.b_start, b.b_stop, r.time AS t, r.value AS v, 1 AS prio
-              FROM ${src} r
+              FROM hs_src r
               JOIN hs_blocks b ON b.series_id = r.series_id AND b.hour = ${UTC_HOUR('r.time')}
-             WHERE ${range}
             UNION ALL
             SELECT c.series_id, c.start, c.stop, u.t, u.v, 0
               FROM (SELECT DISTINCT series_id, b_start FROM hs_blocks WHERE existing) e
@@ -147,8 +167,11 @@ export async function compactRange(
     DELETE FROM hostscope.chunk_times ct USING hs_old o
      WHERE ct.start = o.start AND ct.id = o.times_id
        AND NOT EXISTS (SELECT 1 FROM hostscope.chunks c WHERE c.start = o.start AND c.times_id = o.times_id);
-    ${wholePartition ? `TRUNCATE ${src}` : `DELETE FROM ${src} r WHERE ${range}`};
-    DROP TABLE hs_groups, hs_blocks, hs_old, hs_merged, hs_final;
+    ${[raw, blocks]
+      .filter((t) => t !== undefined)
+      .map((t) => (wholePartition ? `TRUNCATE ${t}` : `DELETE FROM ${t} r WHERE ${range}`))
+      .join(';\n')};
+    DROP TABLE hs_src, hs_groups, hs_blocks, hs_old, hs_merged, hs_final;
   `);
   return { samples: Number(written[0]?.samples ?? 0), chunks: Number(written[0]?.chunks ?? 0) };
 }
@@ -164,9 +187,10 @@ export interface CompactionRun {
 }
 
 /**
- * Compacts every head partition whose range ended before `closedUntil`: an hour partition in one step,
- * a day partition made by migration 1 hour by hour (so an upgrade converts old data progressively, in
- * small transactions, while the sink keeps writing), then drops the emptied partitions.
+ * Compacts every head partition whose range ended before `closedUntil`: an hour in one step (its
+ * samples_raw and samples_blocks partitions together), a day partition made by migration 1 hour by hour
+ * (so an upgrade converts old data progressively, in small transactions, while the sink keeps writing),
+ * then drops the emptied partitions. `heads` lists the partitions of both head tables.
  */
 export async function compactHead(
   db: Database,
@@ -175,43 +199,59 @@ export async function compactHead(
   onStep: (partition: string, result: CompactResult) => void = () => undefined,
 ): Promise<CompactionRun> {
   const partitions = new PartitionManager();
-  let samples = 0;
-  let chunks = 0;
-  let touched = 0;
-  const emptied: string[] = [];
+  const blockParts = new Map(
+    heads.filter((p) => p.parent === 'samples_blocks').map((p) => [p.lower, p.name] as const),
+  );
+  // Each step: a range, and the head partitions holding it.
+  const steps: { from: number; to: number; whole: boolean; head: HeadPartitions }[] = [];
   for (const p of [...heads].sort((a, b) => a.lower - b.lower)) {
-    if (p.upper > closedUntil) continue;
-    touched++;
-    await partitions.ensureMonth(db, 'chunks', p.lower);
-    await partitions.ensureMonth(db, 'chunk_times', p.lower);
+    if (p.upper > closedUntil || p.parent !== 'samples_raw') continue;
     const whole = p.upper - p.lower <= HOUR_MS;
     for (let h = p.lower; h < p.upper; h += HOUR_MS) {
-      const r = await db.session(async (s) => {
-        await s.exec('BEGIN');
-        try {
-          await s.query('SELECT pg_advisory_xact_lock($1)', [COMPACT_LOCK_KEY]);
-          await s.exec(`SET LOCAL work_mem = '${db.bulkWorkMem}'`);
-          const result = await compactRange(
-            s,
-            p.name,
-            whole ? p.lower : h,
-            whole ? p.upper : h + HOUR_MS,
-            whole,
-          );
-          await s.exec('COMMIT');
-          return result;
-        } catch (err) {
-          await s.exec('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
+      const blocks = blockParts.get(h);
+      blockParts.delete(h);
+      steps.push({
+        from: whole ? p.lower : h,
+        to: whole ? p.upper : h + HOUR_MS,
+        whole,
+        head: blocks === undefined ? { raw: p.name } : { raw: p.name, blocks },
       });
-      samples += r.samples;
-      chunks += r.chunks;
-      if (r.samples > 0) onStep(p.name, r);
       if (whole) break;
     }
-    emptied.push(p.name);
   }
+  for (const [lower, name] of blockParts)
+    if (lower + HOUR_MS <= closedUntil)
+      steps.push({ from: lower, to: lower + HOUR_MS, whole: true, head: { blocks: name } });
+  steps.sort((a, b) => a.from - b.from);
+
+  let samples = 0;
+  let chunks = 0;
+  const emptied = new Set<string>();
+  for (const step of steps) {
+    await partitions.ensureMonth(db, 'chunks', step.from);
+    await partitions.ensureMonth(db, 'chunk_times', step.from);
+    const r = await db.session(async (s) => {
+      await s.exec('BEGIN');
+      try {
+        await s.query('SELECT pg_advisory_xact_lock($1)', [COMPACT_LOCK_KEY]);
+        await s.exec(`SET LOCAL work_mem = '${db.bulkWorkMem}'`);
+        const result = await compactRange(s, step.head, step.from, step.to, step.whole);
+        await s.exec('COMMIT');
+        return result;
+      } catch (err) {
+        await s.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+    samples += r.samples;
+    chunks += r.chunks;
+    const label = step.head.raw ?? step.head.blocks ?? '';
+    if (r.samples > 0) onStep(label, r);
+    if (step.head.raw !== undefined) emptied.add(step.head.raw);
+    if (step.head.blocks !== undefined) emptied.add(step.head.blocks);
+  }
+  // Partitions compacted, counting an hour's two head partitions once.
+  const touched = new Set(steps.map((st) => st.head.raw ?? st.head.blocks)).size;
   const dropped: string[] = [];
   for (const name of emptied) if (await dropIfEmpty(db, name)) dropped.push(name);
   return { partitions: touched, samples, chunks, dropped };

@@ -187,6 +187,38 @@ describe('exporter process', () => {
   });
 });
 
+describe('landing page links (the sink embedding the exporter)', () => {
+  it('gives them the host name the request was sent to, without its port', async () => {
+    const hosts: string[] = [];
+    const app = buildApp({
+      scrape: async () => [],
+      telemetryPath: '/metrics',
+      maxRequests: 0,
+      stats: new HttpStats(),
+      logger: silentLogger(),
+      isReady: () => true,
+      title: 't',
+      version: 'test',
+      landingLinks: (host) => {
+        hosts.push(host);
+        return [{ href: `http://${host}:9101/`, text: 'Overview <live>' }];
+      },
+    });
+    const server = createServer(app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      for (const host of ['example.com:9100', '[::1]:9100', 'example.com', '[fe80::1]'])
+        await get(port, '/', { Host: host });
+      expect(hosts).toEqual(['example.com', '[::1]', 'example.com', '[fe80::1]']);
+      const page = (await get(port, '/', { Host: 'web-1:9100' })).body.toString();
+      expect(page).toContain('<a href="http://web-1:9101/">Overview &#60;live&#62;</a>');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('metric handler errors', () => {
   it('answers 500 when gathering fails, and counts it like promhttp', async () => {
     const stats = new HttpStats();

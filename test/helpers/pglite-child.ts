@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Database, Queryable, Row } from '../../src/db/database';
 
@@ -75,6 +77,19 @@ export async function openPgliteChild(dataDir: string): Promise<Database> {
     session: (fn) => fn(q),
     close: async () => {
       await call({ op: 'close' });
+    },
+  };
+}
+
+/** A PGlite database in a new temporary directory (in a child process), and how to close and remove it. */
+export async function tempPgliteChild(): Promise<{ db: Database; close: () => Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hostscope-pglite-'));
+  const db = await openPgliteChild(dir);
+  return {
+    db,
+    close: async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

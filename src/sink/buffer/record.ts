@@ -123,6 +123,8 @@ export async function decodeRecord(payload: Buffer): Promise<ScrapeRecord> {
     typeof target.url !== 'string' ||
     typeof target.instance !== 'string' ||
     typeof target.job !== 'string' ||
+    (target.labels !== undefined &&
+      (!isObject(target.labels) || Object.values(target.labels).some((v) => typeof v !== 'string'))) ||
     typeof meta.timeMs !== 'number' ||
     typeof meta.durationSeconds !== 'number' ||
     typeof meta.sampleCount !== 'number' ||

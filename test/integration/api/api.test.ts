@@ -489,4 +489,56 @@ describeWithService('PostgreSQL and a built dist/', available, 'sink JSON API', 
     const res = await fetch(`${base}/api/v1/overview`, { method: 'POST' });
     expect(res.status).toBe(404);
   });
+
+  it('alerts: the seeded firing and resolved occurrences as SQL over alerts_history has them; 400s', async () => {
+    const r = await get('/api/v1/alerts?limit=500');
+    expect(r.status).toBe(200);
+    const data = (
+      r.body as {
+        data: {
+          since: number;
+          firing: { alertname: string; instance: string; starts_at: number }[];
+          firing_total: number;
+          resolved: { ends_at: number }[];
+          resolved_total: number;
+        };
+      }
+    ).data;
+    const firing = await db.query(
+      `SELECT alertname, instance, extract(epoch FROM starts_at)::float8 AS starts_at FROM hostscope.alerts_history
+        WHERE status = 'firing' ORDER BY starts_at DESC, fingerprint`,
+    );
+    expect(firing.rows.length).toBeGreaterThan(0);
+    expect(data.firing_total).toBe(firing.rows.length);
+    expect(data.firing.map((a) => [a.alertname, a.instance])).toEqual(
+      firing.rows.map((a) => [a.alertname, a.instance]),
+    );
+    const resolved = await db.query(
+      `SELECT count(*)::int AS n FROM hostscope.alerts_history WHERE ends_at >= to_timestamp($1::float8)`,
+      [data.since],
+    );
+    expect(data.resolved_total).toBe(resolved.rows[0].n);
+    expect(data.resolved.length).toBe(Math.min(500, resolved.rows[0].n));
+    for (let i = 1; i < data.resolved.length; i++)
+      expect(data.resolved[i - 1]?.ends_at ?? 0).toBeGreaterThanOrEqual(data.resolved[i]?.ends_at ?? 0);
+    const one = (await get('/api/v1/alerts?instance=seed-host-02:9100&limit=2')).body as {
+      data: { firing: { instance: string }[]; resolved: { instance: string }[] };
+    };
+    expect(one.data.resolved.length).toBeLessThanOrEqual(2);
+    for (const a of [...one.data.firing, ...one.data.resolved]) expect(a.instance).toBe('seed-host-02:9100');
+    for (const bad of [
+      'limit=0',
+      'since=tomorrow',
+      'instance=',
+      'x=1',
+      `instance=${encodeURIComponent(HOSTILE)}&instance=a`,
+    ]) {
+      const b = await get(`/api/v1/alerts?${bad}`);
+      expect([bad, b.status]).toEqual([bad, 400]);
+    }
+    // A hostile value is a bound parameter: no match, no error.
+    const hostile = await get(`/api/v1/alerts?instance=${encodeURIComponent(HOSTILE)}`);
+    expect(hostile.status).toBe(200);
+    expect((hostile.body as { data: { firing_total: number } }).data.firing_total).toBe(0);
+  });
 });

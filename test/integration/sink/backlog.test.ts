@@ -53,7 +53,7 @@ describeWithService('PostgreSQL', hasPostgres, 'sink behind a reachable but stal
     await blocker.connect();
     try {
       await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE hostscope.samples_raw IN ACCESS EXCLUSIVE MODE');
+      await blocker.query('LOCK TABLE hostscope.samples_blocks IN ACCESS EXCLUSIVE MODE');
       await sink.waitFor(/the database is behind by more than --buffer\.max-samples/, 60_000);
       await eventually(
         async () =>

@@ -215,7 +215,7 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
       const t0 = Date.UTC(2030, 0, 1, 10);
       const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
       await w.write([scrape('p 1\n', t0)], t0);
-      await db.exec('DROP TABLE hostscope.samples_raw_p2030010110');
+      await db.exec('DROP TABLE hostscope.samples_blocks_p2030010110');
       await w.write([scrape('p 2\n', t0 + 1000)], t0);
       expect(await db.query(`SELECT value FROM hostscope.samples WHERE metric = 'p'`)).toEqual([
         { value: 2 },
@@ -416,6 +416,7 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
         ).map((r) => r.name);
       // Every closed hour was compacted and its head partition dropped; May's chunks are past retention.
       expect(await children('hostscope.samples_raw')).toEqual([]);
+      expect(await children('hostscope.samples_blocks')).toEqual([]);
       expect(await children('hostscope.chunks')).toEqual(['chunks_p203006']);
       expect(await db.query(`SELECT time FROM hostscope.samples WHERE metric = 'm' ORDER BY time`)).toEqual([
         { time: new Date(now - 13 * DAY) },
@@ -537,6 +538,7 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
       await runSeed(db, { hosts: 2, days: 2, stepMs: 60_000, nowMs: now, seed: 9 }, logger);
       // Straight into chunks: nothing in the head, every sample once through the view.
       expect(await db.query('SELECT count(*)::int AS n FROM hostscope.samples_raw')).toEqual([{ n: 0 }]);
+      expect(await db.query('SELECT count(*)::int AS n FROM hostscope.samples_blocks')).toEqual([{ n: 0 }]);
       const dupes = await db.query(
         'SELECT series_id, time FROM hostscope.samples GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 1',
       );

@@ -180,7 +180,7 @@ describeWithService('PostgreSQL', hasPostgres, 'sink through database outages, S
     for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1] as number);
     const dupes = await query(
       pg.url,
-      `SELECT series_id, time FROM hostscope.samples_raw GROUP BY 1, 2 HAVING count(*) > 1`,
+      `SELECT series_id, time FROM hostscope.samples GROUP BY 1, 2 HAVING count(*) > 1`,
     );
     expect(dupes).toEqual([]);
     const series = await query<{ n: string }>(pg.url, `SELECT count(*) AS n FROM hostscope.series`);
@@ -229,6 +229,7 @@ describeWithService('PostgreSQL', hasPostgres, 'sink through database outages, S
         unknown
       >;
       expect(Number(health.buffer_bytes)).toBeGreaterThan(0);
+      const onDisk = await bufferedCounterValues(dir);
       first.child.kill('SIGKILL');
       await first.exited;
       for (const r of held.splice(0)) r.destroy();
@@ -245,8 +246,23 @@ describeWithService('PostgreSQL', hasPostgres, 'sink through database outages, S
       );
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
-      // Every value served, before and after the kill, stored once, in order.
-      expect(await storedCounterValues()).toEqual(Array.from({ length: served }, (_, i) => i + 1));
+      // Every scrape on disk at the kill is stored; every value served is stored once, in order, but for
+      // scrapes the sink gave up on (a timeout on a loaded machine: the target counted a response the
+      // sink never took), each of which it logged.
+      const stored = await storedCounterValues();
+      expect(stored).toEqual([...new Set(stored)].sort((x, y) => x - y));
+      expect(onDisk.filter((v) => !stored.includes(v))).toEqual([]);
+      const missing = Array.from({ length: served }, (_, i) => i + 1).filter((v) => !stored.includes(v));
+      const failedScrapes = [first, second]
+        .map(
+          (p) =>
+            p
+              .output()
+              .split('\n')
+              .filter((l) => l.includes('"msg":"scrape failed"')).length,
+        )
+        .reduce((x, y) => x + y, 0);
+      expect(missing.length).toBeLessThanOrEqual(failedScrapes);
       // No damaged record, no failed write: only the outage itself is an error.
       const outageErrors = /database unreachable|maintenance failed/;
       expect(errorLines(second.output()).filter((l) => !outageErrors.test(l))).toEqual([]);
