@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import {
   cpuMs,
   freePort,
+  NODE_ENV_VARS,
   NODE_FLAGS,
   percentile,
   rssMb,
@@ -128,7 +129,7 @@ try {
       '--log.level=warn',
       `--web.listen-address=127.0.0.1:${port}`,
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...NODE_ENV_VARS } },
   );
   const url = `http://127.0.0.1:${port}/metrics`;
   await waitForHttp(url);

@@ -27,10 +27,14 @@ const LIB = fileURLToPath(import.meta.url);
 
 const CLK_TCK = 100;
 
-/** V8 flags hostscope is launched with in production (package.json start scripts, Dockerfile ENTRYPOINT; why: Dockerfile). */
-/** The environment the image sets for hostscope (Dockerfile ENV; a test checks), given to benchmarked sinks. */
+/**
+ * The environment the image sets for hostscope (Dockerfile ENV; the npm start scripts set it too; a test
+ * checks), given to benchmarked sinks and exporters: one malloc arena, or each of V8's and libuv's threads
+ * keeps an arena of its own freed memory.
+ */
 export const NODE_ENV_VARS = { MALLOC_ARENA_MAX: '1' };
 
+/** V8 flags hostscope is launched with in production (package.json start scripts, Dockerfile ENTRYPOINT; why: Dockerfile). */
 export const NODE_FLAGS = [
   '--max-semi-space-size=2',
   '--no-allocation-site-pretenuring',

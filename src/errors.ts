@@ -42,6 +42,35 @@ export class PartialCollectionError extends HostscopeError {
   }
 }
 
+/** How the runner speaks of a source that comes and goes (see SourceUnavailableError). */
+export interface SourceNotice {
+  /** Logged once at warn when the source goes away, e.g. "container metrics are off until ...". */
+  readonly off: string;
+  /** Logged once at info when it is back. */
+  readonly on: string;
+  /** Where the source is expected (socket path, address), on both lines. */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** Why it is unreachable now (logged with `off`, then at debug when it changes). */
+  readonly reason: string;
+}
+
+/**
+ * What a collector reads is not there, which is normal on many hosts (no Docker Engine): not a fault to
+ * locate, so no stack trace. The runner logs `notice.off` once at warn, nothing more while the source stays
+ * away (debug only), and `notice.on` once at info when a scrape finds it back.
+ */
+export class SourceUnavailableError extends PartialCollectionError {
+  constructor(
+    code: string,
+    message: string,
+    families: readonly MetricFamily[],
+    readonly notice: SourceNotice,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, families, options);
+  }
+}
+
 export class CollectorTimeoutError extends HostscopeError {
   constructor(collector: string, timeoutMs: number) {
     super('E_COLLECTOR_TIMEOUT', `collector ${collector} did not finish within ${timeoutMs} ms`);

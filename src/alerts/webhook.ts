@@ -1,8 +1,11 @@
-import type { Request, RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler } from 'express';
 import { isConnectionError, type Database } from '../db/database';
 import type { Logger } from '../log/logger';
+import { BodyTooLargeError, readBody } from '../remote/body';
 import { parseWebhookBody } from './payload';
 import { storeNotification } from './store';
+import { AlertWebhookMetrics } from './webhook-metrics';
 
 /** The route of the receiver on the sink's listener (`--web.enable-alertmanager-webhook`). */
 export const ALERTMANAGER_WEBHOOK_PATH = '/api/v1/alertmanager';
@@ -13,26 +16,19 @@ export interface AlertWebhookDeps {
   /** Migrations before the first write (the sink applies them lazily). */
   readonly prepare: () => Promise<void>;
   readonly maxBodyBytes?: number;
+  readonly metrics?: AlertWebhookMetrics;
+  /** The clock of the last-success timestamp. */
+  readonly now?: () => number;
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: Request, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new BodyTooLarge(`body larger than ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
+/** Reads what is left of a request and drops it; past `maxBytes` more, gives up and closes the socket. */
+function discardBody(req: IncomingMessage, maxBytes: number): void {
+  let dropped = 0;
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > maxBytes) req.socket.destroy();
   });
+  req.resume();
 }
 
 /**
@@ -43,26 +39,34 @@ function readBody(req: Request, limit: number): Promise<Buffer> {
  */
 export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandler {
   const limit = deps.maxBodyBytes ?? 16 * 1024 * 1024;
+  const metrics = deps.metrics ?? new AlertWebhookMetrics();
+  const now = deps.now ?? Date.now;
   return (req, res) => {
     void (async () => {
       let body: Buffer;
       try {
         body = await readBody(req, limit);
       } catch (err) {
-        const tooLarge = err instanceof BodyTooLarge;
+        const tooLarge = err instanceof BodyTooLargeError;
+        metrics.request(tooLarge ? 'too_large' : 'unreadable');
         deps.logger.warn(
           { err, remote: req.socket.remoteAddress },
           'alertmanager webhook: could not read the notification',
         );
-        if (!res.headersSent)
+        if (!res.headersSent) {
+          // Read and drop the rest of the body (up to as much again), so that the sender reads the 413:
+          // closing a connection with unread data resets it, answer and all.
+          if (tooLarge) discardBody(req, limit);
           res
             .status(tooLarge ? 413 : 400)
             .type('text/plain')
             .send(`${String(err)}\n`);
+        }
         return;
       }
       const parsed = parseWebhookBody(body);
       if (!parsed.ok) {
+        metrics.request('malformed');
         deps.logger.warn(
           { problems: parsed.problems, bytes: body.length, remote: req.socket.remoteAddress },
           'alertmanager webhook: malformed notification refused, nothing stored',
@@ -76,6 +80,7 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
       try {
         await deps.prepare();
         const r = await storeNotification(deps.db, parsed.payload, body);
+        metrics.stored(r.occurrences, r.repeated, now());
         deps.logger.debug(
           {
             receiver: parsed.payload.receiver,
@@ -89,6 +94,7 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
         res.status(200).json({ status: 'stored', alerts: r.occurrences, repeated: r.repeated });
       } catch (err) {
         const unreachable = isConnectionError(err);
+        metrics.request(unreachable ? 'database_unavailable' : 'failed');
         deps.logger.error(
           { err, receiver: parsed.payload.receiver, groupKey: parsed.payload.groupKey },
           unreachable
@@ -104,7 +110,24 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
   };
 }
 
+export interface AlertRoutes {
+  readonly post: Record<string, RequestHandler>;
+  /** Served on the sink's /metrics even with the webhook off (zeros). */
+  readonly metrics: AlertWebhookMetrics;
+  /** For the listener's basic auth: counts a request it refused with 401 when it was for the webhook. */
+  readonly unauthorized: (req: IncomingMessage) => void;
+}
+
 /** The POST routes the sink's listener serves for the alert history, as the flags enable them. */
-export function alertRoutes(enabled: boolean, deps: AlertWebhookDeps): Record<string, RequestHandler> {
-  return enabled ? { [ALERTMANAGER_WEBHOOK_PATH]: alertmanagerWebhookHandler(deps) } : {};
+export function alertRoutes(enabled: boolean, deps: AlertWebhookDeps): AlertRoutes {
+  const metrics = deps.metrics ?? new AlertWebhookMetrics();
+  return {
+    post: enabled ? { [ALERTMANAGER_WEBHOOK_PATH]: alertmanagerWebhookHandler({ ...deps, metrics }) } : {},
+    metrics,
+    unauthorized: (req) => {
+      const route = (req.url ?? '').split('?')[0]?.replace(/\/+$/, '').toLowerCase();
+      if (enabled && req.method === 'POST' && route === ALERTMANAGER_WEBHOOK_PATH)
+        metrics.request('unauthorized');
+    },
+  };
 }

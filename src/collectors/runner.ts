@@ -4,6 +4,8 @@ import {
   describe,
   NoDataError,
   PartialCollectionError,
+  SourceUnavailableError,
+  type SourceNotice,
 } from '../errors';
 import type { Logger } from '../log/logger';
 import { MetricSet } from '../metrics/metric-set';
@@ -36,10 +38,13 @@ interface Outcome {
  * Runs every enabled collector concurrently, each under its own timeout, and reports
  * node_scrape_collector_duration_seconds / node_scrape_collector_success. One failing collector never
  * fails the scrape; its error is logged when it first appears or changes, then at debug level, so a
- * permanently absent subsystem does not flood the log every 15 s.
+ * permanently absent subsystem does not flood the log every 15 s. A source that is absent by nature
+ * (SourceUnavailableError: no Docker Engine) is one warning when it goes and one info line when it comes
+ * back, without a stack trace.
  */
 export class CollectorRunner {
   private readonly lastError = new Map<string, string>();
+  private readonly unavailable = new Map<string, SourceNotice>();
 
   constructor(
     private readonly collectors: readonly NamedCollector[],
@@ -103,6 +108,11 @@ export class CollectorRunner {
         limits.deadline,
       ]);
       if (result === TIMED_OUT) throw new CollectorTimeoutError(name, this.timeoutMs);
+      const notice = this.unavailable.get(name);
+      if (notice !== undefined) {
+        this.unavailable.delete(name);
+        this.logger.info({ collector: name, ...notice.fields }, notice.on);
+      }
       if (this.lastError.delete(name)) this.logger.info({ collector: name }, 'collector recovered');
       return { name, families: result, seconds: elapsed(started), ok: true };
     } catch (err) {
@@ -113,6 +123,16 @@ export class CollectorRunner {
   }
 
   private report(name: string, err: unknown): void {
+    if (err instanceof SourceUnavailableError) {
+      const before = this.unavailable.get(name);
+      this.unavailable.set(name, err.notice);
+      this.lastError.delete(name);
+      const { fields, reason } = err.notice;
+      if (before === undefined) this.logger.warn({ collector: name, ...fields, reason }, err.notice.off);
+      else if (before.reason !== reason)
+        this.logger.debug({ collector: name, ...fields, reason }, 'collector source still unavailable');
+      return;
+    }
     const message = describe(err);
     const repeated = this.lastError.get(name) === message;
     this.lastError.set(name, message);

@@ -8,7 +8,7 @@ export const healthDashboard: DashboardSpec = {
   uid: 'hostscope-health',
   title: 'hostscope / Health',
   description:
-    'The exporters (scrapes, collector durations and failures, process) and the sink (throughput, buffer, writes, and the remote write receiver).',
+    'The exporters (scrapes, collector durations and failures, process) and the sink (throughput, buffer, writes, the remote write receiver and the Alertmanager webhook).',
   tags: ['hostscope', 'health'],
   datasource: 'prometheus',
   variables: [
@@ -393,6 +393,107 @@ export const healthDashboard: DashboardSpec = {
             {
               expr: `time() - (hostscope_sink_remote_write_newest_sample_timestamp_seconds{${S}} > 0)`,
               legend: '{{instance}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Alertmanager webhook (alert history)',
+      panels: [
+        {
+          type: 'stat',
+          title: 'Since last notification stored',
+          description:
+            'Now minus the last Alertmanager notification stored in the alert history (POST /api/v1/alertmanager, --web.enable-alertmanager-webhook). Alertmanager only sends while alerts fire or resolve (and re-sends every repeat_interval), so a long time is not a fault by itself; rejections and failures are.',
+          unit: 's',
+          w: 6,
+          h: 4,
+          queries: [
+            {
+              expr: `time() - max(hostscope_sink_alertmanager_last_success_timestamp_seconds{${S}} > 0)`,
+            },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Notifications stored in the time range',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          queries: [
+            {
+              expr: `sum(increase(hostscope_sink_alertmanager_notifications_stored_total{${S}}[$__range])) or vector(0)`,
+            },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Notifications rejected in the time range',
+          description:
+            'Refused for what they are, and lost (Alertmanager does not retry a 4xx): malformed (400, the sink logs why), too large (413), unauthorized (401: check http_config.basic_auth against --web.config.file).',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          thresholds: nonZero('red'),
+          queries: [
+            {
+              expr: `sum(increase(hostscope_sink_alertmanager_notifications_rejected_total{${S}}[$__range])) or vector(0)`,
+            },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Webhook failures in the time range',
+          description:
+            'Answered 5xx: the database was unreachable (503) or refused the write (500). Alertmanager retries these.',
+          unit: 'short',
+          w: 6,
+          h: 4,
+          thresholds: nonZero('orange'),
+          queries: [
+            {
+              expr: `sum(increase(hostscope_sink_alertmanager_requests_total{${S}, code=~"5.."}[$__range])) or vector(0)`,
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Webhook requests by outcome',
+          description:
+            'stored (200); malformed and unreadable (400), unauthorized (401), too_large (413): rejected; failed (500) and database_unavailable (503): retried by Alertmanager.',
+          unit: 'reqps',
+          min: 0,
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              expr: `sum by (instance, outcome, code) (rate(hostscope_sink_alertmanager_requests_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}} {{outcome}} ({{code}})',
+            },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Alert history stored',
+          description:
+            'Notifications stored per second, the re-sends among them (repeat_interval, retries), and the alerts they carried (each upserts one occurrence).',
+          unit: 'cps',
+          min: 0,
+          w: 12,
+          h: 8,
+          queries: [
+            {
+              expr: `sum by (instance) (rate(hostscope_sink_alertmanager_notifications_stored_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}} notifications',
+            },
+            {
+              expr: `sum by (instance) (rate(hostscope_sink_alertmanager_notifications_repeated_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}} re-sends',
+            },
+            {
+              expr: `sum by (instance) (rate(hostscope_sink_alertmanager_alerts_stored_total{${S}}[$__rate_interval]))`,
+              legend: '{{instance}} alerts',
             },
           ],
         },

@@ -1,6 +1,7 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { MetricObjectWithValues, MetricValue, Registry as PromRegistry } from 'prom-client';
 import { EventLoopLag } from './event-loop-lag';
+import { parseSoftLimit } from './limits.parse';
 import { Gauge, registerDefaultMetrics, Registry } from './prom-client-core';
 import { MetricSet } from '../metrics/metric-set';
 import type { MetricFamily, MetricType, Sample } from '../metrics/types';
@@ -28,6 +29,15 @@ export function openFds(): number {
   const size = statSync('/proc/self/fd').size;
   // readdir opens a descriptor of its own for the listing: not counted, as in prom-client.
   return size > 0 ? size : readdirSync('/proc/self/fd').length - 1;
+}
+
+/** The soft RLIMIT_AS of this process in bytes (RLIM_INFINITY when unlimited), or undefined without /proc. */
+export function addressSpaceLimit(): number | undefined {
+  try {
+    return parseSoftLimit(readFileSync('/proc/self/limits', 'utf8'), 'Max address space');
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -61,6 +71,19 @@ export class SelfMetrics {
             }
           },
         });
+        // client_golang's process collector has it and prom-client does not; Node Exporter Full's
+        // "Exporter Processes Memory" panel plots it. Read at every scrape, as Go does (prlimit can change
+        // it while the process runs).
+        if (addressSpaceLimit() !== undefined)
+          new Gauge({
+            name: 'process_virtual_memory_max_bytes',
+            help: 'Maximum amount of virtual memory available in bytes.',
+            registers: [this.registry],
+            collect() {
+              const limit = addressSpaceLimit();
+              if (limit !== undefined) this.set(limit);
+            },
+          });
       }
     }
   }

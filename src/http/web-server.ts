@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
-import bcrypt from 'bcryptjs';
+import type * as Bcrypt from 'bcryptjs';
 import type { FlagSpec } from '../config/flags';
 import { ConfigError, describe } from '../errors';
 import type { Logger } from '../log/logger';
@@ -196,6 +196,9 @@ export class BasicAuth {
     if (hash !== undefined && cached !== undefined && cached.expires > this.now()) {
       if (timingSafeEqual(cached.digest, digest)) return true;
     }
+    // Loaded with the first password to check: nothing of it in an exporter without basic auth.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bcrypt = require('bcryptjs') as typeof Bcrypt;
     const ok = await bcrypt.compare(password, hash ?? DUMMY_HASH);
     if (!ok || hash === undefined) return false;
     if (this.cache.size >= AUTH_CACHE_MAX && !this.cache.has(user)) {
@@ -215,6 +218,7 @@ export function withWebConfig(
   handler: http.RequestListener,
   current: () => LoadedWebConfig,
   auth = new BasicAuth(),
+  onUnauthorized: (req: http.IncomingMessage) => void = () => undefined,
 ): http.RequestListener {
   return (req, res) => {
     const { config } = current();
@@ -227,6 +231,7 @@ export function withWebConfig(
       (ok) => {
         if (ok) handler(req, res);
         else {
+          onUnauthorized(req);
           // Drain what the client sends (a remote write body) before answering, so the answer is read.
           req.resume();
           res.writeHead(401, { 'WWW-Authenticate': 'Basic', 'Content-Type': 'text/plain; charset=utf-8' });
@@ -258,12 +263,14 @@ export function listenWeb(
   host: string | undefined,
   port: number,
   web: WebConfigWatcher | undefined,
+  /** Told of every request refused with 401 (the sink counts those for its endpoints). */
+  onUnauthorized?: (req: http.IncomingMessage) => void,
 ): Promise<http.Server> {
   let server: http.Server;
   if (web === undefined) server = http.createServer(handler);
   else {
     const initial = web.current();
-    const wrapped = withWebConfig(handler, () => web.current());
+    const wrapped = withWebConfig(handler, () => web.current(), new BasicAuth(), onUnauthorized);
     if (initial.secure === undefined) server = http.createServer(wrapped);
     else {
       const tlsServer = https.createServer(initial.secure, wrapped);

@@ -21,6 +21,7 @@ import { inventoryFamilies, type InventorySnapshot } from '../inventory/inventor
 import { mapLimit } from '../map-limit';
 import { RemoteMetrics } from '../remote/remote-metrics';
 import { SinkMetrics } from '../sink/sink-metrics';
+import { AlertWebhookMetrics } from '../alerts/webhook-metrics';
 import { fileSdFamilies } from '../sink/targets/file-sd';
 import { flagTarget, TargetSet } from '../sink/targets/target-set';
 import { silentLogger } from '../log/logger';
@@ -236,6 +237,7 @@ function sinkDocs(): FamilyDoc[] {
     ...targets.families(),
     ...fileSdFamilies(0, [['/etc/hostscope/targets.yml', true]]),
     ...remote.families(),
+    ...new AlertWebhookMetrics().families(),
     ...live.families(),
   ].map(familyDoc);
 }
@@ -273,7 +275,7 @@ export async function metricSections(cli = path.join(REPO_ROOT, 'dist/cli.js')):
     {
       title: 'PostgreSQL sink (`hostscope sink`, its own /metrics)',
       intro:
-        'Served by the sink on `--web.listen-address` (:9101). `instance` on the scrape counters is the scraped target; Prometheus stores it as `exported_instance`. The `remote_write`/`remote_read` families count the receiver and reader (`--web.enable-remote-write-receiver`, `--web.enable-remote-read`; see docs/prometheus.md). `hostscope_sink_targets*`, `hostscope_sink_shard_info` and `hostscope_sink_file_sd_*` describe the targets, where they come from and the shard (see docs/scaling.md). The `live` families count the stream of the overview page (see docs/overview.md).',
+        'Served by the sink on `--web.listen-address` (:9101). `instance` on the scrape counters is the scraped target; Prometheus stores it as `exported_instance`. The `remote_write`/`remote_read` families count the receiver and reader (`--web.enable-remote-write-receiver`, `--web.enable-remote-read`; see docs/prometheus.md), the `alertmanager` families the Alertmanager webhook (`--web.enable-alertmanager-webhook`; see docs/alerting.md). `hostscope_sink_targets*`, `hostscope_sink_shard_info` and `hostscope_sink_file_sd_*` describe the targets, where they come from and the shard (see docs/scaling.md). The `live` families count the stream of the overview page (see docs/overview.md).',
       families: sinkDocs().sort(byName),
     },
   );

@@ -5,6 +5,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
 import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
+import { NOW_FLAG, nowFlagProblems, nowFromFlags } from '../config/now';
 import { ConfigError } from '../errors';
 import { LOG_FLAGS } from '../exporter/config';
 import type { Database } from '../db/database';
@@ -122,6 +123,7 @@ export const REPORT_FLAGS: readonly FlagSpec[] = [
     help: 'Build one report and write it to --out (report.eml, report.html, the PNG charts) instead of sending it.',
   },
   { name: 'out', kind: 'string', default: './report', help: 'Directory of --dry-run.' },
+  NOW_FLAG,
   ...DATABASE_FLAGS,
   ...LOG_FLAGS,
 ];
@@ -174,6 +176,9 @@ export function validateReportFlags(f: FlagValues): string[] {
     );
   if (f.boolean('dry-run') && f.boolean('once'))
     problems.push('--dry-run and --once: give one of them (--dry-run also runs once)');
+  problems.push(...nowFlagProblems(f));
+  if (f.string('now') !== '' && !f.boolean('dry-run') && !f.boolean('once'))
+    problems.push('--now (env HOSTSCOPE_NOW): only with --once or --dry-run (a schedule follows the clock)');
   return problems;
 }
 
@@ -289,7 +294,7 @@ export async function sendWithRetry(f: FlagValues, message: Mail.Options, logger
 
 /** One report: build, then send (or write, with --dry-run). */
 async function runOnce(db: Database, f: FlagValues, logger: Logger): Promise<void> {
-  const report = await buildReport(db, f);
+  const report = await buildReport(db, f, nowFromFlags(f));
   logger.info(
     { buildMs: Math.round(report.buildMs), charts: report.images.length, subject: report.subject },
     'report built',

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { listenWeb, webConfigWatcher } from '../http/web-server';
 import type { AddressInfo } from 'node:net';
 import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
+import { NOW_FLAG, nowFlagProblems, nowFromFlags } from '../config/now';
 import { ConfigError } from '../errors';
 import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlags } from '../exporter/config';
 import { startExporter, type ExporterExtras, type RunningExporter } from '../exporter/main';
@@ -164,10 +165,11 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
           ...targets.families(),
           ...(config.fileSd.length > 0 ? fileSd.families() : []),
           ...remote.metrics.families(),
+          ...alerts.metrics.families(),
           ...feed.families(),
         ],
         health: () => ({ ...sink.health(), targets: sink.currentTargets.length }),
-        post: { ...remote.post, ...alerts },
+        post: { ...remote.post, ...alerts.post },
         get: {
           ...apiRoutes({
             db,
@@ -184,6 +186,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       config.listen.host,
       config.listen.port,
       web,
+      alerts.unauthorized,
     );
   }
   const port = server === undefined ? undefined : (server.address() as AddressInfo).port;
@@ -268,12 +271,12 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
       p.flags.string('exporter.listen-address'),
       config,
       logger,
-      (req) =>
+      (requestHost) =>
         overview === undefined
           ? []
           : [
               {
-                href: overviewUrl(config.listen?.host, overview, req.hostname),
+                href: overviewUrl(config.listen?.host, overview, requestHost),
                 text: 'Overview (live page)',
               },
             ],
@@ -392,9 +395,10 @@ export async function maintainCommand(argv: readonly string[], env: NodeJS.Proce
 
 const SEED_FLAGS: readonly FlagSpec[] = [
   { name: 'hosts', kind: 'number', min: 1, default: 3, help: 'Number of synthetic hosts.' },
-  { name: 'days', kind: 'number', min: 1, default: 7, help: 'Days of history, ending now.' },
+  { name: 'days', kind: 'number', min: 1, default: 7, help: 'Days of history, ending now (or at --now).' },
   { name: 'seed.interval', kind: 'duration', default: '1m', help: 'Time between synthetic scrapes.' },
   { name: 'seed.random-seed', kind: 'number', default: 1, help: 'Seed of the pseudo-random generator.' },
+  NOW_FLAG,
 ];
 
 /** `hostscope seed --hosts N --days D`. */
@@ -410,11 +414,14 @@ export async function seedCommand(argv: readonly string[], env: NodeJS.ProcessEn
       if (f.duration('seed.interval') < 1000) problems.push('--seed.interval: must be at least 1s');
       if (!Number.isInteger(f.number('hosts'))) problems.push('--hosts: must be a whole number');
       if (f.number('days') > 400) problems.push('--days: at most 400');
+      problems.push(...nowFlagProblems(f));
       return problems;
     },
   );
   if (p.kind === 'exit') return p.code;
   const logger = createLogger({ ...logConfig(p.flags), name: 'seed' });
+  // One instant for the metrics and the alerts: with --now, the same flags seed the same history.
+  const nowMs = nowFromFlags(p.flags);
   const db = await openMigrated(p.flags, logger);
   try {
     const written = await runSeed(
@@ -423,7 +430,7 @@ export async function seedCommand(argv: readonly string[], env: NodeJS.ProcessEn
         hosts: p.flags.number('hosts'),
         days: p.flags.number('days'),
         stepMs: p.flags.duration('seed.interval'),
-        nowMs: Date.now(),
+        nowMs,
         seed: p.flags.number('seed.random-seed'),
       },
       logger,
@@ -431,7 +438,7 @@ export async function seedCommand(argv: readonly string[], env: NodeJS.ProcessEn
     const alerts = await seedAlertHistory(db, {
       hosts: p.flags.number('hosts'),
       days: p.flags.number('days'),
-      nowMs: Date.now(),
+      nowMs,
       seed: p.flags.number('seed.random-seed'),
     });
     logger.info({ samples: written, alerts }, 'seed done');

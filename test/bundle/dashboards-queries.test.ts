@@ -227,8 +227,10 @@ function startSink(databaseUrl: string, exporterUrl: string): Promise<DaemonProc
       `--scrape.target=${exporterUrl}/metrics`,
       '--scrape.interval=1s',
       `--web.listen-address=127.0.0.1:${port}`,
-      // Fed by Prometheus' remote write too, for the health dashboard's receiver panels.
+      // Fed by Prometheus' remote write too, for the health dashboard's receiver panels, and by one
+      // Alertmanager notification for its webhook panels.
       '--web.enable-remote-write-receiver',
+      '--web.enable-alertmanager-webhook',
       '--log.level=warn',
     ],
     readyPath: '/health',
@@ -305,6 +307,34 @@ describeWithService(
 
       exporter = await startExporterProcess([`--collector.docker.host=${dockerHost}`]);
       sink = await startSink(pg.url, exporter.url);
+      // One notification, as Alertmanager posts it (webhook version 4), for the health dashboard's webhook
+      // row (the time since the last one stored needs one).
+      const notified = await fetch(`${sink.url}/api/v1/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          version: '4',
+          groupKey: '{}:{alertname="DashboardQueries"}',
+          status: 'firing',
+          receiver: 'hostscope-history',
+          groupLabels: {},
+          commonLabels: {},
+          commonAnnotations: {},
+          externalURL: 'http://alertmanager',
+          alerts: [
+            {
+              status: 'firing',
+              labels: { alertname: 'DashboardQueries', instance: 'test:9100', severity: 'warning' },
+              annotations: {},
+              startsAt: new Date().toISOString(),
+              endsAt: '0001-01-01T00:00:00Z',
+              generatorURL: '',
+              fingerprint: 'da5b0a4dc0e1e5a1',
+            },
+          ],
+        }),
+      });
+      if (notified.status !== 200) throw new Error(`webhook: ${notified.status} ${await notified.text()}`);
 
       const config = path.join(work, 'prometheus.yml');
       writeFileSync(

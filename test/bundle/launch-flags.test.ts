@@ -1,7 +1,8 @@
 /**
- * hostscope is launched with a few V8 flags (see the Dockerfile for why). They are written in three places:
- * the npm start scripts, the image's ENTRYPOINT and the benchmarks' NODE_FLAGS, which must measure what
- * users run. This test fails when one of them drifts, or when this Node.js rejects a flag.
+ * hostscope is launched with a few V8 flags and MALLOC_ARENA_MAX=1 (see the Dockerfile for why). They are
+ * written in three places: the npm start scripts, the image's ENTRYPOINT and ENV, and the benchmarks'
+ * NODE_FLAGS and NODE_ENV_VARS, which must measure what users run. This test fails when one of them
+ * drifts, or when this Node.js rejects a flag.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,11 +34,16 @@ describe('V8 launch flags', () => {
     expect(argv[argv.length - 1]).toBe('/app/dist/cli.js');
   });
 
-  it('come with the same environment in the Dockerfile and the benchmarks', () => {
+  it('come with the same environment in the Dockerfile, the npm start scripts and the benchmarks', () => {
     const env = /export const NODE_ENV_VARS = \{([^}]*)\}/.exec(read('scripts/bench-lib.mjs'));
     const pairs = [...(env?.[1] ?? '').matchAll(/(\w+): '([^']*)'/g)].map((m) => `${m[1]}=${m[2]}`);
     expect(pairs.length).toBeGreaterThan(0);
-    for (const pair of pairs) expect(read('Dockerfile')).toMatch(new RegExp(`^ENV ${pair}$`, 'm'));
+    for (const pair of pairs) {
+      expect(read('Dockerfile')).toMatch(new RegExp(`^ENV ${pair}$`, 'm'));
+      for (const script of ['start', 'start:exporter'])
+        expect(pkg.scripts[script]).toMatch(new RegExp(`&& (\\S+=\\S+ )*${pair} (\\S+=\\S+ )*node `));
+    }
+    expect(read('scripts/bench-exporter.mjs')).toMatch(/NODE_ENV_VARS,\s*\),/);
   });
 
   it('are accepted by this Node.js', () => {

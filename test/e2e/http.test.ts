@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { buildApp } from '../../src/http/app';
@@ -14,9 +14,14 @@ interface Reply {
   body: Buffer;
 }
 
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, method }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
@@ -53,7 +58,7 @@ describe('exporter HTTP app (in process)', () => {
     title: 'hostscope exporter',
     version: 'test',
   });
-  const server = app.listen(0, '127.0.0.1');
+  const server = createServer(app).listen(0, '127.0.0.1');
   let port = 0;
   beforeAll(async () => {
     await new Promise((r) => server.once('listening', r));
@@ -105,6 +110,23 @@ describe('exporter HTTP app (in process)', () => {
     // 'finish' may come a moment after the client has the body.
     await new Promise((r) => setTimeout(r, 50));
     expect(afterScrapes - before).toBe(2);
+  });
+
+  it('ignores the query string, answers HEAD like GET without a body, and 404 to other methods', async () => {
+    const r = await get(port, '/metrics?collect[]=cpu');
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toContain('demo_total');
+    const head = await get(port, '/metrics', {}, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(Number(head.headers['content-length'])).toBe(r.body.length);
+    expect(head.body.length).toBe(0);
+    expect((await get(port, '/metrics', {}, 'POST')).status).toBe(404);
+    const health = await get(port, '/health');
+    expect([health.headers['content-type'], health.body.toString()]).toEqual([
+      'text/plain; charset=utf-8',
+      'OK\n',
+    ]);
   });
 
   it('answers 404 for unknown paths, and serves health, readiness and a landing page', async () => {
@@ -165,6 +187,38 @@ describe('exporter process', () => {
   });
 });
 
+describe('landing page links (the sink embedding the exporter)', () => {
+  it('gives them the host name the request was sent to, without its port', async () => {
+    const hosts: string[] = [];
+    const app = buildApp({
+      scrape: async () => [],
+      telemetryPath: '/metrics',
+      maxRequests: 0,
+      stats: new HttpStats(),
+      logger: silentLogger(),
+      isReady: () => true,
+      title: 't',
+      version: 'test',
+      landingLinks: (host) => {
+        hosts.push(host);
+        return [{ href: `http://${host}:9101/`, text: 'Overview <live>' }];
+      },
+    });
+    const server = createServer(app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      for (const host of ['example.com:9100', '[::1]:9100', 'example.com', '[fe80::1]'])
+        await get(port, '/', { Host: host });
+      expect(hosts).toEqual(['example.com', '[::1]', 'example.com', '[fe80::1]']);
+      const page = (await get(port, '/', { Host: 'web-1:9100' })).body.toString();
+      expect(page).toContain('<a href="http://web-1:9101/">Overview &#60;live&#62;</a>');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('metric handler errors', () => {
   it('answers 500 when gathering fails, and counts it like promhttp', async () => {
     const stats = new HttpStats();
@@ -180,7 +234,7 @@ describe('metric handler errors', () => {
       title: 't',
       version: 'test',
     });
-    const server = app.listen(0, '127.0.0.1');
+    const server = createServer(app).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {
       const r = await get((server.address() as AddressInfo).port, '/metrics');

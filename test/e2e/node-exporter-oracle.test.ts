@@ -3,6 +3,7 @@
  * hostscope implements, the same family names, types, HELP texts, label names and label sets, the same
  * collector success, and values within the tolerances below (exact for static values).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import { parseExposition } from '../../src/expfmt/parse';
 import type { ParsedFamily } from '../../src/expfmt/types';
 import { startExporterProcess, type ExporterProcess } from '../helpers/exporter-process';
 import { hasNodeExporter, startNodeExporter, type NodeExporterProcess } from '../helpers/node-exporter';
-import { describeWithService } from '../helpers/services';
+import { describeWithService, hasBinary } from '../helpers/services';
 
 /** node_exporter 1.5's Linux collectors that hostscope implements under the same name. */
 const SHARED = [
@@ -233,6 +234,62 @@ describeWithService(
         }
       }
       expect(diffs).toEqual([]);
+    });
+  },
+);
+
+describeWithService(
+  'node_exporter (prometheus-node-exporter) and prlimit',
+  () => hasNodeExporter() && hasBinary('prlimit'),
+  "the exporters' own process metrics beside node_exporter's",
+  () => {
+    let ours: ExporterProcess;
+    let theirs: NodeExporterProcess;
+
+    beforeAll(async () => {
+      [theirs, ours] = await Promise.all([
+        startNodeExporter(['--collector.disable-defaults']),
+        startExporterProcess(['--collector.disable-defaults', '--inventory.interval=0']),
+      ]);
+    });
+
+    afterAll(async () => {
+      await Promise.all([ours?.stop(), theirs?.stop()]);
+    });
+
+    const processFamilies = async (url: string): Promise<Map<string, ParsedFamily>> => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return new Map(
+        parseExposition(text, 'text')
+          .filter((f) => f.name.startsWith('process_'))
+          .map((f) => [f.name, f]),
+      );
+    };
+    const value = (families: Map<string, ParsedFamily>, name: string): number | undefined =>
+      families.get(name)?.samples[0]?.value;
+
+    it('has every process_* family node_exporter has (Node Exporter Full plots them), with its type and HELP', async () => {
+      const [a, b] = await Promise.all([processFamilies(theirs.url), processFamilies(ours.url)]);
+      expect(a.has('process_virtual_memory_max_bytes')).toBe(true);
+      const describe = (m: Map<string, ParsedFamily>, names: readonly string[]): string[] =>
+        names.map((n) => `${n} ${m.get(n)?.type ?? 'missing'} ${m.get(n)?.help ?? ''}`);
+      const names = [...a.keys()].sort();
+      expect(describe(b, names)).toEqual(describe(a, names));
+    });
+
+    it('reports the same process_virtual_memory_max_bytes: unlimited, then under a limit set with prlimit', async () => {
+      const both = async (): Promise<(number | undefined)[]> => {
+        const [a, b] = await Promise.all([processFamilies(theirs.url), processFamilies(ours.url)]);
+        return [value(a, 'process_virtual_memory_max_bytes'), value(b, 'process_virtual_memory_max_bytes')];
+      };
+      // Both started by this test, so both inherit its limit (unlimited here: RLIM_INFINITY as a float).
+      const [theirsBefore, oursBefore] = await both();
+      expect(oursBefore).toBe(theirsBefore);
+      // A soft limit well above what either maps, set on the running processes: read at every scrape.
+      const limit = 2 ** 40;
+      for (const pid of [theirs.pid, ours.child.pid])
+        execFileSync('prlimit', [`--pid=${String(pid)}`, `--as=${limit}:`]);
+      expect(await both()).toEqual([limit, limit]);
     });
   },
 );

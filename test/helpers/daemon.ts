@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { freePort } from './net';
 
 export interface DaemonProcess {
+  readonly pid: number | undefined;
   readonly port: number;
   readonly url: string;
   output(): string;
@@ -37,6 +38,7 @@ export async function startDaemon(spec: DaemonSpec): Promise<DaemonProcess> {
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const proc: DaemonProcess = {
+    pid: child.pid,
     port,
     url,
     output: () => out,

@@ -144,6 +144,7 @@ export class DockerCollector implements Collector {
     ]);
     if (!connected) {
       throw new DockerUnavailableError(
+        this.engine.host,
         this.engine.error,
         assemble([], { up: false, apiFallback: false, machine }),
       );

@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import { describe, PartialCollectionError } from '../../errors';
+import { describe, SourceUnavailableError } from '../../errors';
 import { mapLimit } from '../../map-limit';
 import { loadDockerode } from './load-dockerode';
 import type { Logger } from '../../log/logger';
@@ -20,9 +20,25 @@ import {
  * The Engine API did not answer. Carries the families the collector still has to say (hostscope_docker_up
  * 0, machine_*), so a runner that knows this error can export them while reporting success 0.
  */
-export class DockerUnavailableError extends PartialCollectionError {
-  constructor(message: string, families: readonly MetricFamily[], options?: { cause?: unknown }) {
-    super('E_DOCKER_UNAVAILABLE', message, families, options);
+export class DockerUnavailableError extends SourceUnavailableError {
+  constructor(host: string, reason: string, families: readonly MetricFamily[]) {
+    const where = engineAddress(host);
+    super('E_DOCKER_UNAVAILABLE', `Docker Engine not reachable at ${host}: ${reason}`, families, {
+      off: `Docker Engine not reachable: container metrics are off until it appears at ${where}`,
+      on: `Docker Engine reachable at ${where}: container metrics are on`,
+      fields: { docker: where },
+      reason,
+    });
+  }
+}
+
+/** The socket path of a unix:// host, else the host as given. */
+function engineAddress(host: string): string {
+  try {
+    const conn = connectionOptions(host);
+    return 'socketPath' in conn ? conn.socketPath : host;
+  } catch {
+    return host;
   }
 }
 
@@ -90,9 +106,13 @@ export class DockerEngine {
     return this.state === 'up';
   }
 
-  /** Why the engine is not reachable (stable across retries, so the runner logs it once). */
+  get host(): string {
+    return this.opts.host;
+  }
+
+  /** Why the engine is not reachable, e.g. `connect ENOENT /var/run/docker.sock`. */
   get error(): string {
-    return `Docker Engine not reachable at ${this.opts.host}: ${this.lastError ?? 'not connected yet'}`;
+    return this.lastError ?? 'not connected yet';
   }
 
   get engineInfo(): EngineInfo | undefined {
@@ -158,7 +178,8 @@ export class DockerEngine {
         this.state = 'up';
         this.lastError = undefined;
         this.backoffMs = this.opts.backoffInitialMs ?? 500;
-        if (wasDown) this.opts.logger.info({ host: this.opts.host }, 'Docker Engine connection restored');
+        // The runner tells the user (once, at info) on the next scrape; this is the mechanics.
+        if (wasDown) this.opts.logger.debug({ host: this.opts.host }, 'Docker Engine connection restored');
         return true;
       },
       (err: unknown) => {
@@ -233,7 +254,9 @@ export class DockerEngine {
       if (this.events !== stream) return;
       this.events = undefined;
       if (this.closed) return;
-      this.opts.logger.warn(
+      // Debug: when the engine is gone, the next scrape's warning says so; when only the stream was
+      // cut, the reconnection restores everything before anyone needs to know.
+      this.opts.logger.debug(
         { host: this.opts.host, err: err === undefined ? 'stream ended' : reason(err) },
         'Docker event stream lost; reconnecting',
       );

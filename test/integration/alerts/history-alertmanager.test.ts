@@ -407,6 +407,32 @@ describeWithService(
       expect(await notificationCount()).toBeGreaterThanOrEqual(before.raw);
     });
 
+    it("counts on the sink's /metrics what the real Alertmanager delivered and what was refused", async () => {
+      const stored = async (): Promise<{ notifications: number; malformed: number; last: number }> => {
+        const text = await (await fetch(`${sink.url}/metrics`)).text();
+        const value = (series: string): number =>
+          Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+        return {
+          notifications: value('hostscope_sink_alertmanager_notifications_stored_total'),
+          malformed: value('hostscope_sink_alertmanager_notifications_rejected_total{reason="malformed"}'),
+          last: value('hostscope_sink_alertmanager_last_success_timestamp_seconds'),
+        };
+      };
+      // Alertmanager keeps re-sending the firing ones: the database's count lies between two readings.
+      const before = await stored();
+      const deliveries = Number(
+        (await db.query<{ n: string }>('SELECT sum(times_received) AS n FROM hostscope.alert_notifications'))
+          .rows[0]?.n,
+      );
+      const after = await stored();
+      expect(before.notifications).toBeGreaterThan(5);
+      expect(deliveries).toBeGreaterThanOrEqual(before.notifications);
+      expect(deliveries).toBeLessThanOrEqual(after.notifications);
+      // The four malformed bodies of the test before.
+      expect(after.malformed).toBe(4);
+      expect(after.last).toBeGreaterThan(Date.now() / 1000 - 60);
+    });
+
     it('behind --web.config.file basic auth: 401 and nothing stored without credentials; Alertmanager with basic_auth is stored', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'hostscope-webhook-auth-'));
       const webConfig = path.join(dir, 'web.yml');

@@ -193,12 +193,14 @@ describeWithService(
       );
       expect(Number(rows[0]?.wrong)).toBe(0);
       expect(Number(rows[0]?.right)).toBeGreaterThan(0);
-      // The sink counted only authenticated requests (401 is answered before the receiver).
+      // The receiver counted only authenticated requests (401 is answered before it). (The webhook's
+      // counters list every outcome, 401 included, at 0.)
       const sinkMetrics = await httpsRequest(`https://127.0.0.1:${sink.port}/metrics`, {
         ca,
         auth: 'writer:write-pass',
       });
-      expect(sinkMetrics.body).not.toContain('code="401"');
+      expect(sinkMetrics.body).toContain('hostscope_sink_remote_write_requests_total{code="204"}');
+      expect(sinkMetrics.body).not.toContain('hostscope_sink_remote_write_requests_total{code="401"}');
     }, 180_000);
 
     it('applies a new certificate and a changed password without a restart', async () => {

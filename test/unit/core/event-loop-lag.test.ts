@@ -29,10 +29,14 @@ function value(families: readonly MetricFamily[], name: string): number {
 }
 
 describe('exporter metrics about itself (prom-client defaults, event loop lag)', () => {
-  it("serves prom-client's default families with its names, types and help", async () => {
+  it("serves prom-client's default families with its names, types and help, and client_golang's process_virtual_memory_max_bytes", async () => {
     const reference = new Registry();
     collectDefaultMetrics({ register: reference });
-    const expected = (await reference.getMetricsAsJSON()).map((m) => [m.name, String(m.type), m.help]);
+    const expected = [
+      ...(await reference.getMetricsAsJSON()).map((m) => [m.name, String(m.type), m.help]),
+      // prom-client lacks it; node_exporter (client_golang) has it (see test/e2e/node-exporter-oracle).
+      ['process_virtual_memory_max_bytes', 'gauge', 'Maximum amount of virtual memory available in bytes.'],
+    ];
     const ours = (await new SelfMetrics(true).collect())
       .filter((f) => f.name !== 'hostscope_build_info')
       .map((f) => [f.name, f.type, f.help]);

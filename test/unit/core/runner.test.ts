@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { CollectorRunner } from '../../../src/collectors/runner';
-import { NoDataError } from '../../../src/errors';
+import { NoDataError, SourceUnavailableError } from '../../../src/errors';
 import { gather } from '../../../src/exporter/gather';
 import { createLogger } from '../../../src/log/logger';
 import { MetricSet } from '../../../src/metrics/metric-set';
@@ -74,6 +74,70 @@ describe('CollectorRunner', () => {
     await runner.collect();
     expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
     expect(lines.filter((l) => l.level === 'debug')).toHaveLength(2);
+  });
+
+  it('speaks of an absent source once when it goes and once when it is back, without a stack trace', async () => {
+    const { logger, lines } = captureLogger();
+    let reason: string | undefined = 'connect ENOENT /run/engine.sock';
+    const engine = {
+      update: async (): Promise<MetricFamily[]> => {
+        if (reason === undefined) return new MetricSet().gauge('engine_up', 'up', 1).families();
+        throw new SourceUnavailableError(
+          'E_ENGINE',
+          `engine not reachable: ${reason}`,
+          new MetricSet().gauge('engine_up', 'up', 0).families(),
+          {
+            off: 'engine metrics are off',
+            on: 'engine metrics are on',
+            fields: { socket: '/run/engine.sock' },
+            reason,
+          },
+        );
+      },
+    };
+    const runner = new CollectorRunner([{ name: 'engine', collector: engine }], 1000, logger);
+    const up = async (): Promise<number | undefined> =>
+      (await runner.collect()).find((f) => f.name === 'engine_up')?.samples[0]?.value;
+    expect(await up()).toBe(0);
+    expect(await up()).toBe(0);
+    reason = 'connect ECONNREFUSED /run/engine.sock'; // the socket appeared, the daemon is not listening yet
+    expect(await up()).toBe(0);
+    reason = undefined;
+    expect(await up()).toBe(1);
+    expect(await up()).toBe(1);
+    const visible = lines
+      .filter((l) => l.level !== 'debug')
+      .map(({ level, msg, collector, socket, reason: r, err }) => ({
+        level,
+        msg,
+        collector,
+        socket,
+        reason: r,
+        err,
+      }));
+    expect(visible).toEqual([
+      {
+        level: 'warn',
+        msg: 'engine metrics are off',
+        collector: 'engine',
+        socket: '/run/engine.sock',
+        reason: 'connect ENOENT /run/engine.sock',
+        err: undefined,
+      },
+      {
+        level: 'info',
+        msg: 'engine metrics are on',
+        collector: 'engine',
+        socket: '/run/engine.sock',
+        reason: undefined,
+        err: undefined,
+      },
+    ]);
+    // Gone again: one more warning.
+    reason = 'connect ENOENT /run/engine.sock';
+    expect(await up()).toBe(0);
+    expect(await up()).toBe(0);
+    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
   });
 });
 

@@ -293,7 +293,7 @@ describe('docker collector on recorded fixtures', () => {
     }
   });
 
-  it('reports the engine down with hostscope_docker_up 0, logs the reason once, and recovers', async () => {
+  it('reports the engine down with hostscope_docker_up 0, warns once (no stack trace), and recovers with one info line', async () => {
     replay = await DockerReplay.start('v1', V1_NAMES);
     const lines: string[] = [];
     const logger = createLogger(
@@ -331,15 +331,31 @@ describe('docker collector on recorded fixtures', () => {
           /^Docker Engine not reachable at unix:\/\/.*: connect (ENOENT|ECONNREFUSED)/,
         );
       }
-      const errors = lines
-        .map((l) => JSON.parse(l) as { level: string; msg: string })
-        .filter((l) => l.level === 'error');
-      expect(errors).toHaveLength(1);
+      const visible = (): { level: string; msg: string; docker?: string; err?: unknown }[] =>
+        lines
+          .map((l) => JSON.parse(l) as { level: string; msg: string; docker?: string; err?: unknown })
+          .filter((l) => l.level !== 'debug');
+      // One warning naming the socket, no stack trace, nothing at error level.
+      expect(visible()).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          msg: `Docker Engine not reachable: container metrics are off until it appears at ${replay.socketPath}`,
+          docker: replay.socketPath,
+        }),
+      ]);
+      expect(visible()[0]).not.toHaveProperty('err');
       await replay.resume();
       const back = await runner.collect();
       expect(valueOf(back, 'node_scrape_collector_success', { collector: 'docker' })).toBe(1);
       expect(valueOf(back, 'hostscope_docker_up')).toBe(1);
       expect(family(back, 'container_last_seen').samples).toHaveLength(3);
+      await runner.collect();
+      expect(visible().slice(1)).toEqual([
+        expect.objectContaining({
+          level: 'info',
+          msg: `Docker Engine reachable at ${replay.socketPath}: container metrics are on`,
+        }),
+      ]);
     } finally {
       await runner.close();
     }
