@@ -1,6 +1,7 @@
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { isConnectionError, type Database } from '../db/database';
 import type { Logger } from '../log/logger';
+import { BodyTooLargeError, ClientAbortedError, readBody, refuseBody } from '../http/body';
 import { parseWebhookBody } from './payload';
 import { storeNotification } from './store';
 
@@ -13,26 +14,6 @@ export interface AlertWebhookDeps {
   /** Migrations before the first write (the sink applies them lazily). */
   readonly prepare: () => Promise<void>;
   readonly maxBodyBytes?: number;
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: Request, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new BodyTooLarge(`body larger than ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
 }
 
 /**
@@ -49,17 +30,22 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
       try {
         body = await readBody(req, limit);
       } catch (err) {
-        const tooLarge = err instanceof BodyTooLarge;
-        deps.logger.warn(
-          { err, remote: req.socket.remoteAddress },
-          'alertmanager webhook: could not read the notification',
-        );
-        if (!res.headersSent)
-          res
-            .status(tooLarge ? 413 : 400)
-            .type('text/plain')
-            .send(`${String(err)}\n`);
-        return;
+        if (err instanceof BodyTooLargeError) {
+          deps.logger.warn(
+            { limit, remote: req.socket.remoteAddress },
+            'alertmanager webhook: notification larger than the limit refused',
+          );
+          refuseBody(res, err.message);
+          return;
+        }
+        if (err instanceof ClientAbortedError) {
+          deps.logger.warn(
+            { remote: req.socket.remoteAddress },
+            'alertmanager webhook: the client went away before sending the whole notification',
+          );
+          return;
+        }
+        throw err;
       }
       const parsed = parseWebhookBody(body);
       if (!parsed.ok) {
@@ -100,7 +86,10 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
           .type('text/plain')
           .send('could not store the notification\n');
       }
-    })();
+    })().catch((err: unknown) => {
+      deps.logger.error({ err }, 'alertmanager webhook: request failed');
+      if (!res.headersSent) res.status(500).type('text/plain').send('internal error\n');
+    });
   };
 }
 

@@ -167,3 +167,14 @@ export const webhookPayload: fc.Arbitrary<PostedNotification> = fc.record(
   },
   { requiredKeys: ['version', 'groupKey', 'status', 'receiver', 'alerts'] },
 );
+
+/**
+ * False when a string of the notification (key or value) holds a NUL or an unpaired surrogate, which
+ * PostgreSQL's jsonb cannot store: the sink refuses such a notification with 400.
+ */
+export function storable(json: unknown): boolean {
+  const ok = (s: string): boolean => !s.includes('\u0000') && Buffer.from(s, 'utf8').toString('utf8') === s;
+  if (typeof json === 'string') return ok(json);
+  if (typeof json !== 'object' || json === null) return true;
+  return Object.entries(json).every(([k, v]) => ok(k) && storable(v));
+}
