@@ -97,6 +97,8 @@ export function parseSeriesParams(params: URLSearchParams, nowSeconds: number): 
       if (value === '')
         return fail(key, 'an empty value matches nothing (a label with an empty value is no label)');
       if (value.length > MAX_TEXT_LENGTH) return fail(key, `longer than ${MAX_TEXT_LENGTH} characters`);
+      // PostgreSQL's text and jsonb cannot hold NUL: no stored label has one (and the query would fail).
+      if (value.includes('\u0000')) return fail(key, 'must not contain a NUL character');
       if (Object.keys(match).length >= MAX_MATCHERS)
         return fail(key, `at most ${MAX_MATCHERS} label matchers`);
       match[label] = value;
