@@ -7,7 +7,7 @@ import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlag
 import { startExporter, type RunningExporter } from '../exporter/main';
 import { migrate } from '../db/migrate';
 import { openDatabase } from '../db/open';
-import type { Database } from '../db/database';
+import { redactUrl, type Database } from '../db/database';
 import { createLogger, type Logger } from '../log/logger';
 import { waitForShutdownSignal } from '../signals';
 import { readVersion } from '../version';
@@ -139,7 +139,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   }
   logger.info(
     {
-      targets: config.targets.map((t) => t.url),
+      targets: config.targets.map((t) => redactUrl(t.url)),
       interval: config.intervalMs,
       port,
       tls: web?.current().secure !== undefined,
