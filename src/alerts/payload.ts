@@ -11,7 +11,9 @@ const GO_ZERO_TIME = /^0001-01-01T00:00:00(\.0+)?Z$/;
 const timestamp = z
   .string()
   .datetime({ offset: true })
-  .refine((s) => GO_ZERO_TIME.test(s) || !Number.isNaN(Date.parse(s)), 'not a valid time');
+  .refine((s) => GO_ZERO_TIME.test(s) || !Number.isNaN(Date.parse(s)), 'not a valid time')
+  // RFC 3339 allows it, PostgreSQL (which has no year 0) refuses it: a 400, not a failed insert.
+  .refine((s) => !s.startsWith('0000-'), 'year 0000 cannot be stored');
 
 const labelSet = z.record(z.string(), z.string());
 
@@ -69,7 +71,38 @@ export function parseWebhookBody(body: Buffer): ParseResult {
         (i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`,
       ),
     };
+  const problems = unstorableStrings(json);
+  if (problems.length > 0) return { ok: false, problems };
   return { ok: true, payload: r.data };
+}
+
+/** A surrogate without its pair (only an escape such as `\ud800` in the JSON makes one). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const unstorable = (s: string): boolean => s.includes('\u0000') || LONE_SURROGATE.test(s);
+
+/**
+ * Strings PostgreSQL's jsonb refuses ("unsupported Unicode escape sequence"), anywhere in the body (keys
+ * and the members the schema ignores included, since the body is stored as it came): the notification is
+ * refused (400), rather than failing the insert with a 500 that Alertmanager would retry until the
+ * notification expires. Iterative: JSON nests deeper than the call stack goes.
+ */
+function unstorableStrings(json: unknown): string[] {
+  const out: string[] = [];
+  const todo: { v: unknown; at: string }[] = [{ v: json, at: '' }];
+  for (let item = todo.pop(); item !== undefined && out.length < 10; item = todo.pop()) {
+    const { v, at } = item;
+    if (typeof v === 'string') {
+      if (unstorable(v))
+        out.push(`${at === '' ? '(root)' : at}: contains a NUL character or an unpaired surrogate`);
+    } else if (typeof v === 'object' && v !== null)
+      for (const [k, x] of Object.entries(v)) {
+        const path = at === '' ? k : `${at}.${k}`;
+        if (unstorable(k)) out.push(`${path}: the key contains a NUL character or an unpaired surrogate`);
+        todo.push({ v: x, at: path });
+      }
+  }
+  return out;
 }
 
 /**

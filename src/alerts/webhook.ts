@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { isConnectionError, type Database } from '../db/database';
 import type { Logger } from '../log/logger';
-import { BodyTooLargeError, readBody } from '../remote/body';
+import { BodyTooLargeError, ClientAbortedError, readBody, refuseBody } from '../http/body';
 import { parseWebhookBody } from './payload';
 import { storeNotification } from './store';
 import { AlertWebhookMetrics } from './webhook-metrics';
@@ -21,16 +21,6 @@ export interface AlertWebhookDeps {
   readonly now?: () => number;
 }
 
-/** Reads what is left of a request and drops it; past `maxBytes` more, gives up and closes the socket. */
-function discardBody(req: IncomingMessage, maxBytes: number): void {
-  let dropped = 0;
-  req.on('data', (c: Buffer) => {
-    dropped += c.length;
-    if (dropped > maxBytes) req.socket.destroy();
-  });
-  req.resume();
-}
-
 /**
  * `POST /api/v1/alertmanager`: Alertmanager's webhook (payload version 4). A valid notification is stored
  * (src/alerts/store.ts) before the answer, 200; a malformed one is refused with 400 and a log line naming
@@ -47,22 +37,24 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
       try {
         body = await readBody(req, limit);
       } catch (err) {
-        const tooLarge = err instanceof BodyTooLargeError;
-        metrics.request(tooLarge ? 'too_large' : 'unreadable');
-        deps.logger.warn(
-          { err, remote: req.socket.remoteAddress },
-          'alertmanager webhook: could not read the notification',
-        );
-        if (!res.headersSent) {
-          // Read and drop the rest of the body (up to as much again), so that the sender reads the 413:
-          // closing a connection with unread data resets it, answer and all.
-          if (tooLarge) discardBody(req, limit);
-          res
-            .status(tooLarge ? 413 : 400)
-            .type('text/plain')
-            .send(`${String(err)}\n`);
+        if (err instanceof BodyTooLargeError) {
+          metrics.request('too_large');
+          deps.logger.warn(
+            { limit, remote: req.socket.remoteAddress },
+            'alertmanager webhook: notification larger than the limit refused',
+          );
+          refuseBody(res, err.message);
+          return;
         }
-        return;
+        metrics.request('unreadable');
+        if (err instanceof ClientAbortedError) {
+          deps.logger.warn(
+            { remote: req.socket.remoteAddress },
+            'alertmanager webhook: the client went away before sending the whole notification',
+          );
+          return;
+        }
+        throw err;
       }
       const parsed = parseWebhookBody(body);
       if (!parsed.ok) {
@@ -106,7 +98,11 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
           .type('text/plain')
           .send('could not store the notification\n');
       }
-    })();
+    })().catch((err: unknown) => {
+      metrics.request('failed');
+      deps.logger.error({ err }, 'alertmanager webhook: request failed');
+      if (!res.headersSent) res.status(500).type('text/plain').send('internal error\n');
+    });
   };
 }
 

@@ -16,6 +16,11 @@ export const MAX_MATCHERS = 20;
 /** Longest metric name or label value accepted. */
 export const MAX_TEXT_LENGTH = 4096;
 /**
+ * Latest time accepted, 9999-12-31T23:59:59Z (the latest RFC 3339 can write): PostgreSQL's timestamps
+ * end in year 294276, and a later `to` failed the query with "timestamp out of range" (a 500).
+ */
+export const MAX_TIME_SECONDS = 253_402_300_799;
+/**
  * Ranges up to this long with buckets shorter than an hour read raw samples; longer ones (or buckets of an
  * hour or more) read the hourly rollups.
  */
@@ -92,6 +97,8 @@ export function parseSeriesParams(params: URLSearchParams, nowSeconds: number): 
       if (value === '')
         return fail(key, 'an empty value matches nothing (a label with an empty value is no label)');
       if (value.length > MAX_TEXT_LENGTH) return fail(key, `longer than ${MAX_TEXT_LENGTH} characters`);
+      // PostgreSQL's text and jsonb cannot hold NUL: no stored label has one (and the query would fail).
+      if (value.includes('\u0000')) return fail(key, 'must not contain a NUL character');
       if (Object.keys(match).length >= MAX_MATCHERS)
         return fail(key, `at most ${MAX_MATCHERS} label matchers`);
       match[label] = value;
@@ -110,6 +117,7 @@ export function parseSeriesParams(params: URLSearchParams, nowSeconds: number): 
   const fromText = params.get('from');
   const from = fromText === null ? to - DEFAULT_RANGE_SECONDS : parseTime(fromText);
   if (from === undefined) return fail('from', 'must be an RFC 3339 time or unix seconds');
+  if (to > MAX_TIME_SECONDS) return fail('to', 'must not be after 9999-12-31T23:59:59Z');
   if (from < 0) return fail('from', 'must not be before 1970');
   if (from >= to) return fail('from', 'must be before to');
   if (to - from > MAX_RANGE_SECONDS)

@@ -107,12 +107,18 @@ export function isConnectionError(err: unknown): boolean {
   );
 }
 
+/**
+ * A URL fit for a log: its password replaced by `***`. Also a malformed one (`postgres:/user:pass@host`
+ * parses with the credentials in its path): anything shaped like `user:password@` is masked.
+ */
 export function redactUrl(url: string): string {
+  let out = url;
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
-    return u.toString();
+    out = u.toString();
   } catch {
-    return '<unparseable url>';
+    // masked below
   }
+  return out.replace(/([^/:@\s]*):[^/@\s]*@/g, '$1:***@');
 }

@@ -124,6 +124,16 @@ function describeValue(v: YamlValue | undefined): string {
   return JSON.stringify(v) ?? String(v);
 }
 
+/**
+ * What kind of value `v` is, without its content: for the places a clear-text password may have been
+ * put by mistake (the whole file, basic_auth_users), whose content must never reach a log.
+ */
+function kindOf(v: YamlValue | undefined): string {
+  if (v === undefined || v === null) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'a mapping' : `a ${typeof v}`;
+}
+
 /** Reports keys of `obj` that are not in `known`, as `where.key`. */
 function unknownKeys(obj: Obj, known: readonly string[], where: string, problems: string[]): void {
   for (const key of Object.keys(obj))
@@ -308,14 +318,13 @@ function parseUsers(v: YamlValue, problems: string[]): Map<string, string> {
   const users = new Map<string, string>();
   if (v === null) return users;
   if (!isObject(v)) {
-    problems.push(
-      `basic_auth_users: expected a mapping of user name to bcrypt hash, got ${describeValue(v)}`,
-    );
+    problems.push(`basic_auth_users: expected a mapping of user name to bcrypt hash, got ${kindOf(v)}`);
     return users;
   }
   for (const [user, hash] of Object.entries(v)) {
     if (user === '' || user.includes(':')) {
-      problems.push(`basic_auth_users: user name "${user}" is empty or contains ":"`);
+      // Only what comes before a colon: `user:password` may have been written as the name.
+      problems.push(`basic_auth_users: user name "${user.split(':')[0] ?? ''}..." is empty or contains ":"`);
       continue;
     }
     if (typeof hash !== 'string' || !isBcryptHash(hash)) {
@@ -393,7 +402,7 @@ export function parseWebConfig(text: string, baseDir: string): WebConfigResult {
   const problems: string[] = [];
   const files: string[] = [];
   if (doc === null) doc = {};
-  if (!isObject(doc)) return { problems: [`expected a mapping at the top level, got ${describeValue(doc)}`] };
+  if (!isObject(doc)) return { problems: [`expected a mapping at the top level, got ${kindOf(doc)}`] };
   unknownKeys(doc, ['tls_server_config', 'http_server_config', 'basic_auth_users'], '', problems);
   let tls: TlsServerConfig | undefined;
   const t = doc.tls_server_config;

@@ -255,8 +255,34 @@ function subjectAltNames(text: string | undefined): string[] {
 }
 
 /**
+ * Bounds of every listener (the exporter's and the sink's), against slow and oversized requests. A
+ * client that sends its headers slowly (slowloris) is cut after HEADERS_TIMEOUT_MS, one that sends its
+ * body slowly after REQUEST_TIMEOUT_MS, headers over MAX_HEADER_BYTES get 431; an idle keep-alive
+ * connection closes after KEEP_ALIVE_TIMEOUT_MS, and a connection on which nothing moves either way (a
+ * client that stops reading its answer) after IDLE_SOCKET_TIMEOUT_MS. Node enforces the first two
+ * every CONNECTIONS_CHECK_MS. Bodies are bounded by each route (413). See docs/security.md.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** Prometheus gives up on a remote write after its remote_timeout, 30 s by default. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** Longer than the usual scrape intervals (15 s, 30 s), so scrapes keep their connection. */
+export const KEEP_ALIVE_TIMEOUT_MS = 35_000;
+/** Longer than Prometheus' default remote read timeout (1 min): a long read computing its answer. */
+export const IDLE_SOCKET_TIMEOUT_MS = 120_000;
+export const CONNECTIONS_CHECK_MS = 1_000;
+
+const SERVER_OPTIONS: http.ServerOptions = {
+  headersTimeout: HEADERS_TIMEOUT_MS,
+  requestTimeout: REQUEST_TIMEOUT_MS,
+  maxHeaderSize: MAX_HEADER_BYTES,
+  keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+};
+
+/**
  * Creates the HTTP or HTTPS server for `handler` under the web config (none: plain HTTP, as before) and
- * listens. The caller's handler stays unaware of TLS and auth.
+ * listens, with the bounds above. The caller's handler stays unaware of TLS and auth.
  */
 export function listenWeb(
   handler: http.RequestListener,
@@ -267,13 +293,13 @@ export function listenWeb(
   onUnauthorized?: (req: http.IncomingMessage) => void,
 ): Promise<http.Server> {
   let server: http.Server;
-  if (web === undefined) server = http.createServer(handler);
+  if (web === undefined) server = http.createServer(SERVER_OPTIONS, handler);
   else {
     const initial = web.current();
     const wrapped = withWebConfig(handler, () => web.current(), new BasicAuth(), onUnauthorized);
-    if (initial.secure === undefined) server = http.createServer(wrapped);
+    if (initial.secure === undefined) server = http.createServer(SERVER_OPTIONS, wrapped);
     else {
-      const tlsServer = https.createServer(initial.secure, wrapped);
+      const tlsServer = https.createServer({ ...SERVER_OPTIONS, ...initial.secure }, wrapped);
       let generation = web.generation;
       // Before the TLS handshake of every new connection: pick up a changed certificate or setting.
       tlsServer.prependListener('connection', () => {
@@ -301,6 +327,7 @@ export function listenWeb(
       server = tlsServer;
     }
   }
+  server.setTimeout(IDLE_SOCKET_TIMEOUT_MS);
   return new Promise((resolve, reject) => {
     server.once('listening', () => resolve(server));
     server.once('error', reject);

@@ -1,3 +1,4 @@
+import * as vm from 'node:vm';
 import type { LabelMatcher } from './prompb';
 
 /**
@@ -387,4 +388,51 @@ export function matchesAll(
 ): boolean {
   for (const m of matchers) if (!m.matches(labels[m.name] ?? '')) return false;
   return true;
+}
+
+/**
+ * How long the matchers of one remote read request may run, in all. JavaScript's regex engine
+ * backtracks, where Prometheus' RE2 runs in linear time: a pattern such as `(.*)*x` takes seconds at 25
+ * characters and hours at 35, and it runs on the event loop, so one request could stop the whole sink
+ * (scrapes, writes, every other request). Past this budget the request fails with MatchTimeoutError.
+ */
+export const MATCH_BUDGET_MS = 2_000;
+
+export class MatchTimeoutError extends Error {
+  constructor(readonly budgetMs: number) {
+    super(
+      `the label matchers took more than ${budgetMs} ms to evaluate (a regex that backtracks, such as nested quantifiers like (a+)+ or (.*)*); simplify the regex`,
+    );
+    this.name = 'MatchTimeoutError';
+  }
+}
+
+const sandbox = vm.createContext({ job: undefined as (() => unknown) | undefined });
+
+/**
+ * The matching time of one request: each `run` executes synchronous matching under what is left of the
+ * budget. V8 interrupts the job, even inside a regex, once that is used up, and `run` throws
+ * MatchTimeoutError. Time spent elsewhere (awaiting the database) does not count. Not re-entrant.
+ */
+export class MatchBudget {
+  private spentMs = 0;
+
+  constructor(readonly budgetMs = MATCH_BUDGET_MS) {}
+
+  run<T>(job: () => T): T {
+    const started = performance.now();
+    sandbox.job = job;
+    try {
+      return vm.runInContext('job()', sandbox, {
+        timeout: Math.max(1, Math.ceil(this.budgetMs - this.spentMs)),
+      }) as T;
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+        throw new MatchTimeoutError(this.budgetMs);
+      throw err;
+    } finally {
+      sandbox.job = undefined;
+      this.spentMs += performance.now() - started;
+    }
+  }
 }

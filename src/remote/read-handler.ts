@@ -2,8 +2,8 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Database } from '../db/database';
 import type { Logger } from '../log/logger';
 import { crc32c } from './crc32c';
-import { BodyTooLargeError, readBody } from './body';
-import { RegexSyntaxError } from './matchers';
+import { BodyTooLargeError, ClientAbortedError, readBody, refuseBody } from '../http/body';
+import { MatchBudget, MatchTimeoutError, RegexSyntaxError } from './matchers';
 import {
   decodeReadRequest,
   encodeChunkedReadResponse,
@@ -39,9 +39,9 @@ function answer(res: Response, status: number, message: string): void {
 async function runQuery(
   deps: ReadHandlerDeps,
   q: Query,
-  budget: { samples: number },
+  budget: { samples: number; matching: MatchBudget },
 ): Promise<SeriesSamples[]> {
-  const series = await selectSeries(deps.db, q.matchers);
+  const series = await selectSeries(deps.db, q.matchers, budget.matching);
   const data = await readSamples(
     deps.db,
     series.map((s) => s.id),
@@ -95,7 +95,8 @@ export function remoteReadHandler(deps: ReadHandlerDeps): RequestHandler {
       const reply = (status: number, message: string): void => {
         deps.metrics.readRequest(status);
         if (status < 500) log.warn({ reason: message, status }, 'remote read request rejected');
-        answer(res, status, message);
+        if (status === 413 && !req.complete) refuseBody(res, message);
+        else answer(res, status, message);
       };
       let request;
       try {
@@ -105,6 +106,10 @@ export function remoteReadHandler(deps: ReadHandlerDeps): RequestHandler {
         request = decodeReadRequest(snappyDecode(body));
       } catch (err) {
         if (err instanceof BodyTooLargeError) return reply(413, err.message);
+        if (err instanceof ClientAbortedError) {
+          log.warn({ reason: err.message, status: 0 }, 'remote read request abandoned');
+          return;
+        }
         if (err instanceof SnappyError || err instanceof ProtobufError)
           return reply(400, `malformed remote read body: ${err.message}`);
         throw err;
@@ -112,7 +117,7 @@ export function remoteReadHandler(deps: ReadHandlerDeps): RequestHandler {
       const streamed =
         request.acceptedResponseTypes.length > 0 &&
         request.acceptedResponseTypes[0] === 'streamed_xor_chunks';
-      const budget = { samples: deps.maxSamples };
+      const budget = { samples: deps.maxSamples, matching: new MatchBudget() };
       try {
         await deps.prepare();
         if (!streamed) {
@@ -183,7 +188,8 @@ export function remoteReadHandler(deps: ReadHandlerDeps): RequestHandler {
         for (const f of frames) res.write(f);
         res.end();
       } catch (err) {
-        if (err instanceof RegexSyntaxError) return reply(400, err.message);
+        if (err instanceof RegexSyntaxError || err instanceof MatchTimeoutError)
+          return reply(400, err.message);
         if (err instanceof ReadLimitError) return reply(413, err.message);
         deps.logger.error({ err }, 'remote read failed');
         return reply(503, 'reading from the database failed; retry later');

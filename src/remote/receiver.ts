@@ -5,12 +5,34 @@ import type { Logger } from '../log/logger';
 import { isCounterSample, SampleWriter } from '../sink/writer';
 import type { ParsedSample } from '../expfmt/types';
 import type { PendingScrape } from '../sink/types';
-import { ingestWriteRequest, metricTypeOf, sampleNamesOf, type IngestStats } from './ingest';
+import {
+  ingestWriteRequest,
+  InvalidWriteError,
+  metricTypeOf,
+  sampleNamesOf,
+  type IngestStats,
+} from './ingest';
 import { decodeTimeSeries, type MetricMetadata, type TimeSeries } from './prompb';
-import { ProtoReader } from './protobuf';
+import { ProtobufError, ProtoReader } from './protobuf';
 import type { RemoteMetrics } from './remote-metrics';
 import { LabelBytesCache } from './label-bytes-cache';
 import { keySource, type WriteColumns } from './write-columns';
+
+/**
+ * Series i of a request in full. decodeWriteColumns walks the Label fields without looking inside them,
+ * so a malformed Label message is found here: the request is malformed (400), as for decodeWriteColumns'
+ * own ProtobufError, never an internal error (a 500, which Prometheus would retry forever).
+ */
+function decodeSeries(req: WriteColumns, i: number): TimeSeries {
+  try {
+    return decodeTimeSeries(
+      new ProtoReader(req.buf, req.ranges[2 * i] as number, req.ranges[2 * i + 1] as number),
+    );
+  } catch (err) {
+    if (err instanceof ProtobufError) throw new InvalidWriteError(`malformed series ${i}: ${err.message}`);
+    throw err;
+  }
+}
 
 /** The receiver cannot take a request now (database unreachable or failing, backlog full): 503. */
 export class UnavailableError extends Error {
@@ -148,9 +170,7 @@ export class RemoteReceiver {
       );
       ids[i] = id;
       if (id >= 0) continue;
-      const ts = decodeTimeSeries(
-        new ProtoReader(req.buf, req.ranges[2 * i] as number, req.ranges[2 * i + 1] as number),
-      );
+      const ts = decodeSeries(req, i);
       (missing ??= []).push({ ...ts, timestamps: [nowMs], values: [0], histograms: 0, exemplars: 0 });
       index.push(i);
     }

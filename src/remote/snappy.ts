@@ -33,10 +33,19 @@ function readPreamble(input: Uint8Array): { length: number; pos: number } {
   return { length, pos };
 }
 
+/** Most output bytes per input byte of a block (a 3-byte copy element writes up to 64 bytes). */
+const MAX_EXPANSION = 22;
+
 /** Decodes one snappy block; throws SnappyError on any inconsistency. `maxLength` bounds the output. */
 export function snappyDecode(input: Uint8Array, maxLength = Number.MAX_SAFE_INTEGER): Buffer {
   const { length, pos: start } = readPreamble(input);
   if (length > maxLength) throw new SnappyError(`decoded length ${length} exceeds the limit ${maxLength}`);
+  // The densest element, a 3-byte copy, writes 64 bytes: a preamble declaring more than that ratio allows
+  // is a lie, refused before allocating what it declares (up to 4 GiB for a few bytes of input).
+  if (length > (input.length - start) * MAX_EXPANSION)
+    throw new SnappyError(
+      `declared length ${length} is larger than a block of ${input.length} bytes can hold`,
+    );
   const out = Buffer.allocUnsafe(length);
   let pos = start;
   let o = 0;

@@ -39,7 +39,11 @@ export function keySource(c: WriteColumns, i: number): Buffer {
   return c.joinedKeys.get(i) ?? c.buf;
 }
 
-/** Decodes like decodeWriteRequest (the same ProtobufError for the same malformed input), into columns. */
+/**
+ * Decodes like decodeWriteRequest into columns, with the same ProtobufError for the same malformed input,
+ * except inside Label messages, which are only delimited here: the receiver decodes a series' labels
+ * in full when it first sees the series, and refuses the request then (InvalidWriteError).
+ */
 export function decodeWriteColumns(buf: Buffer): WriteColumns {
   const r = new ProtoReader(buf);
   const keyStart: number[] = [];

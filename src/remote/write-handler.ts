@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../log/logger';
-import { BodyTooLargeError, readBody } from './body';
+import { BodyTooLargeError, ClientAbortedError, readBody, refuseBody } from '../http/body';
 import { InvalidWriteError } from './ingest';
 import { ProtobufError } from './protobuf';
 import { UnavailableError, type RemoteReceiver } from './receiver';
@@ -52,7 +52,9 @@ export function remoteWriteHandler(deps: WriteHandlerDeps): RequestHandler {
             { reason: reason ?? message, remote: req.socket.remoteAddress, status },
             'remote write request rejected',
           );
-        answer(res, status, message);
+        // A body refused for its size is not read further: the connection closes after the 413.
+        if (status === 413) refuseBody(res, message);
+        else answer(res, status, message);
       };
       const encoding = (req.headers['content-encoding'] ?? '').toLowerCase();
       const type = (req.headers['content-type'] ?? '').toLowerCase();
@@ -71,8 +73,14 @@ export function remoteWriteHandler(deps: WriteHandlerDeps): RequestHandler {
         body = await readBody(req, deps.maxBodyBytes);
       } catch (err) {
         if (err instanceof BodyTooLargeError) {
-          res.setHeader('Connection', 'close');
           reply(413, `${err.message} (--remote-write.max-body-bytes)`);
+          return;
+        }
+        if (err instanceof ClientAbortedError) {
+          log.warn(
+            { reason: err.message, remote: req.socket.remoteAddress },
+            'remote write request abandoned',
+          );
           return;
         }
         throw err;

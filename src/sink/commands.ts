@@ -8,7 +8,7 @@ import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlag
 import { startExporter, type ExporterExtras, type RunningExporter } from '../exporter/main';
 import { migrate } from '../db/migrate';
 import { openDatabase } from '../db/open';
-import type { Database } from '../db/database';
+import { redactUrl, type Database } from '../db/database';
 import { createLogger, type Logger } from '../log/logger';
 import { waitForShutdownSignal } from '../signals';
 import { readVersion } from '../version';
@@ -197,7 +197,8 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   }
   logger.info(
     {
-      targets: targets.targets.length <= 20 ? targets.targets.map((t) => t.url) : targets.targets.length,
+      targets:
+        targets.targets.length <= 20 ? targets.targets.map((t) => redactUrl(t.url)) : targets.targets.length,
       ...(config.fileSd.length > 0
         ? { fileSd: targets.fileNames, discovered: targets.discovered.length }
         : {}),

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import cron from 'node-cron';
 import { FlagValues, parseListenAddress, type FlagSpec, type ListenAddress } from '../config/flags';
+import { redactUrl } from '../db/database';
 import { LOG_FLAGS } from '../exporter/config';
 import { WEB_CONFIG_FLAG } from '../http/web-server';
 import type { LogFormat, LogLevel } from '../log/logger';
@@ -320,7 +321,9 @@ export function validateSinkFlags(flags: FlagValues): string[] {
       ok = false;
     }
     if (!ok)
-      problems.push(`--scrape.target (env HOSTSCOPE_SCRAPE_TARGET): expected an http(s) URL, got "${url}"`);
+      problems.push(
+        `--scrape.target (env HOSTSCOPE_SCRAPE_TARGET): expected an http(s) URL, got "${redactUrl(url)}"`,
+      );
   }
   const fileSd = fileSdValues(flags);
   if (

@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { describe } from '../errors';
-import { isConnectionError, type Database } from '../db/database';
+import { isConnectionError, redactUrl, type Database } from '../db/database';
 import { ParseCache } from '../expfmt/parse';
 import type { Logger } from '../log/logger';
 import { BodyPool } from './body-pool';
@@ -171,7 +171,7 @@ export class Sink {
     }
     if (outcome.error !== undefined)
       this.logger.warn(
-        { target: target.url, instance: target.instance, err: { message: outcome.error } },
+        { target: redactUrl(target.url), instance: target.instance, err: { message: outcome.error } },
         'scrape failed',
       );
     let record: ScrapeRecord = {
@@ -322,7 +322,7 @@ export class Sink {
         {
           tick: new Date(nowMs).toISOString(),
           runningMs: Date.now() - running.startedMs,
-          targets: [...running.pending].map((t) => t.url),
+          targets: [...running.pending].map((t) => redactUrl(t.url)),
         },
         'scrape round still running at the next tick; skipped this tick',
       );

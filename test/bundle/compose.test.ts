@@ -112,6 +112,28 @@ describeWithService(
       expect(block).toMatch(/\n {2}mailpit:\n(?: {4}.*\n)*? {4}profiles:\n {4}- mail\n/);
     });
 
+    it('runs every hostscope service hardened: read-only root, no capabilities, no privilege gain', () => {
+      const r = composeConfig(envFile(REQUIRED), ['--profile', 'report']);
+      expect(r.status).toBe(0);
+      const block = r.out.slice(r.out.indexOf('\nservices:\n'), r.out.indexOf('\nvolumes:\n'));
+      const services = block.split(/\n {2}(?=[a-z][a-z0-9-]*:\n)/).slice(1);
+      const ours = services.filter((svc) => /\n {4}image: hostscope:/.test(svc));
+      expect(ours.map((svc) => svc.slice(0, svc.indexOf(':'))).sort()).toEqual([
+        'alertmanager-config',
+        'hostscope',
+        'report',
+        'sink',
+      ]);
+      for (const svc of ours) {
+        const name = svc.slice(0, svc.indexOf(':'));
+        const has = (re: RegExp): [string, boolean] => [name, re.test(svc)];
+        expect(has(/\n {4}read_only: true\n/)).toEqual([name, true]);
+        expect(has(/\n {4}cap_drop:\n {4}- ALL\n/)).toEqual([name, true]);
+        expect(has(/\n {4}security_opt:\n {4}- no-new-privileges:true\n/)).toEqual([name, true]);
+        expect(has(/\n {4}(cap_add|privileged|user):/)).toEqual([name, false]);
+      }
+    });
+
     it('refuses to start with the example .env as shipped (empty passwords)', () => {
       const r = composeConfig(EXAMPLE);
       expect(r.status).not.toBe(0);

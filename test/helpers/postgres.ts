@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -31,7 +31,7 @@ export function hasPostgres(): boolean {
 }
 
 export interface PgServer {
-  /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust auth; test only). */
+  /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust auth; test only), with the password if one was set. */
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
@@ -43,10 +43,10 @@ export interface PgServer {
 
 /**
  * A private, throwaway PostgreSQL cluster for one test file: initdb into a temp dir as the `postgres` OS
- * user, a free port on 127.0.0.1, fsync off, trust auth. Tests may stop and start it freely (outage tests)
+ * user, a free port on 127.0.0.1, fsync off, trust auth (or scram-sha-256 with `password`). Tests may stop and start it freely (outage tests)
  * without disturbing other test files.
  */
-export async function startPostgres(): Promise<PgServer> {
+export async function startPostgres(options: { password?: string } = {}): Promise<PgServer> {
   const bin = postgresBinDir();
   if (bin === undefined) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql');
   const base = mkdtempSync(path.join(os.tmpdir(), 'hostscope-pg-'));
@@ -54,7 +54,16 @@ export async function startPostgres(): Promise<PgServer> {
   const dataDir = path.join(base, 'data');
   const asPg = (cmd: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> =>
     run('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { timeout: 120_000 });
-  await asPg('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  // With a password: scram-sha-256 for every connection (the secrets test's wrong passwords must fail).
+  const auth = ['-A', 'trust'];
+  if (options.password !== undefined) {
+    const pwfile = path.join(base, 'pwfile');
+    writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
+    chownSync(pwfile, uidOf('postgres'), gidOf('postgres'));
+    auth.splice(0, 2, '-A', 'scram-sha-256', `--pwfile=${pwfile}`);
+  }
+  await asPg('initdb', ['-D', dataDir, ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  if (options.password !== undefined) rmSync(path.join(base, 'pwfile'));
   const port = await freePort();
   const opts = [
     `-p ${port}`,
@@ -68,7 +77,10 @@ export async function startPostgres(): Promise<PgServer> {
   ].join(' ');
   let running = false;
   const server: PgServer = {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url:
+      options.password === undefined
+        ? `postgres://postgres@127.0.0.1:${port}/postgres`
+        : `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
     async start() {

@@ -80,6 +80,9 @@ function rootMountOptions(): string {
   return root !== undefined && /\s(shared|master):\d+/.test(root) ? 'ro,rslave' : 'ro';
 }
 
+/** docker-compose.yml's hardening of every hostscope service (test/bundle/compose.test.ts checks it is there). */
+const HARDENED = ['--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true'];
+
 const available = (): boolean =>
   hasBinary('docker') && hasBinary('debootstrap') && commandSucceeds('docker', ['version'], 20_000);
 
@@ -134,12 +137,75 @@ describeWithService('Docker Engine and debootstrap', available, 'Docker image', 
     expect(size).toBeLessThan(500 * 1024 * 1024);
   });
 
-  it('runs with the compose mounts and serves the host metrics, not the container ones', async () => {
+  it('runs the sink and the Alertmanager config renderer hardened as compose does', async () => {
+    const volume = `hostscope-image-test-${process.pid}`;
+    const sinkPort = await freePort();
+    let sink = '';
+    try {
+      // The renderer writes the config into a named volume, on a read-only root.
+      const render = sh('docker', [
+        'run',
+        '--rm',
+        ...HARDENED,
+        '-v',
+        `${volume}:/var/lib/hostscope/alertmanager`,
+        '-e',
+        'SMTP_HOST=mail.example.com',
+        '-e',
+        'SMTP_FROM=alerts@example.com',
+        '-e',
+        'ALERT_EMAIL_TO=ops@example.com',
+        '-e',
+        'HOSTSCOPE_ALERT_WEBHOOK_URL=http://sink:9101/api/v1/alertmanager',
+        '--entrypoint',
+        'node',
+        IMAGE,
+        '/app/scripts/render-alertmanager.mjs',
+        '--template=/app/alertmanager/alertmanager.yml.tmpl',
+        '--out=/var/lib/hostscope/alertmanager/alertmanager.yml',
+      ]);
+      expect(render.stderr).toContain('wrote /var/lib/hostscope/alertmanager/alertmanager.yml');
+      expect(render.status).toBe(0);
+      // The sink, its buffer on a named volume (PostgreSQL away: it buffers), serves /health.
+      sink = must('docker', [
+        'run',
+        '-d',
+        ...HARDENED,
+        '--network',
+        'host',
+        '-v',
+        `${volume}-buffer:/var/lib/hostscope/buffer`,
+        '-e',
+        'DATABASE_URL=postgres://hostscope@127.0.0.1:1/hostscope',
+        IMAGE,
+        'sink',
+        '--scrape.target=',
+        '--web.enable-alertmanager-webhook',
+        '--buffer.dir=/var/lib/hostscope/buffer',
+        `--web.listen-address=127.0.0.1:${sinkPort}`,
+      ]).trim();
+      await waitFor(
+        'the hardened sink to answer /health',
+        async () => ((await fetch(`http://127.0.0.1:${sinkPort}/health`)).ok ? true : undefined),
+        60_000,
+        () => sh('docker', ['logs', '--tail', '50', sink]).stdout,
+      );
+      expect(must('docker', ['inspect', '--format', '{{.State.Running}}', sink]).trim()).toBe('true');
+    } finally {
+      if (sink !== '') sh('docker', ['rm', '-f', sink]);
+      sh('docker', ['volume', 'rm', '-f', volume, `${volume}-buffer`]);
+    }
+  }, 120_000);
+
+  it('runs with the compose mounts, hardened, and serves the host metrics, not the container ones', async () => {
     port = await freePort();
     const dockerGid = String(statSync('/var/run/docker.sock').gid);
     container = must('docker', [
       'run',
       '-d',
+      ...HARDENED,
+      '--tmpfs',
+      '/tmp',
       '--pid',
       'host',
       '--network',

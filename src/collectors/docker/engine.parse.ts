@@ -87,7 +87,12 @@ function int(v: unknown): number {
 
 function stringRecord(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(obj(v))) if (typeof val === 'string') out[k] = val;
+  for (const [k, val] of Object.entries(obj(v)))
+    if (typeof val !== 'string') continue;
+    // Assigning `__proto__` would set the prototype (or do nothing): a label of that name was lost.
+    else if (k === '__proto__')
+      Object.defineProperty(out, k, { value: val, enumerable: true, writable: true, configurable: true });
+    else out[k] = val;
   return out;
 }
 

@@ -78,7 +78,7 @@ basic_auth_users:
 
   it.each([
     ['top: 1\n', 'top: unknown key (known here: tls_server_config, http_server_config, basic_auth_users)'],
-    ['- a\n', 'expected a mapping at the top level, got ["a"]'],
+    ['- a\n', 'expected a mapping at the top level, got a list'],
     ['tls_server_config: 1\n', 'tls_server_config: expected a mapping, got 1'],
     [
       'tls_server_config:\n  cert_file: a\n  key_file: b\n  certfile: c\n',
@@ -159,10 +159,10 @@ basic_auth_users:
     ],
     [
       'basic_auth_users: [a]\n',
-      'basic_auth_users: expected a mapping of user name to bcrypt hash, got ["a"]',
+      'basic_auth_users: expected a mapping of user name to bcrypt hash, got a list',
     ],
     ['basic_auth_users:\n  alice: hunter2\n', 'basic_auth_users.alice: not a bcrypt hash'],
-    ['basic_auth_users:\n  "a:b": x\n', 'basic_auth_users: user name "a:b" is empty or contains ":"'],
+    ['basic_auth_users:\n  "a:b": x\n', 'basic_auth_users: user name "a..." is empty or contains ":"'],
     ['a: 1\na: 2\n', 'invalid YAML: Map keys must be unique at line 2'],
   ])('names the problem in %j', (text, message) => {
     const p = problems(text);
