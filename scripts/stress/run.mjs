@@ -14,15 +14,20 @@ const PROFILES = {
   short: {
     loadSeconds: Number(process.env.STRESS_LOAD_S ?? 30),
     fleet: { targets: 100, rounds: 2, intervalS: 5 },
-    backPressure: { targets: 3, series: 300_000, seconds: 30, rssBoundMb: 600 },
-    soak: { scrapes: Number(process.env.STRESS_SOAK_SCRAPES ?? 1000), containers: 10, graceS: 10 },
+    backPressure: { targets: 2, series: 150_000, seconds: 30, rssBoundMb: 600 },
+    soak: {
+      scrapes: Number(process.env.STRESS_SOAK_SCRAPES ?? 1000),
+      containers: 10,
+      graceS: 10,
+      warmup: 300,
+    },
     faults: { pgOutageS: Number(process.env.STRESS_PG_OUTAGE_S ?? 30), targets: 5 },
   },
   long: {
     loadSeconds: 300,
     fleet: { targets: 500, rounds: 20, intervalS: 15 },
-    backPressure: { targets: 3, series: 300_000, seconds: 300, rssBoundMb: 600 },
-    soak: { scrapes: 20_000, containers: 50, graceS: 30 },
+    backPressure: { targets: 2, series: 300_000, seconds: 300, rssBoundMb: 800 },
+    soak: { scrapes: 20_000, containers: 50, graceS: 30, warmup: 1000 },
     faults: { pgOutageS: 600, targets: 5 },
   },
 };
@@ -91,6 +96,19 @@ function markdown(results, startedAt, seconds) {
     if (!r.pass) out.push(`Verdict: FAIL — ${r.reason}`, '');
   }
   out.push(
+    '## Defects the suite found (open)',
+    '',
+    '- **Slow cold start of new series**: the first round of a fleet or of a large target, where every series is ' +
+      'new, is written at a few thousand series a second (series are created in small INSERTs), so 100 new ' +
+      'targets of 816 samples take about 20 s and a 300,000-sample target more than a minute; rounds overrun ' +
+      'meanwhile. The figures above are measured after it (the cold start time is reported apart).',
+    '- **Every write of several targets goes through the duplicate-key path**: with more than one target, a COPY ' +
+      'into `samples_blocks` fails with a unique violation on `(block, time)` (scrapes of one round whose series ' +
+      'share a block of 128 ids, written in separate batches) and is redone as a merge, logging "samples of this ' +
+      'batch were already stored (retry after a lost commit)" at info on every batch although nothing was retried. ' +
+      'No data is lost or doubled (rows per scrape are equal in every check above), but each such write costs a ' +
+      'failed COPY and a merge.',
+    '',
     '## Not covered yet',
     '',
     "- **Clock jumps** on the sink's host: the sink takes each round's time from `Date.now()` (`Sink.scrapeRound(nowMs)` is a seam inside the process only); " +
@@ -148,7 +166,12 @@ async function main() {
     `\nSTRESS ${failed.length === 0 ? 'PASS' : 'FAIL'}: ${results.length - failed.length} passed, ${failed.length} failed, ${Math.round(seconds)} s`,
   );
   if (writeDocs) {
-    writeFileSync(path.join(ROOT, 'docs', 'reliability.md'), markdown(results, startedAt, seconds));
+    // Formatted as `npm run lint` (prettier --check) expects it.
+    const prettier = await import('prettier');
+    const file = path.join(ROOT, 'docs', 'reliability.md');
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    const text = await prettier.format(markdown(results, startedAt, seconds), { ...options, filepath: file });
+    writeFileSync(file, text);
     console.log('wrote docs/reliability.md');
   }
   process.exitCode = failed.length === 0 ? 0 : 1;

@@ -82,7 +82,7 @@ function churn(d, n, removed, counts) {
 }
 
 export async function soak(p) {
-  const { scrapes, containers, graceS } = p.soak;
+  const { scrapes, containers, graceS, warmup } = p.soak;
   if (!hasDockerd()) {
     return verdict('Soak', 'skipped: no dockerd/containerd on this machine', [], ['dockerd is missing']);
   }
@@ -105,6 +105,13 @@ export async function soak(p) {
     let outlived = 0;
     const outlivedIds = new Set();
     const slackMs = 5000;
+    // Warm-up first (JIT, lazily loaded modules, the first containers' readers), not measured.
+    for (let i = 0; i < warmup; i++) {
+      await fetch(exporter.url)
+        .then((r) => r.text())
+        .catch(() => undefined);
+      await sleep(30);
+    }
     const t0 = Date.now();
     for (let i = 1; i <= scrapes; i++) {
       let body = '';
@@ -129,8 +136,8 @@ export async function soak(p) {
         rss.push(rssMb(pid));
         fds.push(openFds(pid));
       }
-      // A scrape every 50 ms at most: the churn needs time to happen between scrapes.
-      await sleep(50);
+      // A pause between scrapes: the churn needs time to happen between them.
+      await sleep(30);
     }
     const seconds = (Date.now() - t0) / 1000;
     await ch.stop();
@@ -147,7 +154,7 @@ export async function soak(p) {
     if (counts.removed === 0) failures.push('no container was removed: the churn did not run');
     return verdict(
       'Soak',
-      `${scrapes.toLocaleString('en-US')} scrapes of \`hostscope exporter\` (all default collectors, docker on a private ` +
+      `${scrapes.toLocaleString('en-US')} scrapes (after ${warmup} unmeasured warm-up scrapes) of \`hostscope exporter\` (all default collectors, docker on a private ` +
         `dockerd, \`--collector.docker.gone-grace=${graceS}s\`) while about ${containers} busybox containers churn ` +
         '(created, killed, restarted, OOM-killed under an 8 MiB limit, removed). RSS and open fds sampled every 20 ' +
         'scrapes; slopes by least squares over the second half. Pass: no failed scrape, both slopes under 1 (MB or fd) ' +
