@@ -77,7 +77,7 @@ function markdown(results, startedAt, seconds) {
       : 'These figures are from the long profile.',
     '',
     'Each scenario runs real processes on 127.0.0.1 only and ends with a PASS/FAIL verdict; `npm run stress` exits non-zero when one fails. ' +
-      'CI (`.ci/run`) runs the short profile after lint and before the tests.',
+      'CI (`.ci/run`) runs the short profile after the tests, before the final summary line.',
     '',
   ];
   for (const r of results) {

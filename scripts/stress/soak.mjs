@@ -96,8 +96,10 @@ export async function soak(p) {
     ]);
     const removed = new Map();
     const counts = { created: 0, oom: 0, killed: 0, restarted: 0, removed: 0, errors: 0 };
-    ch = churn(d, containers, removed, counts);
     const pid = exporter.child.pid;
+    await fetch(exporter.url).then((r) => r.text());
+    const fdsBefore = openFds(pid);
+    ch = churn(d, containers, removed, counts);
     const xs = [];
     const rss = [];
     const fds = [];
@@ -140,8 +142,14 @@ export async function soak(p) {
       await sleep(30);
     }
     const seconds = (Date.now() - t0) / 1000;
+    const liveAtEnd = (await d.dockerAsync(['ps', '-aq'])).stdout.split('\n').filter((x) => x !== '').length;
     await ch.stop();
     ch = undefined;
+    // Every container removed: past the grace window the exporter should hold no more than before the churn.
+    await sleep(graceS * 1000 + 5000);
+    // More scrapes than the reader keeps an unused descriptor for (4).
+    for (let i = 0; i < 6; i++) await fetch(exporter.url).then((r) => r.text());
+    const fdsAfter = openFds(pid);
     const half = Math.floor(xs.length / 2);
     const rssSlope = slope(xs.slice(half), rss.slice(half)) * 1000;
     const fdSlope = slope(xs.slice(half), fds.slice(half)) * 1000;
@@ -149,6 +157,8 @@ export async function soak(p) {
     if (failed > 0) failures.push(`${failed} failed scrapes`);
     if (!(rssSlope < 1)) failures.push(`RSS slope ${f2(rssSlope)} MB per 1,000 scrapes`);
     if (!(fdSlope < 1)) failures.push(`fd slope ${f2(fdSlope)} per 1,000 scrapes`);
+    if (fdsAfter > fdsBefore + 5)
+      failures.push(`${fdsAfter - fdsBefore} more open fds after every container was removed than before`);
     if (outlived > 0)
       failures.push(`${outlivedIds.size} removed containers still exported past the grace window`);
     if (counts.removed === 0) failures.push('no container was removed: the churn did not run');
@@ -169,6 +179,10 @@ export async function soak(p) {
         ['RSS slope, second half', `${f2(rssSlope)} MB per 1,000 scrapes`],
         ['open fds first / last / max', `${fds[0]} / ${fds.at(-1)} / ${Math.max(...fds)}`],
         ['fd slope, second half', `${f2(fdSlope)} per 1,000 scrapes`],
+        [
+          'open fds before the churn / after all containers removed and the grace window passed',
+          `${fdsBefore} / ${fdsAfter} (containers at the end of the scrapes: ${liveAtEnd})`,
+        ],
         ['series past the grace window (removed containers)', String(outlivedIds.size)],
         ['failed scrapes', String(failed)],
       ],
