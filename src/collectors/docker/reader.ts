@@ -57,7 +57,7 @@ export class BatchFileReader {
   async read(groups: readonly ReadGroup[]): Promise<(string | undefined)[]> {
     if (this.closed) throw new Error('file reader is closed');
     const out: (string | undefined)[] = [];
-    if (groups.length === 0) return out;
+    // No early return for an empty list: the sweep below must still close what the last containers held.
     const reads = ++this.reads;
     for (let i = 0; i < groups.length; i++) {
       if (i > 0 && i % GROUPS_PER_SLICE === 0) {

@@ -70,6 +70,15 @@ describe('BatchFileReader', () => {
     await expect(reader.read([group])).rejects.toThrow(/closed/);
   });
 
+  it('closes kept descriptors when reads find no group at all (the last container gone)', async () => {
+    const before = openFds();
+    const group: ReadGroup = { key: 'c', items: [{ path: file('cpu.stat', 'usage 1\n'), keepOpen: true }] };
+    await reader.read([group]);
+    expect(openFds()).toBe(before + 1);
+    for (let i = 0; i < 6; i++) expect(await reader.read([])).toEqual([]);
+    expect(openFds()).toBe(before);
+  });
+
   it('reads hundreds of groups, returning to the event loop in between', async () => {
     const groups: ReadGroup[] = Array.from({ length: 200 }, (_, i) => ({
       key: `g${i}`,

@@ -1,0 +1,183 @@
+// `npm run stress [-- --profile short|long] [--only a,b] [--write-docs]`: the reliability suite. Real
+// processes on loopback, bounded in time; each scenario prints its figures and a PASS/FAIL line with the
+// reason; the exit code is non-zero when any fails. --write-docs rewrites docs/reliability.md.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { privateCluster } from '../bench-lib.mjs';
+import { faults } from './faults.mjs';
+import { ROOT } from './lib.mjs';
+import { backPressure, exporterLoad, fleet } from './load.mjs';
+import { soak } from './soak.mjs';
+
+const PROFILES = {
+  short: {
+    loadSeconds: Number(process.env.STRESS_LOAD_S ?? 30),
+    fleet: { targets: 100, rounds: 2, intervalS: 5 },
+    backPressure: { targets: 2, series: 150_000, seconds: 30, rssBoundMb: 600 },
+    soak: {
+      scrapes: Number(process.env.STRESS_SOAK_SCRAPES ?? 1000),
+      containers: 10,
+      graceS: 10,
+      warmup: 300,
+    },
+    faults: { pgOutageS: Number(process.env.STRESS_PG_OUTAGE_S ?? 30), targets: 5 },
+  },
+  long: {
+    loadSeconds: 300,
+    fleet: { targets: 500, rounds: 20, intervalS: 15 },
+    backPressure: { targets: 2, series: 300_000, seconds: 300, rssBoundMb: 800 },
+    soak: { scrapes: 20_000, containers: 50, graceS: 30, warmup: 1000 },
+    faults: { pgOutageS: 600, targets: 5 },
+  },
+};
+
+const argv = process.argv.slice(2);
+const opt = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const profileName = opt('--profile') ?? 'short';
+const p = PROFILES[profileName];
+if (p === undefined) {
+  console.error(`unknown profile ${profileName} (short, long)`);
+  process.exit(2);
+}
+const only = new Set((opt('--only') ?? '').split(',').filter((s) => s !== ''));
+const writeDocs = argv.includes('--write-docs');
+
+const SCENARIOS = [
+  ['load', (pg) => exporterLoad(p, pg)],
+  ['fleet', (pg) => fleet(p, pg)],
+  ['backpressure', (pg) => backPressure(p, pg)],
+  ['soak', (pg) => soak(p, pg)],
+  ['faults', (pg) => faults(p, pg)],
+];
+
+function print(r) {
+  console.log(`\n## ${r.name}`);
+  for (const [k, v] of r.figures) console.log(`  ${k}: ${v}`);
+  for (const n of r.notes) console.log(`  note: ${n}`);
+  console.log(`STRESS ${r.pass ? 'PASS' : 'FAIL'} ${r.name}: ${r.reason}`);
+}
+
+function markdown(results, startedAt, seconds) {
+  const out = [
+    '# Reliability figures',
+    '',
+    `Written by \`npm run stress -- --profile ${profileName} --write-docs\` (scripts/stress/) on ${startedAt.slice(0, 10)}: ` +
+      `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+      `Node ${process.version}, PostgreSQL with default settings in a private cluster; ${Math.round(seconds)} s in all. ` +
+      `Other work ran on the same machine at the same time, so latencies and CPU are indicative; ratios against a peer are measured in the same run.`,
+    '',
+    profileName === 'short'
+      ? '**These figures are from the short profile** (the one CI runs), with the smaller numbers given in each scenario; ' +
+        'the long profile (`--profile long`, about an hour: 5 min of exporter load, 500 targets at 15 s, a 20,000-scrape soak with ' +
+        '50 containers, a 10-minute PostgreSQL outage) has not been run for this page yet.'
+      : 'These figures are from the long profile.',
+    '',
+    'Each scenario runs real processes on 127.0.0.1 only and ends with a PASS/FAIL verdict; `npm run stress` exits non-zero when one fails. ' +
+      'CI (`.ci/run`) runs the short profile after the tests, before the final summary line.',
+    '',
+  ];
+  for (const r of results) {
+    out.push(
+      `## ${r.name} — ${r.pass ? 'PASS' : 'FAIL'}`,
+      '',
+      r.checked,
+      '',
+      '| figure | value |',
+      '|---|---|',
+    );
+    for (const [k, v] of r.figures) out.push(`| ${k} | ${String(v).replace(/\|/g, '\\|')} |`);
+    out.push('');
+    for (const n of r.notes) out.push(`- ${n}`);
+    if (r.notes.length > 0) out.push('');
+    if (!r.pass) out.push(`Verdict: FAIL — ${r.reason}`, '');
+  }
+  out.push(
+    '## Defects the suite found (open)',
+    '',
+    '- **Slow cold start of new series**: the first round of a fleet or of a large target, where every series is ' +
+      'new, is written at a few thousand series a second (series are created in small INSERTs), so 100 new ' +
+      'targets of 816 samples take about 20 s and a 300,000-sample target more than a minute; rounds overrun ' +
+      'meanwhile. The figures above are measured after it (the cold start time is reported apart).',
+    '- **Every write of several targets goes through the duplicate-key path**: with more than one target, a COPY ' +
+      'into `samples_blocks` fails with a unique violation on `(block, time)` (scrapes of one round whose series ' +
+      'share a block of 128 ids, written in separate batches) and is redone as a merge, logging "samples of this ' +
+      'batch were already stored (retry after a lost commit)" at info on every batch although nothing was retried. ' +
+      'No data is lost or doubled (rows per scrape are equal in every check above), but each such write costs a ' +
+      'failed COPY and a merge.',
+    '',
+    '## Not covered yet',
+    '',
+    "- **Clock jumps** on the sink's host: the sink takes each round's time from `Date.now()` (`Sink.scrapeRound(nowMs)` is a seam inside the process only); " +
+      "there is no clock seam a separate process can drive, and the suite does not change the machine's clock (other work shares it).",
+    "- **A hung NFS-like mount** (the filesystem collector's `--collector.filesystem.mount-timeout`): needs a mount that blocks `statfs` " +
+      '(an NFS server stopped, or a FUSE file system that never answers); neither is set up here.',
+    '- **`/proc` files vanishing mid-read** is exercised only as the soak does it (containers and their processes exit during scrapes), ' +
+      'not by a targeted fault.',
+    '',
+  );
+  return `${out.join('\n')}`;
+}
+
+async function main() {
+  const startedAt = new Date().toISOString();
+  const t0 = Date.now();
+  console.log(`hostscope stress, profile ${profileName}, ${startedAt}`);
+  const cluster = await privateCluster();
+  const { Client } = await import('pg');
+  const admin = new Client({ connectionString: cluster.url });
+  await admin.connect();
+  const pg = { admin, url: cluster.url, cluster };
+  const results = [];
+  try {
+    for (const [key, run] of SCENARIOS) {
+      if (only.size > 0 && !only.has(key)) continue;
+      const s0 = Date.now();
+      let rs;
+      try {
+        rs = await run(pg);
+      } catch (err) {
+        rs = {
+          name: key,
+          checked: 'the scenario could not run to its end',
+          figures: [],
+          notes: [],
+          pass: false,
+          reason: `error: ${err instanceof Error ? err.message : String(err)}`,
+        };
+      }
+      const took = `${Math.round((Date.now() - s0) / 1000)} s`;
+      for (const r of Array.isArray(rs) ? rs : [rs]) {
+        r.figures.push([Array.isArray(rs) ? 'time of this group of scenarios' : 'scenario time', took]);
+        print(r);
+        results.push(r);
+      }
+    }
+  } finally {
+    await admin.end();
+    cluster.stop();
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const failed = results.filter((r) => !r.pass);
+  console.log(
+    `\nSTRESS ${failed.length === 0 ? 'PASS' : 'FAIL'}: ${results.length - failed.length} passed, ${failed.length} failed, ${Math.round(seconds)} s`,
+  );
+  if (writeDocs) {
+    // Formatted as `npm run lint` (prettier --check) expects it.
+    const prettier = await import('prettier');
+    const file = path.join(ROOT, 'docs', 'reliability.md');
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    const text = await prettier.format(markdown(results, startedAt, seconds), { ...options, filepath: file });
+    writeFileSync(file, text);
+    console.log('wrote docs/reliability.md');
+  }
+  process.exitCode = failed.length === 0 ? 0 : 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
