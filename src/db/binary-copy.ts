@@ -102,13 +102,14 @@ export class BinaryCopyWriter {
   }
 
   /**
-   * One (int8, timestamptz, float8[]) row, the shape of a block of samples: element i of the array is
-   * `values[i]`, or NULL where `present[i]` is 0, for i < `length` (a one-dimensional array from 1).
+   * One (int8, timestamptz, int4, float8[]) row, the shape of a block of samples: element i of the array
+   * is `values[i]`, or NULL where `present[i]` is 0, for i < `length` (a one-dimensional array from 1).
    */
   blockRow(
     block: number,
     timeHigh: number,
     timeLow: number,
+    source: number,
     values: Float64Array,
     present: Uint8Array,
     length: number,
@@ -116,10 +117,10 @@ export class BinaryCopyWriter {
     let nulls = 0;
     for (let i = 0; i < length; i++) if (present[i] === 0) nulls++;
     const arrayBytes = 20 + nulls * 4 + (length - nulls) * 12;
-    this.ensure(30 + arrayBytes);
+    this.ensure(38 + arrayBytes);
     const b = this.buf;
     let p = this.pos;
-    b.writeInt16BE(3, p);
+    b.writeInt16BE(4, p);
     b.writeInt32BE(8, p + 2);
     const high = Math.floor(block / 4294967296);
     b.writeInt32BE(high, p + 6);
@@ -127,13 +128,15 @@ export class BinaryCopyWriter {
     b.writeInt32BE(8, p + 14);
     b.writeInt32BE(timeHigh, p + 18);
     b.writeUInt32BE(timeLow, p + 22);
-    b.writeInt32BE(arrayBytes, p + 26);
-    b.writeInt32BE(1, p + 30); // dimensions
-    b.writeInt32BE(nulls > 0 ? 1 : 0, p + 34); // has nulls
-    b.writeInt32BE(FLOAT8_OID, p + 38);
-    b.writeInt32BE(length, p + 42);
-    b.writeInt32BE(1, p + 46); // lower bound
-    p += 50;
+    b.writeInt32BE(4, p + 26);
+    b.writeInt32BE(source, p + 30);
+    b.writeInt32BE(arrayBytes, p + 34);
+    b.writeInt32BE(1, p + 38); // dimensions
+    b.writeInt32BE(nulls > 0 ? 1 : 0, p + 42); // has nulls
+    b.writeInt32BE(FLOAT8_OID, p + 46);
+    b.writeInt32BE(length, p + 50);
+    b.writeInt32BE(1, p + 54); // lower bound
+    p += 58;
     for (let i = 0; i < length; i++) {
       if (present[i] === 0) {
         b.writeInt32BE(-1, p);

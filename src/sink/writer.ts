@@ -86,29 +86,31 @@ const ROWS: HeadTable = {
 };
 
 /**
- * A block row that exists already (a retried batch, or another target's series of the same block scraped
- * at the same millisecond) keeps its values and gains the positions it lacked.
+ * A block row that exists already (a retried batch; or, rarely, another target whose 32-bit source hash is
+ * the same, with series in the same block, scraped at the same millisecond) keeps its values and gains
+ * the positions it lacked.
  */
 const BLOCKS: HeadTable = {
   table: 'samples_blocks',
-  columns: 'block, time, "values"',
+  columns: 'block, time, source, "values"',
   async merge(s, payload) {
     await s.exec(
       `CREATE TEMP TABLE IF NOT EXISTS hostscope_blocks_staging
-         (block bigint, time timestamptz, "values" double precision[]) ON COMMIT DELETE ROWS`,
+         (block bigint, time timestamptz, source integer, "values" double precision[]) ON COMMIT DELETE ROWS`,
     );
-    await s.copyBinary('hostscope_blocks_staging (block, time, "values")', payload);
+    await s.copyBinary('hostscope_blocks_staging (block, time, source, "values")', payload);
     const [row] = await s.query<{ n: number }>(
       `WITH fresh AS (
          SELECT count(*)::int AS n
            FROM hostscope_blocks_staging st
-           LEFT JOIN hostscope.samples_blocks b ON b.block = st.block AND b.time = st.time
+           LEFT JOIN hostscope.samples_blocks b
+                  ON b.block = st.block AND b.time = st.time AND b.source = st.source
           CROSS JOIN LATERAL generate_subscripts(st."values", 1) AS i
           WHERE st."values"[i] IS NOT NULL AND (b."values" IS NULL OR b."values"[i] IS NULL)
        ), up AS (
-         INSERT INTO hostscope.samples_blocks (block, time, "values")
-         SELECT block, time, "values" FROM hostscope_blocks_staging
-         ON CONFLICT (block, time) DO UPDATE
+         INSERT INTO hostscope.samples_blocks (block, time, source, "values")
+         SELECT block, time, source, "values" FROM hostscope_blocks_staging
+         ON CONFLICT (block, time, source) DO UPDATE
            SET "values" = hostscope.merge_block(samples_blocks."values", EXCLUDED."values")
          RETURNING 1)
        SELECT (SELECT n FROM fresh) AS n, (SELECT count(*) FROM up) AS rows`,
@@ -124,6 +126,16 @@ interface ResolveChunk {
   readonly labelSets: [string, string][][];
   readonly metricIds: number[];
   readonly ids: (number | undefined)[];
+}
+
+/** The `source` of a target's block rows: a 32-bit FNV-1a hash of its series key prefix. */
+function sourceOf(prefix: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < prefix.length; i++) {
+    h ^= prefix.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
 }
 
 /** Histogram and summary parts and counters are cumulative: the hourly rollup computes their increase. */
@@ -308,7 +320,7 @@ export class SampleWriter {
           entry.stamp = stamp;
           if (!grouped) {
             grouped = true;
-            blocks.at(scrapeTime);
+            blocks.at(scrapeTime, sourceOf(targetPrefix((scrapes[k] as PendingScrape).target)));
             blockHours.add(hourStart(scrapeTime));
             if (scrapeTime < currentHour) lateHours.add(hourStart(scrapeTime));
           }

@@ -2,8 +2,8 @@ import { BinaryCopyWriter, splitTimestamp } from '../db/binary-copy';
 import { BLOCK_WIDTH } from '../db/migrations/0004_blocks';
 
 /**
- * Gathers samples that share a timestamp (a scrape's) into block rows of `samples_blocks`: one row per
- * BLOCK_WIDTH consecutive series ids and time, element `id % BLOCK_WIDTH` holding the value. The value
+ * Gathers samples that share a timestamp and a source (a scrape's) into block rows of `samples_blocks`: one
+ * row per BLOCK_WIDTH consecutive series ids, time and source, element `id % BLOCK_WIDTH` holding the value. The value
  * and presence arrays of all blocks live in two pooled typed arrays that are reused from batch to batch,
  * so a 300k-sample scrape allocates no per-block objects.
  */
@@ -13,8 +13,8 @@ export class BlockBatch {
   /** Per slot: how many leading elements the row has (the highest present offset + 1). */
   private lengths = new Int32Array(256);
   private slots = 0;
-  /** time (ms) -> block -> slot */
-  private readonly times = new Map<number, Map<number, number>>();
+  /** time (ms) -> source -> block -> slot */
+  private readonly times = new Map<number, Map<number, Map<number, number>>>();
   private current: Map<number, number> | undefined;
   private lastBlock = -1;
   private lastSlot = -1;
@@ -24,12 +24,17 @@ export class BlockBatch {
     return this.count;
   }
 
-  /** Starts (or resumes) the group of samples at `timeMs`. */
-  at(timeMs: number): void {
-    let group = this.times.get(timeMs);
+  /** Starts (or resumes) the group of samples at `timeMs` from `source` (a 32-bit integer). */
+  at(timeMs: number, source: number): void {
+    let sources = this.times.get(timeMs);
+    if (sources === undefined) {
+      sources = new Map();
+      this.times.set(timeMs, sources);
+    }
+    let group = sources.get(source);
     if (group === undefined) {
       group = new Map();
-      this.times.set(timeMs, group);
+      sources.set(source, group);
     }
     this.current = group;
     this.lastBlock = -1;
@@ -84,23 +89,29 @@ export class BlockBatch {
     return this.times.keys();
   }
 
-  /** Encodes every block row, by time and then block (index order), as binary COPY of (block, time, values). */
+  /**
+   * Encodes every block row, by time, source and block (index order), as binary COPY of (block, time,
+   * source, values).
+   */
   encode(copy: BinaryCopyWriter): number {
     let rows = 0;
-    for (const [timeMs, group] of [...this.times].sort((a, b) => a[0] - b[0])) {
+    const byKey = <T>(a: [number, T], b: [number, T]) => a[0] - b[0];
+    for (const [timeMs, sources] of [...this.times].sort(byKey)) {
       const [high, low] = splitTimestamp(timeMs);
-      for (const [block, slot] of [...group].sort((a, b) => a[0] - b[0])) {
-        const from = slot * BLOCK_WIDTH;
-        copy.blockRow(
-          block,
-          high,
-          low,
-          this.values.subarray(from, from + BLOCK_WIDTH),
-          this.present.subarray(from, from + BLOCK_WIDTH),
-          this.lengths[slot] as number,
-        );
-        rows++;
-      }
+      for (const [source, group] of [...sources].sort(byKey))
+        for (const [block, slot] of [...group].sort(byKey)) {
+          const from = slot * BLOCK_WIDTH;
+          copy.blockRow(
+            block,
+            high,
+            low,
+            source,
+            this.values.subarray(from, from + BLOCK_WIDTH),
+            this.present.subarray(from, from + BLOCK_WIDTH),
+            this.lengths[slot] as number,
+          );
+          rows++;
+        }
     }
     return rows;
   }

@@ -1,6 +1,6 @@
 /**
  * Migration 4: a block-shaped head for scraped samples. Every sample of a scrape shares the scrape's time,
- * so the sink writes one `samples_blocks` row per 128 consecutive series ids and scrape time, the values
+ * so the sink writes one `samples_blocks` row per 128 consecutive series ids, scrape time and target, the values
  * as a float8[] indexed by `series_id % 128` (NULL where a series of the block had no sample). A 300k-sample
  * scrape is ~2,400 rows and index entries instead of 300k: PostgreSQL's per-row cost (tuple, WAL record,
  * primary-key insert) is paid once per 128 samples. `samples_raw` stays the head for samples with their
@@ -13,11 +13,14 @@ export const name = 'blocks';
 export const BLOCK_WIDTH = 128;
 
 export const sql = `
+-- source: a 32-bit hash of the scraped target. Targets scraped in the same round share its time, and two
+-- targets' series may share a block: each writes its own row, so neither collides with the other.
 CREATE TABLE hostscope.samples_blocks (
   block bigint NOT NULL,
   time timestamptz NOT NULL,
+  source integer NOT NULL,
   "values" double precision[] NOT NULL,
-  PRIMARY KEY (block, time)
+  PRIMARY KEY (block, time, source)
 ) PARTITION BY RANGE (time);
 
 -- The block partition for one hour (always hourly; created beside the hour's samples_raw partition).

@@ -104,15 +104,19 @@ function behaviour(name: string, open: () => Promise<{ db: Database; close: () =
       expect(await stored(db)).toEqual(expected(a, n, [0, 1]).sort());
     });
 
-    it('merges two targets whose series share a block and were scraped at the same millisecond', async () => {
+    it('keeps two targets whose series share a block, scraped at the same millisecond, apart', async () => {
       // a's series take ids 1..100, b's the next ones: the block holding ids up to 127 has both.
       const w = writer();
       await w.write([scrape(body(100, 0), T0, a)], T0);
-      await w.write([scrape(body(100, 0), T0, b)], T0);
-      // Written apart, as two scrape rounds of one sink or two sinks would.
+      // Written apart, as the batches of one round or two sinks are: no collision, no merge.
+      expect((await w.write([scrape(body(100, 0), T0, b)], T0)).deduplicated).toBe(false);
       await w.write([scrape(body(100, 1), T0 + 1000, a)], T0);
-      await writer().write([scrape(body(100, 1), T0 + 1000, b)], T0);
-      expect(await stored(db)).toEqual([...expected(a, 100, [0, 1]), ...expected(b, 100, [0, 1])].sort());
+      expect((await writer().write([scrape(body(100, 1), T0 + 1000, b)], T0)).deduplicated).toBe(false);
+      // And in one batch.
+      await w.write([scrape(body(100, 2), T0 + 2000, a), scrape(body(100, 2), T0 + 2000, b)], T0);
+      expect(await stored(db)).toEqual(
+        [...expected(a, 100, [0, 1, 2]), ...expected(b, 100, [0, 1, 2])].sort(),
+      );
     });
   });
 }
