@@ -339,11 +339,12 @@ async function dockerdKill() {
   }
 }
 
-export async function faults(p) {
+/** `skip`: names of fault functions to leave out (`--skip diskFull`). */
+export async function faults(p, _pg, skip = new Set()) {
   const out = [];
   const c = await controllableCluster();
   try {
-    for (const f of [postgresOutage, signals, diskFull]) {
+    for (const f of [postgresOutage, signals, diskFull].filter((g) => !skip.has(g.name))) {
       try {
         out.push(await f(p, c));
       } catch (err) {

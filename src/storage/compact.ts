@@ -163,14 +163,15 @@ export async function compactRange(
         stop = EXCLUDED.stop, times_id = EXCLUDED.times_id, count = EXCLUDED.count, "values" = EXCLUDED."values"
       RETURNING 1)
     SELECT (SELECT count(*) FROM up) AS chunks, (SELECT COALESCE(sum(n), 0) FROM hs_groups) AS samples`);
+  const emptying = [raw, blocks]
+    .filter((t) => t !== undefined)
+    .map((t) => (wholePartition ? `TRUNCATE ${t}` : `DELETE FROM ${t} r WHERE ${range}`))
+    .join(';\n');
   await s.exec(`
     DELETE FROM hostscope.chunk_times ct USING hs_old o
      WHERE ct.start = o.start AND ct.id = o.times_id
        AND NOT EXISTS (SELECT 1 FROM hostscope.chunks c WHERE c.start = o.start AND c.times_id = o.times_id);
-    ${[raw, blocks]
-      .filter((t) => t !== undefined)
-      .map((t) => (wholePartition ? `TRUNCATE ${t}` : `DELETE FROM ${t} r WHERE ${range}`))
-      .join(';\n')};
+    ${emptying};
     DROP TABLE hs_src, hs_groups, hs_blocks, hs_old, hs_merged, hs_final;
   `);
   return { samples: Number(written[0]?.samples ?? 0), chunks: Number(written[0]?.chunks ?? 0) };
