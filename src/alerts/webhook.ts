@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { isConnectionError, type Database } from '../db/database';
 import type { Logger } from '../log/logger';
-import { BodyTooLargeError, ClientAbortedError, readBody, refuseBody } from '../http/body';
+import { BodyTooLargeError, ClientAbortedError, readBody } from '../http/body';
 import { parseWebhookBody } from './payload';
 import { storeNotification } from './store';
 import { AlertWebhookMetrics } from './webhook-metrics';
@@ -19,6 +19,16 @@ export interface AlertWebhookDeps {
   readonly metrics?: AlertWebhookMetrics;
   /** The clock of the last-success timestamp. */
   readonly now?: () => number;
+}
+
+/** Reads what is left of a request and drops it; past `maxBytes` more, gives up and closes the socket. */
+function discardBody(req: IncomingMessage, maxBytes: number): void {
+  let dropped = 0;
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > maxBytes) req.socket.destroy();
+  });
+  req.resume();
 }
 
 /**
@@ -43,7 +53,10 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
             { limit, remote: req.socket.remoteAddress },
             'alertmanager webhook: notification larger than the limit refused',
           );
-          refuseBody(res, err.message);
+          // Read and drop the rest of the body (up to as much again), so that the sender reads the 413:
+          // closing a connection with unread data resets it, answer and all.
+          discardBody(req, limit);
+          res.status(413).type('text/plain').send(`${err.message}\n`);
           return;
         }
         metrics.request('unreadable');
