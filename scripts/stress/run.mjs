@@ -100,7 +100,7 @@ function markdown(results, startedAt, seconds) {
     '',
     '- **Slow cold start of new series**: the first round of a fleet or of a large target, where every series is ' +
       'new, is slow when the new series come from many targets (series are created in small INSERTs): 200 new ' +
-      'targets of 816 samples took 75 s in a trial run (100 targets: 11 to 19 s), against about 13 s for ' +
+      'targets of 816 samples took 75 s in a trial run (100 targets: 11 to 22 s), against 13 to 30 s for ' +
       '300,000 new series from 2 targets; rounds overrun meanwhile. The figures above are measured after it (the cold start time is reported apart).',
     '- **Every write of several targets goes through the duplicate-key path**: with more than one target, a COPY ' +
       'into `samples_blocks` fails with a unique violation on `(block, time)` (scrapes of one round whose series ' +
