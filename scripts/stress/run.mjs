@@ -101,15 +101,18 @@ function markdown(results, startedAt, seconds) {
     '## Defects the suite found (open)',
     '',
     '- **Slow cold start of new series**: the first round of a fleet or of a large target, where every series is ' +
-      'new, is written at a few thousand series a second (series are created in small INSERTs), so 100 new ' +
-      'targets of 816 samples take about 20 s and a 300,000-sample target more than a minute; rounds overrun ' +
-      'meanwhile. The figures above are measured after it (the cold start time is reported apart).',
+      'new, is slow when the new series come from many targets (series are created in small INSERTs): 200 new ' +
+      'targets of 816 samples took 75 s in a trial run (100 targets: 11 to 22 s), against 13 to 30 s for ' +
+      '300,000 new series from 2 targets; rounds overrun meanwhile. The figures above are measured after it (the cold start time is reported apart).',
     '- **Every write of several targets goes through the duplicate-key path**: with more than one target, a COPY ' +
       'into `samples_blocks` fails with a unique violation on `(block, time)` (scrapes of one round whose series ' +
       'share a block of 128 ids, written in separate batches) and is redone as a merge, logging "samples of this ' +
       'batch were already stored (retry after a lost commit)" at info on every batch although nothing was retried. ' +
       'No data is lost or doubled (rows per scrape are equal in every check above), but each such write costs a ' +
       'failed COPY and a merge.',
+    '- **Disk full: not every lost sample is counted** (intermittent): in one of three runs the disk-full fault ' +
+      'lost about 14,600 samples more than `hostscope_sink_samples_dropped_total` counted, and the loss was not a ' +
+      'whole number of scrapes (a scrape stored in part). Not yet investigated (src/sink/buffer/).',
     '',
     '## Not covered yet',
     '',
