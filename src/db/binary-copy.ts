@@ -13,6 +13,21 @@ export const PG_EPOCH_MS = 946_684_800_000;
 /** Type OID of float8, the element type of block arrays. */
 const FLOAT8_OID = 701;
 
+/**
+ * The first 26 bytes of a sample-shaped row at `p`: the field count, an int8 (a series or block id, a safe
+ * integer) and a timestamptz given as its two 32-bit halves (see `splitTimestamp`).
+ */
+function rowHead(b: Buffer, p: number, fields: number, id: number, timeHigh: number, timeLow: number): void {
+  b.writeInt16BE(fields, p);
+  b.writeInt32BE(8, p + 2);
+  const high = Math.floor(id / 4294967296);
+  b.writeInt32BE(high, p + 6);
+  b.writeUInt32BE(id - high * 4294967296, p + 10);
+  b.writeInt32BE(8, p + 14);
+  b.writeInt32BE(timeHigh, p + 18);
+  b.writeUInt32BE(timeLow, p + 22);
+}
+
 /** Growable byte buffer with big-endian writers; one instance per COPY. */
 export class BinaryCopyWriter {
   private buf: Buffer;
@@ -88,14 +103,7 @@ export class BinaryCopyWriter {
     this.ensure(38);
     const b = this.buf;
     const p = this.pos;
-    b.writeInt16BE(3, p);
-    b.writeInt32BE(8, p + 2);
-    const high = Math.floor(id / 4294967296);
-    b.writeInt32BE(high, p + 6);
-    b.writeUInt32BE(id - high * 4294967296, p + 10);
-    b.writeInt32BE(8, p + 14);
-    b.writeInt32BE(timeHigh, p + 18);
-    b.writeUInt32BE(timeLow, p + 22);
+    rowHead(b, p, 3, id, timeHigh, timeLow);
     b.writeInt32BE(8, p + 26);
     b.writeDoubleBE(value, p + 30);
     this.pos = p + 38;
@@ -120,14 +128,7 @@ export class BinaryCopyWriter {
     this.ensure(38 + arrayBytes);
     const b = this.buf;
     let p = this.pos;
-    b.writeInt16BE(4, p);
-    b.writeInt32BE(8, p + 2);
-    const high = Math.floor(block / 4294967296);
-    b.writeInt32BE(high, p + 6);
-    b.writeUInt32BE(block - high * 4294967296, p + 10);
-    b.writeInt32BE(8, p + 14);
-    b.writeInt32BE(timeHigh, p + 18);
-    b.writeUInt32BE(timeLow, p + 22);
+    rowHead(b, p, 4, block, timeHigh, timeLow);
     b.writeInt32BE(4, p + 26);
     b.writeInt32BE(source, p + 30);
     b.writeInt32BE(arrayBytes, p + 34);
