@@ -4,7 +4,8 @@
 // port, listen address and socket directory; fsync, shared_buffers, WAL all as shipped):
 //  A. steady state: the real `node dist/cli.js sink` scrapes one 300k-sample target every second over HTTP
 //     (a separate target process serving precomputed node_exporter-like bodies whose values change every
-//     request). After a warm-up scrape that creates the series, BENCH_SECONDS of: samples/s from the sink's
+//     request). After a warm-up scrape that creates the series (its peak RSS reported on its own) and 10 s to
+//     settle, BENCH_SECONDS of: samples/s from the sink's
 //     own hostscope_sink_samples_written_total, RSS every second, scrape rounds done, and event-loop stalls
 //     (the latency of a GET /health probe sent every 100 ms: a busy event loop answers late).
 //  B. cold start: `sink --once` on the same target, whose 300k series already exist: wall time and peak RSS.
@@ -148,6 +149,7 @@ async function main() {
       `${steady.rssPeak.toFixed(0)} / ${steady.rssMedian.toFixed(0)}`,
       '<= 300',
     ]);
+    rows.push(['first scrape, 300k new series: peak RSS MB', steady.warmupPeak.toFixed(0), '']);
     rows.push([
       'steady event-loop stall max / p99 ms',
       `${steady.stallMax.toFixed(0)} / ${steady.stallP99.toFixed(0)}`,

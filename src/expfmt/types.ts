@@ -13,6 +13,13 @@ export interface ParsedSample {
 export interface SeriesLine {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * A slot for the consumer of the parse cache (the sink's writer keeps the line's series id here, so a big
+   * target costs no map entry or object per series): `ref` is valid only while `refOwner` is the token the
+   * consumer wrote it with. The parser sets them to -1 and 0.
+   */
+  ref: number;
+  refOwner: number;
 }
 
 /** The samples of one parse as columns (a parse with a ParseCache): no object per sample. */

@@ -37,20 +37,20 @@ export interface WriteResult {
   readonly deduplicated: boolean;
 }
 
-/** A cached series: its id, and the last scrape (by sequence number) that wrote it. */
-interface SeriesEntry {
-  id: number;
-  stamp: number;
-}
-
+/**
+ * The samples of a target's last written scrape in order (parses without a ParseCache): `ids` holds series
+ * ids once `resolved`, and before that (a scrape of the write in progress) positions in that write.
+ */
 interface ScrapeLayout {
   readonly names: string[];
   readonly labels: Readonly<Record<string, string>>[];
-  readonly entries: SeriesEntry[];
+  readonly ids: number[];
+  resolved: boolean;
 }
 
+/** A series not in the cache: resolve() sets its id. */
 interface Miss {
-  readonly entry: SeriesEntry;
+  id: number;
   readonly fast: string;
   readonly metric: string;
   readonly family: ParsedFamily;
@@ -128,6 +128,60 @@ interface ResolveChunk {
   readonly ids: (number | undefined)[];
 }
 
+/**
+ * Where the samples of one write whose series ids are not known yet take them from once resolve() ran: a
+ * miss, or an earlier sample of the same write (a repeat of a series that is itself waiting).
+ */
+class Deferred {
+  readonly at: number[] = [];
+  readonly from: (Miss | number)[] = [];
+
+  add(at: number, from: Miss | number): void {
+    this.at.push(at);
+    this.from.push(from);
+  }
+
+  /** Fills ids[] in order: a position always refers to an earlier sample, filled before it. */
+  fill(ids: Float64Array): void {
+    for (let k = 0; k < this.at.length; k++) {
+      const from = this.from[k] as Miss | number;
+      ids[this.at[k] as number] = typeof from === 'number' ? (ids[from] as number) : from.id;
+    }
+  }
+}
+
+/** Per-write columns, reused from write to write (a 300k-sample scrape would otherwise allocate ~8 MB). */
+class WriteScratch {
+  ids = new Float64Array(0);
+  values = new Float64Array(0);
+  /** Own timestamps (NaN for none): only writes of samples that carry them (import) size this one. */
+  private times = new Float64Array(0);
+  busy = false;
+
+  /** The timestamp column for n samples, all NaN. */
+  timestamps(n: number): Float64Array {
+    if (this.times.length < n) this.times = new Float64Array(this.ids.length);
+    const t = this.times.subarray(0, n);
+    t.fill(NaN);
+    return t;
+  }
+
+  /** Room for n samples; a write that finds the scratch busy (none does today) gets its own. */
+  take(n: number): WriteScratch {
+    const s = this.busy ? new WriteScratch() : this;
+    if (s.ids.length < n) {
+      const size = Math.max(n, Math.ceil(s.ids.length * 1.25));
+      s.ids = new Float64Array(size);
+      s.values = new Float64Array(size);
+    }
+    s.busy = true;
+    return s;
+  }
+}
+
+/** Tokens that mark which writer and target a SeriesLine's ref belongs to; never reused. */
+let lastToken = 0;
+
 /** The `source` of a target's block rows: a 32-bit FNV-1a hash of its series key prefix. */
 function sourceOf(prefix: string): number {
   let h = 0x811c9dc5;
@@ -156,15 +210,18 @@ export function isCounterSample(family: ParsedFamily, sampleName: string): boole
  * NOTHING, so retries never duplicate and never fail.
  */
 export class SampleWriter {
-  private readonly series = new Map<string, SeriesEntry>();
+  /** Series ids by fastKey(). */
+  private readonly series = new Map<string, number>();
   /** Per target, the samples of its last written scrape in order (see write()). */
   private readonly layouts = new Map<string, ScrapeLayout>();
   /**
-   * Per target, the series of each line of a columnar parse: the parser hands out the same SeriesLine
-   * object while a line repeats, so this is one identity lookup per sample (no key built, nothing hashed).
+   * Per target, the token its SeriesLines' refs carry. The parser hands out the same SeriesLine object
+   * while a line repeats, and the line keeps its series id: one field read per sample, with no key built,
+   * nothing hashed and no object or map entry per series. The token ties the id to this writer (its
+   * database) and the target's labels; a new token disowns every ref written before.
    */
-  private readonly lineEntries = new Map<string, WeakMap<SeriesLine, SeriesEntry>>();
-  private stamp = 0;
+  private readonly tokens = new Map<string, number>();
+  private readonly scratch = new WriteScratch();
   /** The COPY buffer of the last write, written into again by the next (see BinaryCopyWriter). */
   private copyBuffer: Buffer | undefined;
   private readonly metrics = new Map<string, number>();
@@ -190,32 +247,68 @@ export class SampleWriter {
   forgetTarget(target: Target): void {
     const prefix = targetPrefix(target);
     this.layouts.delete(prefix);
-    this.lineEntries.delete(prefix);
+    this.tokens.delete(prefix);
   }
 
   /** Drops the caches (tests; or after the schema was recreated under us). */
   resetCaches(): void {
     this.series.clear();
     this.layouts.clear();
-    this.lineEntries.clear();
+    this.tokens.clear();
     this.metrics.clear();
     this.partitions.reset();
   }
 
   async write(scrapes: readonly PendingScrape[], nowMs = Date.now()): Promise<WriteResult> {
-    // Pass 1: look every sample's series up in the cache; misses get a placeholder filled by resolve().
     let total = 0;
     for (const s of scrapes) total += s.sampleCount;
-    const entries = new Array<SeriesEntry>(total);
-    const values = new Float64Array(total);
-    const times = new Float64Array(total);
-    const explicit = new Uint8Array(total);
+    const scratch = this.scratch.take(total);
+    try {
+      return await this.writeWith(scratch, total, scrapes, nowMs);
+    } finally {
+      scratch.busy = false;
+    }
+  }
+
+  private async writeWith(
+    scratch: WriteScratch,
+    total: number,
+    scrapes: readonly PendingScrape[],
+    nowMs: number,
+  ): Promise<WriteResult> {
+    // Pass 1: every sample's series id, from its line or the cache; misses are filled in by resolve().
+    const { ids, values } = scratch;
+    /** Per sample, its own timestamp (NaN for none); only made once a sample carries one. */
+    let stamped: Float64Array | undefined;
     const scrapeEnds: number[] = [];
     const misses = new Map<string, Miss>();
-    const newLines: { byLine: WeakMap<SeriesLine, SeriesEntry>; line: SeriesLine; entry: SeriesEntry }[] = [];
+    const deferred = new Deferred();
+    /** Lines that get their ref once this write is stored, and the sample that has their id. */
+    const newLines: SeriesLine[] = [];
+    const newLineAt: number[] = [];
+    const lineTokens: number[] = [];
     let n = 0;
     let skipped = 0;
     const layouts = new Map<string, ScrapeLayout>();
+    const idOf = (
+      at: number,
+      prefix: string,
+      name: string,
+      labels: Readonly<Record<string, string>>,
+      family: ParsedFamily,
+      target: Target,
+    ): number => {
+      const key = fastKey(prefix, name, labels);
+      const id = this.series.get(key);
+      if (id !== undefined) return id;
+      let miss = misses.get(key);
+      if (miss === undefined) {
+        miss = { fast: key, metric: name, family, labels, target, id: -1 };
+        misses.set(key, miss);
+      }
+      deferred.add(at, miss);
+      return -1;
+    };
     for (const scrape of scrapes) {
       const prefix = targetPrefix(scrape.target);
       const low = scrape.timeMs - this.maxSkewMs.past;
@@ -223,11 +316,11 @@ export class SampleWriter {
       // Exporters list the same series in the same order every time: compare each sample with the one at
       // the same position in this target's previous scrape before building and hashing a cache key.
       const prev = layouts.get(prefix) ?? this.layouts.get(prefix);
-      const layout: ScrapeLayout = { names: [], labels: [], entries: [] };
-      let byLine = this.lineEntries.get(prefix);
-      if (byLine === undefined) {
-        byLine = new WeakMap();
-        this.lineEntries.set(prefix, byLine);
+      const layout: ScrapeLayout = { names: [], labels: [], ids: [], resolved: false };
+      let token = this.tokens.get(prefix);
+      if (token === undefined) {
+        token = ++lastToken;
+        this.tokens.set(prefix, token);
       }
       let pos = 0;
       for (const family of scrape.families) {
@@ -241,15 +334,15 @@ export class SampleWriter {
               continue;
             }
             const line = lines[i] as SeriesLine;
-            let entry = byLine.get(line);
-            if (entry === undefined) {
-              entry = this.lookup(prefix, line.name, line.labels, family, scrape.target, misses);
-              newLines.push({ byLine, line, entry });
+            if (line.refOwner === token) ids[n] = line.ref;
+            else {
+              ids[n] = idOf(n, prefix, line.name, line.labels, family, scrape.target);
+              newLines.push(line);
+              newLineAt.push(n);
+              lineTokens.push(token);
             }
-            entries[n] = entry;
             values[n] = vals[i] as number;
-            times[n] = ts ?? scrape.timeMs;
-            explicit[n] = ts === undefined ? 0 : 1;
+            if (ts !== undefined) (stamped ??= scratch.timestamps(total))[n] = ts;
             n++;
           }
           continue;
@@ -260,7 +353,6 @@ export class SampleWriter {
             skipped++;
             continue;
           }
-          let entry: SeriesEntry | undefined;
           if (
             prev !== undefined &&
             prev.names[pos] === sample.name &&
@@ -268,18 +360,20 @@ export class SampleWriter {
             (prev.labels[pos] === sample.labels ||
               sameLabels(prev.labels[pos] as Readonly<Record<string, string>>, sample.labels))
           ) {
-            entry = prev.entries[pos] as SeriesEntry;
-          } else {
-            entry = this.lookup(prefix, sample.name, sample.labels, family, scrape.target, misses);
-          }
+            const same = prev.ids[pos] as number;
+            if (prev.resolved) ids[n] = same;
+            else {
+              // An earlier scrape of this write: same as the sample at that position, once it is known.
+              ids[n] = ids[same] as number;
+              if (ids[n] === -1) deferred.add(n, same);
+            }
+          } else ids[n] = idOf(n, prefix, sample.name, sample.labels, family, scrape.target);
           layout.names.push(sample.name);
           layout.labels.push(sample.labels);
-          layout.entries.push(entry);
+          layout.ids.push(n);
           pos++;
-          entries[n] = entry;
           values[n] = sample.value;
-          times[n] = ts ?? scrape.timeMs;
-          explicit[n] = ts === undefined ? 0 : 1;
+          if (ts !== undefined) (stamped ??= scratch.timestamps(total))[n] = ts;
           n++;
         }
       }
@@ -287,10 +381,10 @@ export class SampleWriter {
       scrapeEnds.push(n);
     }
     if (misses.size > 0) await this.resolve([...misses.values()]);
+    deferred.fill(ids);
 
     // Pass 2: samples at their scrape's time go into block rows (samples_blocks), samples with their own
-    // timestamp into (series_id, time, value) rows (samples_raw). The first sample of a series in a scrape
-    // wins (Prometheus rejects the later ones as duplicates); `stamp` marks the scrape that last wrote it.
+    // timestamp into (series_id, time, value) rows (samples_raw).
     const copy = new BinaryCopyWriter(1024, this.copyBuffer);
     this.copyBuffer = undefined; // in use until this write's COPY is done
     const blocks = this.blocks;
@@ -303,7 +397,6 @@ export class SampleWriter {
     let rows = 0;
     let start = 0;
     scrapeEnds.forEach((end, k) => {
-      const stamp = ++this.stamp;
       const scrapeTime = (scrapes[k] as PendingScrape).timeMs;
       let seenTs: Set<string> | undefined;
       let lastT = NaN;
@@ -311,27 +404,23 @@ export class SampleWriter {
       let tLow = 0;
       let grouped = false;
       for (let i = start; i < end; i++) {
-        const entry = entries[i] as SeriesEntry;
-        if (explicit[i] === 0) {
-          if (entry.stamp === stamp) {
-            skipped++;
-            continue;
-          }
-          entry.stamp = stamp;
+        const id = ids[i] as number;
+        const t = stamped === undefined ? NaN : (stamped[i] as number);
+        if (Number.isNaN(t)) {
           if (!grouped) {
             grouped = true;
             blocks.at(scrapeTime, sourceOf(targetPrefix((scrapes[k] as PendingScrape).target)));
             blockHours.add(hourStart(scrapeTime));
             if (scrapeTime < currentHour) lateHours.add(hourStart(scrapeTime));
           }
-          // A second scrape of the same target at the same millisecond repeats series: first one wins.
-          if (blocks.add(entry.id, values[i] as number)) written++;
+          // The first sample of a series in a scrape wins (Prometheus rejects the later ones as
+          // duplicates), as does the first of two scrapes of a target at the same millisecond.
+          if (blocks.add(id, values[i] as number)) written++;
           else skipped++;
           continue;
         }
-        const t = times[i] as number;
         seenTs ??= new Set<string>();
-        const key = `${entry.id}@${t}`;
+        const key = `${id}@${t}`;
         if (seenTs.has(key)) {
           skipped++;
           continue;
@@ -343,7 +432,7 @@ export class SampleWriter {
           hours.add(hourStart(t));
           if (t < currentHour) lateHours.add(hourStart(t));
         }
-        copy.sampleRow(entry.id, tHigh, tLow, values[i] as number);
+        copy.sampleRow(id, tHigh, tLow, values[i] as number);
         rows++;
         written++;
       }
@@ -369,30 +458,19 @@ export class SampleWriter {
          SELECT h FROM unnest($1::timestamptz[]) AS h ON CONFLICT DO NOTHING`,
         [[...lateHours].map((h) => new Date(h).toISOString())],
       );
-    // Only now are all entries resolved and stored: remember the layouts for the next scrapes.
-    for (const [prefix, layout] of layouts) this.layouts.set(prefix, layout);
-    for (const { byLine, line, entry } of newLines) byLine.set(line, entry);
-    return { written, skipped, deduplicated };
-  }
-
-  /** The cached series of a sample, or the placeholder of a miss that resolve() fills. */
-  private lookup(
-    prefix: string,
-    name: string,
-    labels: Readonly<Record<string, string>>,
-    family: ParsedFamily,
-    target: Target,
-    misses: Map<string, Miss>,
-  ): SeriesEntry {
-    const key = fastKey(prefix, name, labels);
-    const entry = this.series.get(key);
-    if (entry !== undefined) return entry;
-    let miss = misses.get(key);
-    if (miss === undefined) {
-      miss = { fast: key, metric: name, family, labels, target, entry: { id: -1, stamp: 0 } };
-      misses.set(key, miss);
+    // Only now are all ids resolved and stored: remember the layouts and lines for the next scrapes.
+    for (const [prefix, layout] of layouts) {
+      for (let k = 0; k < layout.ids.length; k++) layout.ids[k] = ids[layout.ids[k] as number] as number;
+      layout.resolved = true;
+      this.layouts.set(prefix, layout);
     }
-    return miss.entry;
+    newLines.forEach((line, k) => {
+      const id = ids[newLineAt[k] as number] as number;
+      // An id that fits in 31 bits is stored as a small integer, not boxed (a heap number per line).
+      line.ref = (id | 0) === id ? id | 0 : id;
+      line.refOwner = lineTokens[k] as number;
+    });
+    return { written, skipped, deduplicated };
   }
 
   /**
@@ -497,27 +575,20 @@ export class SampleWriter {
    */
   async seriesIds(scrape: PendingScrape): Promise<number[]> {
     const prefix = targetPrefix(scrape.target);
-    const entries: SeriesEntry[] = [];
+    const found: (number | Miss)[] = [];
     const misses = new Map<string, Miss>();
     for (const family of scrape.families)
       for (const sample of family.samples) {
         const key = fastKey(prefix, sample.name, sample.labels);
-        let entry = this.series.get(key) ?? misses.get(key)?.entry;
-        if (entry === undefined) {
-          entry = { id: -1, stamp: 0 };
-          misses.set(key, {
-            fast: key,
-            metric: sample.name,
-            family,
-            labels: sample.labels,
-            target: scrape.target,
-            entry,
-          });
+        let hit: number | Miss | undefined = this.series.get(key) ?? misses.get(key);
+        if (hit === undefined) {
+          hit = { fast: key, metric: sample.name, family, labels: sample.labels, target: scrape.target, id: -1 };
+          misses.set(key, hit);
         }
-        entries.push(entry);
+        found.push(hit);
       }
     if (misses.size > 0) await this.resolve([...misses.values()]);
-    return entries.map((e) => e.id);
+    return found.map((f) => (typeof f === 'number' ? f : f.id));
   }
 
   /** Writes a batch's usage rows and inventory snapshots (what write() stores besides samples). */
@@ -561,8 +632,8 @@ export class SampleWriter {
         const id = ids[k];
         if (id === undefined) throw new Error('a series was not created');
         for (const m of byHash.get(hash) as Miss[]) {
-          m.entry.id = id;
-          this.series.set(m.fast, m.entry);
+          m.id = id;
+          this.series.set(m.fast, id);
         }
       });
     }

@@ -211,6 +211,31 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
       expect(Number(series[0]?.n)).toBe(4);
     });
 
+
+    it('files a columnar line under the target labels of each write, when they change under one cache', async () => {
+      const t0 = Date.UTC(2030, 0, 3, 10);
+      const base: Target = { url: 'http://h3:9100/metrics', instance: 'h3:9100', job: 'node' };
+      const cache = new ParseCache();
+      const columnar = (t: Target, body: string, timeMs: number): PendingScrape => {
+        const families = parseExposition(body, 'text', cache);
+        return { target: t, timeMs, families, sampleCount: countSamples(families), containerUsage: [] };
+      };
+      const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      const a: Target = { ...base, labels: { dc: 'a' } };
+      const b: Target = { ...base, labels: { dc: 'b' } };
+      await w.write([columnar(a, 'x{k="1"} 1\n', t0)], t0);
+      // A file_sd reload relabels the target; the parser hands out the same line object for the same text.
+      await w.write([columnar(b, 'x{k="1"} 2\n', t0 + 1000)], t0);
+      await w.write([columnar(a, 'x{k="1"} 3\n', t0 + 2000)], t0);
+      const rows = await db.query<{ dc: string; values: number[] }>(
+        `SELECT labels->>'dc' AS dc, array_agg(value ORDER BY time) AS values
+           FROM hostscope.samples WHERE metric = 'x' AND labels->>'instance' = 'h3:9100' GROUP BY 1 ORDER BY 1`,
+      );
+      expect(rows).toEqual([
+        { dc: 'a', values: [1, 3] },
+        { dc: 'b', values: [2] },
+      ]);
+    });
     it('recreates a head partition that maintenance dropped under a running writer', async () => {
       const t0 = Date.UTC(2030, 0, 1, 10);
       const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
