@@ -196,6 +196,22 @@ export async function startSink({ dbUrl, targets = [], fileSd, interval = '1s', 
   };
 }
 
+/**
+ * The totals a stopped sink logs last ("stopped": samples written, scrapes and failed scrapes, samples
+ * dropped by reason): exact, where /metrics read before the stop can miss a last round.
+ */
+export function stoppedTotals(proc) {
+  for (let i = proc.lines.length - 1; i >= 0; i--) {
+    try {
+      const o = JSON.parse(proc.lines[i]);
+      if (typeof o.msg === 'string' && o.msg.startsWith('stopped') && o.dropped !== undefined) return o;
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
+
 /** The sink's own counters (all series of each family summed, dropped by reason). */
 export async function sinkMetrics(port) {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);

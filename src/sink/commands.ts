@@ -306,7 +306,7 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
   }
   await exporter?.stop();
   logger.info(
-    { written: running.sink.metrics.samplesWritten },
+    running.sink.metrics.totals(),
     ok ? 'stopped' : 'stopped with unwritten samples',
   );
   return ok ? 0 : 1;

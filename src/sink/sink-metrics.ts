@@ -65,6 +65,29 @@ export class SinkMetrics {
     });
   }
 
+  /** Samples not stored, by reason (hostscope_sink_samples_dropped_total). */
+  dropped(): Record<string, number> {
+    const b = this.buffer();
+    return {
+      buffer_damaged: b.corruptSamples,
+      buffer_full: b.droppedSamples,
+      buffer_write_failed: b.failedSamples,
+      rejected: b.rejectedSamples,
+      skipped: b.skipped,
+    };
+  }
+
+  /** The process's totals, for its last log line: what it scraped and what became of the samples. */
+  totals(): { written: number; scrapes: number; scrapeFailures: number; dropped: Record<string, number> } {
+    let scrapes = 0;
+    let scrapeFailures = 0;
+    for (const s of this.scrapes.values()) {
+      scrapes += s.total;
+      scrapeFailures += s.failures;
+    }
+    return { written: this.samplesWritten, scrapes, scrapeFailures, dropped: this.dropped() };
+  }
+
   families(): MetricFamily[] {
     const set = new MetricSet();
     const b = this.buffer();
@@ -95,14 +118,7 @@ export class SinkMetrics {
       b.maxBytes,
     );
     set.gauge('hostscope_sink_buffer_segments', 'Segment files in the disk buffer.', b.segments);
-    const dropped: [string, number][] = [
-      ['buffer_damaged', b.corruptSamples],
-      ['buffer_full', b.droppedSamples],
-      ['buffer_write_failed', b.failedSamples],
-      ['rejected', b.rejectedSamples],
-      ['skipped', b.skipped],
-    ];
-    for (const [reason, value] of dropped)
+    for (const [reason, value] of Object.entries(this.dropped()))
       set.counter('hostscope_sink_samples_dropped_total', DROPPED_HELP, value, { reason });
     set.gauge(
       'hostscope_sink_last_successful_write_timestamp_seconds',

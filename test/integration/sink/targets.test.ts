@@ -113,6 +113,19 @@ describeWithService(
         { v: 'inf', value: 'Infinity' },
         { v: 'nan', value: 'NaN' },
       ]);
+
+      // Its last line accounts for everything: scrapes, failed ones, and every sample written is stored.
+      const last = JSON.parse(out.trim().split('\n').pop() as string) as {
+        msg: string;
+        written: number;
+        scrapes: number;
+        scrapeFailures: number;
+        dropped: Record<string, number>;
+      };
+      const stored = await query<{ n: string }>(pg.url, 'SELECT count(*) AS n FROM hostscope.samples');
+      expect(last).toMatchObject({ msg: 'stopped', scrapes: targets.length, scrapeFailures: 4 });
+      expect(last.written).toBe(Number(stored[0]?.n));
+      expect(Object.values(last.dropped).reduce((a, b) => a + b, 0)).toBe(0);
     });
   },
 );
