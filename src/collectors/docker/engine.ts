@@ -80,6 +80,8 @@ export class DockerEngine {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly abort = new AbortController();
+  /** API requests under way (see request()), aborted by close(). */
+  private readonly requests = new Set<AbortController>();
   private state: ConnState = 'idle';
   private lastError: string | undefined;
   private connecting: Promise<boolean> | undefined;
@@ -152,17 +154,34 @@ export class DockerEngine {
     this.closed = true;
     this.state = 'down';
     this.abort.abort();
+    for (const c of this.requests) c.abort();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.dropEvents();
     await Promise.allSettled([this.connecting, ...this.inflight.values()]);
   }
 
-  /** An AbortSignal for one API request: the request timeout or close(), whichever comes first. */
-  requestSignal(extra?: AbortSignal): AbortSignal {
-    const signals = [this.abort.signal, AbortSignal.timeout(this.opts.requestTimeoutMs)];
-    if (extra !== undefined) signals.push(extra);
-    return AbortSignal.any(signals);
+  /**
+   * Runs one API request with a signal that aborts on the request timeout or close(), whichever comes
+   * first. Not AbortSignal.any() over the engine's long-lived signal: on Node 20 every such call leaves a
+   * WeakRef in that signal's dependants for the life of the process, one per request (inspects on every
+   * container event, stats API calls on every scrape): a slow leak the soak found.
+   */
+  async request<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const c = new AbortController();
+    if (this.closed) c.abort();
+    const timer = setTimeout(
+      () => c.abort(new DOMException('the Docker API request timed out', 'TimeoutError')),
+      this.opts.requestTimeoutMs,
+    );
+    timer.unref();
+    this.requests.add(c);
+    try {
+      return await fn(c.signal);
+    } finally {
+      clearTimeout(timer);
+      this.requests.delete(c);
+    }
   }
 
   private connect(): void {
@@ -214,10 +233,10 @@ export class DockerEngine {
   private async sync(generation: number): Promise<void> {
     // dockerode accepts an abort signal on every call; its typings omit it for ping and info.
     const api = this.docker as unknown as AbortableCalls;
-    await api.ping({ abortSignal: this.requestSignal() });
-    this.info = engineInfoFrom(await api.info({ abortSignal: this.requestSignal() }));
+    await this.request((abortSignal) => api.ping({ abortSignal }));
+    this.info = engineInfoFrom(await this.request((abortSignal) => api.info({ abortSignal })));
     await this.subscribe(generation);
-    const list = await this.docker.listContainers({ all: true, abortSignal: this.requestSignal() });
+    const list = await this.request((abortSignal) => this.docker.listContainers({ all: true, abortSignal }));
     const ids = new Set(list.map((c) => c.Id));
     for (const id of this.containers.keys()) if (!ids.has(id)) this.containers.delete(id);
     await mapLimit([...ids], this.opts.inspectConcurrency ?? 8, (id) => this.inspect(id));
@@ -315,7 +334,9 @@ export class DockerEngine {
 
   private async inspectOnce(id: string): Promise<void> {
     try {
-      const json: unknown = await this.docker.getContainer(id).inspect({ abortSignal: this.requestSignal() });
+      const json: unknown = await this.request((abortSignal) =>
+        this.docker.getContainer(id).inspect({ abortSignal }),
+      );
       const meta = metaFromInspect(json);
       if (meta === undefined) return;
       const previous = this.containers.get(id);

@@ -52,9 +52,12 @@ export class StatsApiPoller {
     for (const id of this.latest.keys()) if (!wanted.has(id)) this.latest.delete(id);
     await mapLimit(ids, this.concurrency, async (id) => {
       // `one-shot` (API 1.41+) skips the second sample the engine otherwise waits a second for.
-      const opts = { stream: false as const, 'one-shot': true, abortSignal: this.engine.requestSignal() };
       try {
-        const json: unknown = await this.engine.api.getContainer(id).stats(opts);
+        const json: unknown = await this.engine.request((abortSignal) => {
+          // dockerode takes an abort signal; its typings omit it here.
+          const opts = { stream: false as const, 'one-shot': true, abortSignal };
+          return this.engine.api.getContainer(id).stats(opts);
+        });
         const stats = statsFromApi(json, version);
         if (stats === undefined) this.latest.delete(id);
         else this.latest.set(id, { stats, atMs: Date.now() });
