@@ -53,6 +53,11 @@ export interface ReceiverOptions {
 const FUTURE_MS = 600_000;
 /** Bound of the series id cache (keys of about 100-300 bytes); past it the cache starts over. */
 const MAX_CACHED_SERIES = 2_000_000;
+/**
+ * Group COPYs at once, each on its own connection: while one commits (a WAL flush with PostgreSQL's
+ * default synchronous_commit), the next streams its rows, so neither the server nor the sink waits idle.
+ */
+const MAX_COPIES = 2;
 
 interface NewSeries {
   readonly scrapes: readonly PendingScrape[];
@@ -84,7 +89,8 @@ export class RemoteReceiver {
   private readonly ids = new LabelBytesCache(MAX_CACHED_SERIES);
   private queue: Waiting[] = [];
   private queuedSamples = 0;
-  private running: Promise<void> | undefined;
+  /** Group COPYs under way (at most MAX_COPIES). */
+  private copies = 0;
 
   constructor(
     private readonly db: Database,
@@ -140,9 +146,7 @@ export class RemoteReceiver {
       this.queuedSamples += rows;
       const result = await new Promise<{ written: number }>((resolve, reject) => {
         this.queue.push({ payload, rows, hours, resolve, reject });
-        this.running ??= this.drain().finally(() => {
-          this.running = undefined;
-        });
+        this.drain();
       });
       written = result.written;
     }
@@ -243,34 +247,47 @@ export class RemoteReceiver {
     return { payload: copy.finish(), rows, hours, newestMs: rows > 0 ? newest : undefined };
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+  /**
+   * Starts a group COPY of everything queued, unless MAX_COPIES are under way already (the queue then
+   * waits for the next free one, growing into a bigger group meanwhile).
+   */
+  private drain(): void {
+    while (this.queue.length > 0 && this.copies < MAX_COPIES) {
       const batch = this.queue;
       this.queue = [];
-      let rows = 0;
-      for (const w of batch) rows += w.rows;
-      try {
-        await this.prepare();
-        const hours = new Set<number>();
-        for (const w of batch) for (const h of w.hours) hours.add(h);
-        const r = await this.writer.copyRows(joinBinaryCopies(batch.map((w) => w.payload)), rows, hours);
-        // A retry that found rows already stored: the count is the batch's; share it out.
-        for (const w of batch)
-          w.resolve({
-            written: r.written === rows ? w.rows : Math.round((r.written * w.rows) / Math.max(1, rows)),
-          });
-      } catch (err) {
-        this.writer.resetCaches();
-        this.ids.clear();
-        const unavailable = new UnavailableError(
-          isConnectionError(err) ? 'database unreachable' : 'writing to the database failed',
-          { cause: err },
-        );
-        this.logger.error({ err, samples: rows }, 'remote write: storing a batch failed; the sender retries');
-        for (const w of batch) w.reject(unavailable);
-      } finally {
-        this.queuedSamples -= rows;
-      }
+      this.copies++;
+      void this.store(batch).finally(() => {
+        this.copies--;
+        this.drain();
+      });
+    }
+  }
+
+  /** One group COPY; answers each request of the group once it is committed (or failed). */
+  private async store(batch: readonly Waiting[]): Promise<void> {
+    let rows = 0;
+    for (const w of batch) rows += w.rows;
+    try {
+      await this.prepare();
+      const hours = new Set<number>();
+      for (const w of batch) for (const h of w.hours) hours.add(h);
+      const r = await this.writer.copyRows(joinBinaryCopies(batch.map((w) => w.payload)), rows, hours);
+      // A retry that found rows already stored: the count is the batch's; share it out.
+      for (const w of batch)
+        w.resolve({
+          written: r.written === rows ? w.rows : Math.round((r.written * w.rows) / Math.max(1, rows)),
+        });
+    } catch (err) {
+      this.writer.resetCaches();
+      this.ids.clear();
+      const unavailable = new UnavailableError(
+        isConnectionError(err) ? 'database unreachable' : 'writing to the database failed',
+        { cause: err },
+      );
+      this.logger.error({ err, samples: rows }, 'remote write: storing a batch failed; the sender retries');
+      for (const w of batch) w.reject(unavailable);
+    } finally {
+      this.queuedSamples -= rows;
     }
   }
 
