@@ -222,6 +222,11 @@ export class SampleWriter {
    */
   private readonly tokens = new Map<string, number>();
   private readonly scratch = new WriteScratch();
+  /**
+   * Whether the series of the last chunk resolved mostly existed (a restart): then a chunk is looked up
+   * before anything is inserted; else (new targets) inserted first, and only the conflicts looked up.
+   */
+  private expectExisting = true;
   /** The COPY buffer of the last write, written into again by the next (see BinaryCopyWriter). */
   private copyBuffer: Buffer | undefined;
   private readonly metrics = new Map<string, number>();
@@ -582,7 +587,14 @@ export class SampleWriter {
         const key = fastKey(prefix, sample.name, sample.labels);
         let hit: number | Miss | undefined = this.series.get(key) ?? misses.get(key);
         if (hit === undefined) {
-          hit = { fast: key, metric: sample.name, family, labels: sample.labels, target: scrape.target, id: -1 };
+          hit = {
+            fast: key,
+            metric: sample.name,
+            family,
+            labels: sample.labels,
+            target: scrape.target,
+            id: -1,
+          };
           misses.set(key, hit);
         }
         found.push(hit);
@@ -615,19 +627,31 @@ export class SampleWriter {
       const missing: number[] = [];
       for (let k = 0; k < hashes.length; k++) if (ids[k] === undefined) missing.push(k);
       if (missing.length > 0) {
-        await this.db.query(
+        const created = await this.db.query<{ id: string | number; h: string }>(
           `INSERT INTO hostscope.series (metric_id, labels, key_hash)
            SELECT m, l::jsonb, decode(h, 'hex') FROM unnest($1::int[], $2::text[], $3::text[]) AS u(m, l, h)
-           ON CONFLICT (key_hash) DO NOTHING`,
+           ON CONFLICT (key_hash) DO NOTHING
+           RETURNING id, encode(key_hash, 'hex') AS h`,
           [
             missing.map((k) => metricIds[k] as number),
             missing.map((k) => labelsJson(labelSets[k] as [string, string][])),
             missing.map((k) => hashes[k] as string),
           ],
         );
-        const created = await this.idsOfHashes(missing.map((k) => hashes[k] as string));
-        missing.forEach((k, j) => (ids[k] = created[j]));
-      }
+        const byHash = new Map(created.map((r) => [r.h, Number(r.id)]));
+        // Conflicts: series that existed (not looked up first) or that another writer just created.
+        const existed: number[] = [];
+        for (const k of missing) {
+          const id = byHash.get(hashes[k] as string);
+          if (id === undefined) existed.push(k);
+          else ids[k] = id;
+        }
+        if (existed.length > 0) {
+          const found = await this.idsOfHashes(existed.map((k) => hashes[k] as string));
+          existed.forEach((k, j) => (ids[k] = found[j]));
+        }
+        this.expectExisting = existed.length * 2 > missing.length;
+      } else this.expectExisting = true;
       hashes.forEach((hash, k) => {
         const id = ids[k];
         if (id === undefined) throw new Error('a series was not created');
@@ -660,8 +684,11 @@ export class SampleWriter {
       labelSets.push(labels);
       metricIds.push(this.metrics.get(m.metric) as number);
     }
-    // Usually the series exist (a restart): look them all up first; resolve() creates the missing ones.
-    const ids = await this.idsOfHashes(hashes);
+    // After a restart the series exist: look them all up first, and resolve() creates the few missing.
+    // New targets: resolve() inserts them all, and looks up only those that existed after all.
+    const ids = this.expectExisting
+      ? await this.idsOfHashes(hashes)
+      : new Array<number | undefined>(hashes.length).fill(undefined);
     return { byHash, hashes, labelSets, metricIds, ids };
   }
 

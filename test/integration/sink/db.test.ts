@@ -211,6 +211,32 @@ describeWithService('PostgreSQL', hasPostgres, 'sink database layer on a real Po
       expect(Number(series[0]?.n)).toBe(4);
     });
 
+    it('finds the stored series of a write that follows new ones, whether it looks up or inserts first', async () => {
+      const t0 = Date.UTC(2030, 0, 3, 12);
+      const a: Target = { url: 'http://ha:9100/metrics', instance: 'ha:9100', job: 'node' };
+      const b: Target = { url: 'http://hb:9100/metrics', instance: 'hb:9100', job: 'node' };
+      const body = (v: number): string =>
+        Array.from({ length: 50 }, (_, i) => `m{i="${i}"} ${v + i}`).join('\n') + '\n';
+      await new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY }).write(
+        [scrape(body(0), t0, a)],
+        t0,
+      );
+      // A second writer (another process) first creates b's series, so it expects new ones and inserts
+      // first; then a's series, stored already, conflict and must be looked up, not lost or doubled.
+      const w = new SampleWriter(db, logger, { past: 365 * DAY, future: 365 * DAY });
+      await w.write([scrape(body(100), t0 + 1000, b)], t0);
+      await w.write([scrape(body(1000), t0 + 2000, a)], t0);
+      const rows = await db.query<{ instance: string; series: number; samples: number; sum: number }>(
+        `SELECT labels->>'instance' AS instance, count(DISTINCT series_id)::int AS series,
+                count(*)::int AS samples, sum(value)::float8 AS sum
+           FROM hostscope.samples WHERE metric = 'm' GROUP BY 1 ORDER BY 1`,
+      );
+      const sum = (v: number): number => 50 * v + (49 * 50) / 2;
+      expect(rows).toEqual([
+        { instance: 'ha:9100', series: 50, samples: 100, sum: sum(0) + sum(1000) },
+        { instance: 'hb:9100', series: 50, samples: 50, sum: sum(100) },
+      ]);
+    });
 
     it('files a columnar line under the target labels of each write, when they change under one cache', async () => {
       const t0 = Date.UTC(2030, 0, 3, 10);
