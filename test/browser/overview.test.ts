@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import bcrypt from 'bcryptjs';
+import { Client } from 'pg';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { CLI, runCli } from '../helpers/exporter-process';
 import { freePort } from '../helpers/net';
@@ -261,6 +262,76 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
     expect(fsRows).toBeGreaterThan(0);
     expect((page as Page & { errors?: string[] }).errors).toEqual([]);
     await page.close();
+  }, 120_000);
+
+  it('live: a fresh sink at the default interval draws every live chart after its first scrape round, before its second', async () => {
+    // A fresh start as `npm start` makes it: an empty database, the embedded exporter, the default scrape
+    // interval (15 s). Rates (CPU by mode, throughput) need two scrapes and a chart two points, so the
+    // charts must have them from the first round alone. When is read from the sink's own counters, not
+    // from a clock: the first round is written (samples_written > 0 with scrape_rounds 1), and the charts
+    // draw while scrape_rounds is still 1 (the second round has not started).
+    const admin = new Client({ connectionString: pg.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE fresh_start');
+    await admin.end();
+    const freshUrl = pg.url.replace(/\/postgres$/, '/fresh_start');
+    const port = await freePort();
+    const fresh = runSink([
+      'sink',
+      '--exporter.embedded',
+      `--exporter.listen-address=127.0.0.1:${await freePort()}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--database.url=${freshUrl}`,
+    ]);
+    try {
+      const started = await fresh.waitFor(/^.*hostscope sink started.*$/m, 60_000);
+      expect((JSON.parse(started[0]) as { interval?: number }).interval).toBe(15_000);
+      const url = `http://127.0.0.1:${port}`;
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1280, height: 900 });
+      await page.goto(`${url}/#tab=live`, { waitUntil: 'load' });
+      const counters = async (): Promise<{ rounds: number; written: number }> => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const one = (name: string): number =>
+          Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+        return {
+          rounds: one('hostscope_sink_scrape_rounds_total'),
+          written: one('hostscope_sink_samples_written_total'),
+        };
+      };
+      // The first round, written.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const c = await counters();
+        expect(c.rounds).toBeLessThanOrEqual(1);
+        if (c.rounds === 1 && c.written > 0) break;
+        if (Date.now() > deadline) throw new Error(`the first round was not written: ${JSON.stringify(c)}`);
+        await sleep(200);
+      }
+      // Every live chart draws, before the second round starts.
+      for (;;) {
+        const states = await chartStates(page, 'live');
+        const drawn = CHART_IDS.every((id) => {
+          const s = states.find((x) => x.id === id);
+          return s !== undefined && s.drawn && s.points >= 2 && s.valued >= 2 && s.coloured >= 20;
+        });
+        const c = await counters();
+        if (drawn) {
+          expect(c.rounds).toBe(1);
+          break;
+        }
+        if (c.rounds >= 2)
+          throw new Error(
+            `the second scrape round started before every live chart drew: ${JSON.stringify(states)}`,
+          );
+        await sleep(200);
+      }
+      expect((page as Page & { errors?: string[] }).errors ?? []).toEqual([]);
+      await page.close();
+    } finally {
+      fresh.child.kill('SIGTERM');
+      await fresh.exited;
+    }
   }, 120_000);
 
   it('history: the range buttons switch the data range (seeded host), with raw and hourly sources', async () => {
