@@ -17,15 +17,21 @@ import type {
 } from '../protocol';
 import { Chart, isDark } from './charts';
 import {
+  CHART_CONTAINERS,
+  CHART_FILESYSTEMS,
   CHARTS,
-  CPU_MODES_HISTORY,
+  CONTAINER_CHARTS,
   RANGES,
   historyCharts,
   liveCharts,
   mergePoints,
+  type ChartDef,
   type ChartId,
+  type ContainersAnswer,
+  type FilesystemsAnswer,
   type HistoryAnswers,
   type RangeId,
+  type RatesAnswer,
   type SeriesAnswer,
 } from './data';
 import * as fmt from './format';
@@ -133,11 +139,12 @@ const historyCharts_ = new Map<ChartId, Chart>();
 
 function makeCharts(
   container: HTMLElement,
+  defs: readonly ChartDef[],
   into: Map<ChartId, Chart>,
   sync: string,
   zoomable: boolean,
 ): void {
-  for (const def of CHARTS) {
+  for (const def of defs) {
     const fig = el('figure');
     container.append(fig);
     into.set(
@@ -447,7 +454,7 @@ function renderLive(): void {
     ),
   );
   const charts = liveCharts(state.points);
-  for (const [id, chart] of liveCharts_) chart.update(charts[id]);
+  for (const [id, chart] of liveCharts_) if (id in charts) chart.update(charts[id as keyof typeof charts]);
   const more = (n: number, shown: number, what: string): string =>
     n > shown ? ` (the ${shown} ${what} of ${n})` : '';
   $('fs-table').replaceChildren(
@@ -467,23 +474,20 @@ function renderLive(): void {
 
 // ---- history -------------------------------------------------------------------------------------
 
-async function series(
-  metric: string,
-  match: Record<string, string>,
-  from: number,
-  to: number,
-): Promise<SeriesAnswer | 'too_many'> {
-  const q = new URLSearchParams({ metric });
-  for (const [k, v] of Object.entries(match)) q.set(`match[${k}]`, v);
+/** GET `api/v1/<route>` with the range of the view; the answer's `data`, or an error with its message. */
+async function api<T>(route: string, params: Record<string, string>, from: number, to: number): Promise<T> {
+  const q = new URLSearchParams(params);
   q.set('from', String(Math.floor(from)));
   q.set('to', String(Math.ceil(to)));
-  q.set('points', '600');
-  const res = await fetch(`api/v1/series?${q.toString()}`, { headers: { Accept: 'application/json' } });
-  const body = (await res.json()) as { data?: SeriesAnswer; parameter?: string; message?: string };
-  if (res.status === 400 && body.parameter === 'match') return 'too_many';
+  q.set('points', String(HISTORY_POINTS));
+  const res = await fetch(`api/v1/${route}?${q.toString()}`, { headers: { Accept: 'application/json' } });
+  const body = (await res.json()) as { data?: T; message?: string };
   if (!res.ok || body.data === undefined) throw new Error(body.message ?? `HTTP ${res.status}`);
   return body.data;
 }
+
+/** Points per series History asks for: about one per two pixels of a wide chart. */
+const HISTORY_POINTS = 600;
 
 /** Runs the tasks, at most `limit` at a time. */
 async function pool<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
@@ -513,67 +517,48 @@ async function loadHistory(): Promise<void> {
   $('zoom-reset').hidden = state.zoom === undefined;
   $('history-info').textContent = 'Loading…';
   document.body.dataset.historyState = 'loading';
-  const m = { instance };
-  const one =
+  const m = { 'match[instance]': instance };
+  const series = (metric: string) => (): Promise<SeriesAnswer | undefined> =>
+    api<SeriesAnswer>('series', { metric, ...m }, from, to).then((a) =>
+      a.series.length === 0 ? undefined : a,
+    );
+  // Counters are summed on the server (any number of CPUs and devices): one answer each.
+  const rates =
     (metric: string, extra: Record<string, string> = {}) =>
-    async (): Promise<SeriesAnswer | undefined> => {
-      const a = await series(metric, { ...m, ...extra }, from, to);
-      return a === 'too_many' ? undefined : a;
-    };
+    (): Promise<RatesAnswer> =>
+      api<RatesAnswer>('rates', { metric, ...m, ...extra }, from, to);
   try {
-    const [cpuAll, memTotal, memAvailable, load1, load5, load15, rx, tx, read, written, fsSize, fsAvail] =
-      await pool(
-        [
-          async () => series('node_cpu_seconds_total', m, from, to),
-          one('node_memory_MemTotal_bytes'),
-          one('node_memory_MemAvailable_bytes'),
-          one('node_load1'),
-          one('node_load5'),
-          one('node_load15'),
-          one('node_network_receive_bytes_total'),
-          one('node_network_transmit_bytes_total'),
-          one('node_disk_read_bytes_total'),
-          one('node_disk_written_bytes_total'),
-          one('node_filesystem_size_bytes'),
-          one('node_filesystem_avail_bytes'),
-        ] as (() => Promise<SeriesAnswer | 'too_many' | undefined>)[],
-        4,
-      );
-    // More CPUs than one answer may hold (200 series): one request per mode.
-    const cpu =
-      cpuAll === 'too_many'
-        ? ((
-            await pool(
-              CPU_MODES_HISTORY.map((mode) => one('node_cpu_seconds_total', { mode })),
-              4,
-            )
-          ).filter((a) => a !== undefined) as SeriesAnswer[])
-        : cpuAll === undefined
-          ? []
-          : [cpuAll];
-    if (generation !== state.historyGeneration) return;
-    const pick = (a: SeriesAnswer | 'too_many' | undefined): SeriesAnswer | undefined =>
-      a === 'too_many' ? undefined : a;
-    const answers: HistoryAnswers = {
-      cpu,
-      memTotal: pick(memTotal),
-      memAvailable: pick(memAvailable),
-      load1: pick(load1),
-      load5: pick(load5),
-      load15: pick(load15),
-      rx: pick(rx),
-      tx: pick(tx),
-      read: pick(read),
-      written: pick(written),
-      fsSize: pick(fsSize),
-      fsAvail: pick(fsAvail),
+    const tasks = {
+      cpu: rates('node_cpu_seconds_total', { by: 'mode' }),
+      memTotal: series('node_memory_MemTotal_bytes'),
+      memAvailable: series('node_memory_MemAvailable_bytes'),
+      load1: series('node_load1'),
+      load5: series('node_load5'),
+      load15: series('node_load15'),
+      rx: rates('node_network_receive_bytes_total', { 'exclude[device]': 'lo' }),
+      tx: rates('node_network_transmit_bytes_total', { 'exclude[device]': 'lo' }),
+      read: rates('node_disk_read_bytes_total'),
+      written: rates('node_disk_written_bytes_total'),
+      filesystems: () =>
+        api<FilesystemsAnswer>('filesystems', { instance, top: String(CHART_FILESYSTEMS) }, from, to),
+      containers: () =>
+        api<ContainersAnswer>('containers', { instance, top: String(CHART_CONTAINERS) }, from, to),
     };
+    const keys = Object.keys(tasks) as (keyof typeof tasks)[];
+    const results = await pool<unknown>(
+      keys.map((k) => tasks[k] as () => Promise<unknown>),
+      4,
+    );
+    if (generation !== state.historyGeneration) return;
+    const answers = Object.fromEntries(
+      keys.flatMap((k, i) => (results[i] === undefined ? [] : [[k, results[i]]])),
+    ) as HistoryAnswers;
     const charts = historyCharts(answers);
     for (const [id, chart] of historyCharts_) {
       chart.update(charts[id]);
       chart.setRange(from, to);
     }
-    const first = cpu[0] ?? answers.load1;
+    const first = answers.cpu !== undefined && answers.cpu.series_count > 0 ? answers.cpu : answers.load1;
     $('history-info').textContent =
       first === undefined
         ? 'No history for this host in this range.'
@@ -737,8 +722,8 @@ async function loadDbHosts(): Promise<void> {
 
 function main(): void {
   readHash();
-  makeCharts($('live-charts'), liveCharts_, 'live', false);
-  makeCharts($('history-charts'), historyCharts_, 'history', true);
+  makeCharts($('live-charts'), CHARTS, liveCharts_, 'live', false);
+  makeCharts($('history-charts'), [...CHARTS, ...CONTAINER_CHARTS], historyCharts_, 'history', true);
   setupTabs();
   setupRanges();
   $<HTMLSelectElement>('host').addEventListener('change', (e) =>
