@@ -564,7 +564,7 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
     await page.close();
   }, 120_000);
 
-  it('history: drag-zoom narrows the range and reloads it, double-click resets it', async () => {
+  it('history: drag-zoom narrows the range and loads it once, Shift+drag and Earlier pan it, double-click resets it', async () => {
     const page = await open(`tab=history&host=${SEED_HOST}&range=7d`);
     await waitForDataset(
       page,
@@ -576,6 +576,11 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
     const box = await over?.boundingBox();
     if (box === null || box === undefined) throw new Error('no plot area');
     const y = box.y + box.height / 2;
+    // The selection is synchronised to every chart, and each reports it: the span must load once.
+    const cpuLoads: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('api/v1/rates?metric=node_cpu_seconds_total')) cpuLoads.push(r.url());
+    });
     await page.mouse.move(box.x + box.width * 0.4, y);
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
@@ -586,16 +591,55 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
       'the zoomed range',
     );
     expect(Number(zoomed.historyTo) - Number(zoomed.historyFrom)).toBeGreaterThan(3600);
+    expect(cpuLoads.length).toBe(1);
     expect(await page.$eval('#zoom-reset', (b) => (b as unknown as BrowserElement).hidden)).toBe(false);
     const states = await waitForCharts(page, 'history', ['load']);
     const load = states.find((s) => s.id === 'load');
     expect((load?.firstX ?? 0) >= Number(zoomed.historyFrom) - 1).toBe(true);
+    // Shift+drag pans: dragging to the left shows later times, the span let go at is loaded.
+    const span = Number(zoomed.historyTo) - Number(zoomed.historyFrom);
+    const before = Number(zoomed.historyFrom);
+    const x0 =
+      (await page.evaluate(() => window.hostscope.charts.history?.get('load')?.plot?.data[0]?.[0])) ?? 0;
+    await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + box.width * 0.5, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.3, y, { steps: 5 });
+    // While dragging, the charts already show the new span (with the data they have).
+    const during = await page.evaluate(() => document.body.dataset.historyFrom);
+    expect(Number(during)).toBe(before);
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    const panned = await waitForDataset(
+      page,
+      (x) => x.historyState === 'ready' && Number(x.historyFrom) > before,
+      'the panned span',
+    );
+    expect(Number(panned.historyTo) - Number(panned.historyFrom)).toBeCloseTo(span, -1);
+    const shift = Number(panned.historyFrom) - before;
+    expect(shift).toBeGreaterThan(0.1 * span);
+    expect(shift).toBeLessThan(0.3 * span);
+    await waitForCharts(page, 'history', ['load']);
+    const x1 =
+      (await page.evaluate(() => window.hostscope.charts.history?.get('load')?.plot?.data[0]?.[0])) ?? 0;
+    expect(x1).toBeGreaterThan(x0);
+    // Earlier / Later: half a span each way, by keyboard too.
+    expect(await page.$eval('#pan-earlier', (b) => (b as unknown as BrowserElement).hidden)).toBe(false);
+    await page.focus('#pan-earlier');
+    await page.keyboard.press('Enter');
+    const earlier = await waitForDataset(
+      page,
+      (x) => x.historyState === 'ready' && Number(x.historyFrom) < Number(panned.historyFrom),
+      'half a span earlier',
+    );
+    expect(Number(panned.historyFrom) - Number(earlier.historyFrom)).toBeCloseTo(span / 2, -1);
     await page.mouse.click(box.x + box.width * 0.5, y, { clickCount: 2 });
     await waitForDataset(
       page,
       (x) => x.historyState === 'ready' && Number(x.historyTo) - Number(x.historyFrom) === 7 * 86_400,
       'the whole range again',
     );
+    expect(await page.$eval('#pan-earlier', (b) => (b as unknown as BrowserElement).hidden)).toBe(true);
     await page.close();
   }, 120_000);
 

@@ -156,6 +156,7 @@ function makeCharts(
         zoomable
           ? {
               zoom: (min, max) => zoomTo(min, max),
+              pan: (min, max) => showRange(min, max),
               reset: () => resetZoom(),
             }
           : undefined,
@@ -475,12 +476,21 @@ function renderLive(): void {
 // ---- history -------------------------------------------------------------------------------------
 
 /** GET `api/v1/<route>` with the range of the view; the answer's `data`, or an error with its message. */
-async function api<T>(route: string, params: Record<string, string>, from: number, to: number): Promise<T> {
+async function api<T>(
+  route: string,
+  params: Record<string, string>,
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<T> {
   const q = new URLSearchParams(params);
   q.set('from', String(Math.floor(from)));
   q.set('to', String(Math.ceil(to)));
   q.set('points', String(HISTORY_POINTS));
-  const res = await fetch(`api/v1/${route}?${q.toString()}`, { headers: { Accept: 'application/json' } });
+  const res = await fetch(`api/v1/${route}?${q.toString()}`, {
+    headers: { Accept: 'application/json' },
+    ...(signal === undefined ? {} : { signal }),
+  });
   const body = (await res.json()) as { data?: T; message?: string };
   if (!res.ok || body.data === undefined) throw new Error(body.message ?? `HTTP ${res.status}`);
   return body.data;
@@ -505,8 +515,14 @@ async function pool<T>(tasks: readonly (() => Promise<T>)[], limit: number): Pro
   return out;
 }
 
+/** Aborts the requests of a History load that a newer one replaced. */
+let historyAbort: AbortController | undefined;
+
 async function loadHistory(): Promise<void> {
   const generation = ++state.historyGeneration;
+  historyAbort?.abort();
+  const abort = new AbortController();
+  historyAbort = abort;
   const instance = state.instance;
   if (instance === '') return;
   const range = RANGES.find((r) => r.id === state.range) ?? RANGES[1];
@@ -514,7 +530,7 @@ async function loadHistory(): Promise<void> {
   const from = state.zoom?.min ?? to - (range?.seconds ?? 86_400);
   for (const b of document.querySelectorAll<HTMLButtonElement>('#ranges button'))
     b.setAttribute('aria-pressed', String(b.dataset.range === state.range));
-  $('zoom-reset').hidden = state.zoom === undefined;
+  for (const id of ['zoom-reset', 'pan-earlier', 'pan-later']) $(id).hidden = state.zoom === undefined;
   $('history-info').textContent = 'Loading…';
   document.body.dataset.historyState = 'loading';
   const m = { 'match[instance]': instance };
@@ -526,7 +542,7 @@ async function loadHistory(): Promise<void> {
   const rates =
     (metric: string, extra: Record<string, string> = {}) =>
     (): Promise<RatesAnswer> =>
-      api<RatesAnswer>('rates', { metric, ...m, ...extra }, from, to);
+      api<RatesAnswer>('rates', { metric, ...m, ...extra }, from, to, abort.signal);
   try {
     const tasks = {
       cpu: rates('node_cpu_seconds_total', { by: 'mode' }),
@@ -540,9 +556,21 @@ async function loadHistory(): Promise<void> {
       read: rates('node_disk_read_bytes_total'),
       written: rates('node_disk_written_bytes_total'),
       filesystems: () =>
-        api<FilesystemsAnswer>('filesystems', { instance, top: String(CHART_FILESYSTEMS) }, from, to),
+        api<FilesystemsAnswer>(
+          'filesystems',
+          { instance, top: String(CHART_FILESYSTEMS) },
+          from,
+          to,
+          abort.signal,
+        ),
       containers: () =>
-        api<ContainersAnswer>('containers', { instance, top: String(CHART_CONTAINERS) }, from, to),
+        api<ContainersAnswer>(
+          'containers',
+          { instance, top: String(CHART_CONTAINERS) },
+          from,
+          to,
+          abort.signal,
+        ),
     };
     const keys = Object.keys(tasks) as (keyof typeof tasks)[];
     const results = await pool<unknown>(
@@ -574,11 +602,38 @@ async function loadHistory(): Promise<void> {
   }
 }
 
-function zoomTo(min: number, max: number): void {
-  if (!(max - min >= 60)) return;
-  state.zoom = { min: Math.floor(min), max: Math.ceil(max) };
+/** Every History chart drawn over [min, max] (they share it), with the data they have. */
+function showRange(min: number, max: number): void {
   for (const c of historyCharts_.values()) c.setRange(min, max);
-  void loadHistory();
+}
+
+let zoomQueued: { min: number; max: number } | undefined;
+
+/**
+ * Shows [min, max] at once and loads it. A drag selects on every synchronised chart, and each reports
+ * it: the first report of a gesture counts, the others (in the same task) are dropped, so the span is
+ * drawn and loaded once, not once per chart.
+ */
+function zoomTo(min: number, max: number): void {
+  if (!(max - min >= 60) || zoomQueued !== undefined) return;
+  zoomQueued = { min, max };
+  queueMicrotask(() => {
+    const z = zoomQueued;
+    zoomQueued = undefined;
+    if (z === undefined) return;
+    state.zoom = { min: Math.floor(z.min), max: Math.ceil(z.max) };
+    showRange(z.min, z.max);
+    void loadHistory();
+  });
+}
+
+/** Earlier / Later: moves a zoomed view by half its span, and loads it. */
+function panBy(direction: -1 | 1): void {
+  const z = state.zoom;
+  if (z === undefined) return;
+  const shift = (direction * (z.max - z.min)) / 2;
+  const max = Math.min(Math.floor(Date.now() / 1000), z.max + shift);
+  zoomTo(max - (z.max - z.min), max);
 }
 
 function resetZoom(): void {
@@ -705,6 +760,8 @@ function setupRanges(): void {
     group.append(b);
   }
   $('zoom-reset').addEventListener('click', () => resetZoom());
+  $('pan-earlier').addEventListener('click', () => panBy(-1));
+  $('pan-later').addEventListener('click', () => panBy(1));
 }
 
 async function loadDbHosts(): Promise<void> {
@@ -739,8 +796,13 @@ function main(): void {
   });
   document.body.dataset.theme = isDark() ? 'dark' : 'light';
   let pending = false;
-  new ResizeObserver(() => {
-    if (pending) return;
+  let width = -1;
+  // The charts follow the page's width. Its height changes with every table and text update (a live
+  // round, a history load), and re-sizing every chart then (a new canvas each) cost frames of 100 ms.
+  new ResizeObserver((entries) => {
+    const w = entries[entries.length - 1]?.contentRect.width ?? width;
+    if (w === width || pending) return;
+    width = w;
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
