@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 // What open overview pages cost the sink (`npm run bench:page`). One `node dist/cli.js sink` scrapes one large
 // node_exporter-like target (BENCH_SERIES samples, default 100,000) every second into a private PostgreSQL
-// cluster with default settings. After a warm-up, phases of BENCH_SECONDS (30) alternate between 0 and
-// BENCH_CLIENTS (20) viewers, BENCH_ROUNDS (3) times each, on the same sink process: each viewer fetches the
-// page (index.html, script, stylesheet, brotli) once and then consumes the live stream (GET /api/v1/live) for
-// the whole phase, as an open browser tab does. Figures per condition, side by side with their ratio:
-//  - scrape duration: the mean of the scrape_duration_seconds samples the sink stored during the phases;
-//  - write throughput: samples written per second (hostscope_sink_samples_written_total), and the mean
-//    batch write time (hostscope_sink_write_duration_seconds);
-//  - sink CPU per round, and the live page's own compute time (hostscope_sink_live_compute_seconds_total).
-// The target: within 5 % (ratio 0.95..1.05 for throughput, <= 1.05 for the durations).
+// cluster with default settings. After a warm-up, phases of BENCH_SECONDS (10) run on the same sink process,
+// in pairs of adjacent phases:
+//  - treatment pairs: 0 and BENCH_CLIENTS (20) viewers, the order alternating from pair to pair (0 then 20,
+//    20 then 0), so that a drift of the machine over time does not favour either;
+//  - control pairs: 0 and 0 viewers, interleaved with them: the same comparison with nothing changed,
+//    whose ratios show how far two phases differ by noise alone (the noise floor).
+// BENCH_PAIRS (12) of each. A viewer fetches the page (index.html, script, stylesheet, brotli) once and then
+// consumes the live stream (GET /api/v1/live) for the whole phase, as an open browser tab does.
+// Per phase: the median scrape duration (scrape_duration_seconds the sink stored during the phase),
+// write throughput (hostscope_sink_samples_written_total per second), mean batch write time
+// (hostscope_sink_write_duration_seconds), sink CPU per round and the live page's own compute time per
+// round (hostscope_sink_live_compute_seconds_total). Per pair, the ratio of its two phases (20/0, or
+// second/first for the controls); per figure, the median ratio of the treatment pairs with a
+// distribution-free interval (order statistics, >= 95 % coverage), beside the control pairs' median and
+// interval, whose farthest end from 1 is the noise floor: how far a comparison of identical conditions
+// lands. The target: within 5 % (ratio 0.95..1.05 for throughput, <= 1.05 for the durations), shown when
+// the treatment's whole interval is, and resolvable only when the noise floor is below 5 %.
 // Needs root and the PostgreSQL server binaries under /usr/lib/postgresql. Everything is removed afterwards.
 import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
@@ -35,9 +43,9 @@ const require = createRequire(import.meta.url);
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'cli.js');
 const SERIES = Number(process.env.BENCH_SERIES ?? 100_000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 20);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
 
 /** The sink's counters this benchmark reads from its /metrics. */
 async function counters(port) {
@@ -101,7 +109,8 @@ async function phase(label, port, db, pid, clients) {
   const t1 = Date.now();
   for (const v of viewers) v.stream.close();
   const r = await db.query(
-    `SELECT avg(value)::float8 AS mean, count(*)::int AS n FROM hostscope.samples
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value)::float8 AS median, count(*)::int AS n
+       FROM hostscope.samples
       WHERE metric = 'scrape_duration_seconds' AND time >= to_timestamp($1::float8) AND time < to_timestamp($2::float8)`,
     [t0 / 1000, t1 / 1000],
   );
@@ -112,7 +121,7 @@ async function phase(label, port, db, pid, clients) {
     clients,
     connected: c1.liveClients,
     seconds,
-    scrapeMean: r.rows[0].mean,
+    scrapeMedian: r.rows[0].median,
     scrapes: r.rows[0].n,
     rate: (c1.written - c0.written) / seconds,
     writeMean: (c1.writeSum - c0.writeSum) / Math.max(1, c1.writeCount - c0.writeCount),
@@ -127,6 +136,10 @@ async function phase(label, port, db, pid, clients) {
 }
 
 async function main() {
+  const loadAtStart = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const { Client } = require('pg');
   const cluster = await privateCluster();
   const target = await startTargets(1, SERIES);
@@ -137,7 +150,7 @@ async function main() {
     console.log(
       `hostscope overview page cost: PostgreSQL ${cluster.version} (default settings), ${os.cpus().length} CPUs, ` +
         `target ${(target.bytes / 2 ** 20).toFixed(1)} MiB / ${fmt(SERIES)} samples scraped every 1 s, ` +
-        `${ROUNDS} x (${SECONDS} s with 0 viewers, ${SECONDS} s with ${CLIENTS})`,
+        `${PAIRS} pairs of ${SECONDS} s phases with 0 and ${CLIENTS} viewers and ${PAIRS} control pairs (0 and 0)`,
     );
     execFileSync(process.execPath, [CLI, 'migrate', `--database.url=${cluster.url}`, '--log.level=warn'], {
       stdio: 'inherit',
@@ -153,42 +166,137 @@ async function main() {
       if (Date.now() > warm) throw new Error('warm-up did not finish');
       await sleep(500);
     }
-    const results = [];
-    for (let i = 0; i < ROUNDS; i++)
-      for (const clients of [0, CLIENTS]) {
-        const r = await phase(`${clients} viewers #${i + 1}`, port, db, sink.child.pid, clients);
+    // Treatment and control pairs interleaved; the treatment's order alternates.
+    const plan = [];
+    for (let i = 0; i < PAIRS; i++) {
+      plan.push({ kind: 'treatment', clients: i % 2 === 0 ? [0, CLIENTS] : [CLIENTS, 0] });
+      plan.push({ kind: 'control', clients: [0, 0] });
+    }
+    const pairs = [];
+    for (const [n, p] of plan.entries()) {
+      const phases = [];
+      for (const clients of p.clients) {
+        const r = await phase(`${p.kind} ${n + 1}: ${clients} viewers`, port, db, sink.child.pid, clients);
         console.log(`  ${JSON.stringify(r)}`);
-        results.push(r);
+        phases.push(r);
       }
-    const mean = (clients, key) => {
-      const rs = results.filter((r) => r.clients === clients);
-      return rs.reduce((s, r) => s + r[key], 0) / rs.length;
+      // Treatment: the phase with viewers over the one without; control: the second over the first.
+      const [a, b] =
+        p.kind === 'treatment'
+          ? [phases.find((x) => x.clients === 0), phases.find((x) => x.clients === CLIENTS)]
+          : phases;
+      pairs.push({ kind: p.kind, a, b });
+    }
+    const median = (xs) => {
+      const s = [...xs].sort((x, y) => x - y);
+      const m = s.length >> 1;
+      return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
     };
-    const row = (name, key, digits, unit = '') => {
-      const a = mean(0, key);
-      const b = mean(CLIENTS, key);
-      return [name, `${a.toFixed(digits)}${unit}`, `${b.toFixed(digits)}${unit}`, `${(b / a).toFixed(3)}`];
+    /**
+     * A distribution-free confidence interval of the median of `xs` (order statistics, the sign test's
+     * binomial): [x(k), x(n-k+1)] with the largest k whose coverage is at least 95 %, and that coverage.
+     */
+    const medianInterval = (xs) => {
+      const s = [...xs].sort((x, y) => x - y);
+      const n = s.length;
+      const binom = (k) => {
+        let c = 1;
+        for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1);
+        return c / 2 ** n;
+      };
+      let k = 1;
+      let below = binom(0); // P(Bin(n, 1/2) <= k - 1)
+      while (k < n / 2 && 1 - 2 * (below + binom(k)) >= 0.95) below += binom(k++);
+      return { low: s[k - 1], high: s[n - k], coverage: 1 - 2 * below };
     };
-    const rows = [
-      ['', '0 viewers', `${CLIENTS} viewers`, 'ratio'],
-      row('scrape duration, mean', 'scrapeMean', 3, ' s'),
-      row('write throughput', 'rate', 0, ' samples/s'),
-      row('batch write time, mean', 'writeMean', 3, ' s'),
-      row('sink CPU per round', 'cpuPerRound', 0, ' ms'),
-      row('live page compute per round', 'liveMsPerRound', 2, ' ms'),
-      ['scrape rounds done', mean(0, 'rounds').toFixed(1), mean(CLIENTS, 'rounds').toFixed(1), ''],
-      ['live messages received (all viewers)', '0', fmt(mean(CLIENTS, 'messages')), ''],
-      ['page bytes per viewer (brotli)', '', fmt(results.find((r) => r.clients === CLIENTS)?.pageBytes), ''],
+    const ratios = (kind, key) => pairs.filter((p) => p.kind === kind).map((p) => p.b[key] / p.a[key]);
+    const values = (clients, key) =>
+      pairs
+        .flatMap((p) => [p.a, p.b])
+        .filter((r) => r.clients === clients)
+        .map((r) => r[key]);
+    const figures = [
+      ['scrape duration, median', 'scrapeMedian', 3, ' s'],
+      ['write throughput', 'rate', 0, ' samples/s'],
+      ['batch write time, mean', 'writeMean', 3, ' s'],
+      ['sink CPU per round', 'cpuPerRound', 0, ' ms'],
     ];
+    const interval = (xs) => {
+      const i = medianInterval(xs);
+      return `${median(xs).toFixed(3)} [${i.low.toFixed(3)}, ${i.high.toFixed(3)}]`;
+    };
+    const coverage = medianInterval(Array(PAIRS).fill(1)).coverage;
+    const rows = [
+      [
+        '',
+        '0 viewers (median)',
+        `${CLIENTS} viewers (median)`,
+        `${CLIENTS}/0: median ratio [${(100 * coverage).toFixed(0)} % interval]`,
+        `0/0 control: median ratio [interval]`,
+        'noise floor',
+      ],
+    ];
+    const verdicts = {};
+    for (const [name, key, digits, unit] of figures) {
+      const t = ratios('treatment', key);
+      const c = ratios('control', key);
+      // How far from 1 a comparison of two identical conditions lands: the control's interval.
+      const ci = medianInterval(c);
+      const floor = Math.max(Math.abs(ci.low - 1), Math.abs(ci.high - 1));
+      verdicts[key] = { ratio: median(t), ...medianInterval(t), floor };
+      rows.push([
+        name,
+        `${median(values(0, key)).toFixed(digits)}${unit}`,
+        `${median(values(CLIENTS, key)).toFixed(digits)}${unit}`,
+        interval(t),
+        interval(c),
+        `±${(100 * floor).toFixed(1)} %`,
+      ]);
+    }
+    rows.push(
+      [
+        'live page compute per round',
+        `${median(values(0, 'liveMsPerRound')).toFixed(2)} ms`,
+        `${median(values(CLIENTS, 'liveMsPerRound')).toFixed(2)} ms`,
+        '',
+        '',
+        '',
+      ],
+      [
+        'scrape rounds per phase',
+        median(values(0, 'rounds')).toFixed(0),
+        median(values(CLIENTS, 'rounds')).toFixed(0),
+        '',
+        '',
+        '',
+      ],
+      ['live messages per phase (all viewers)', '0', fmt(median(values(CLIENTS, 'messages'))), '', '', ''],
+      [
+        'page bytes per viewer (brotli)',
+        '',
+        fmt(pairs.find((p) => p.kind === 'treatment')?.b.pageBytes),
+        '',
+        '',
+        '',
+      ],
+    );
     console.log(table(rows));
-    const scrape = mean(CLIENTS, 'scrapeMean') / mean(0, 'scrapeMean');
-    const rate = mean(CLIENTS, 'rate') / mean(0, 'rate');
-    const ok = scrape <= 1.05 && rate >= 0.95 && rate <= 1.05;
+    const scrape = verdicts.scrapeMedian;
+    const rate = verdicts.rate;
+    const pct = (v) =>
+      `x${v.ratio.toFixed(3)} [${v.low.toFixed(3)}, ${v.high.toFixed(3)}], noise floor ±${(100 * v.floor).toFixed(1)} %`;
+    // Shown within 5 %: the whole interval of the median ratio is (durations may only be faster).
+    const shown = scrape.high <= 1.05 && rate.low >= 0.95 && rate.high <= 1.05;
+    const point = scrape.ratio <= 1.05 && rate.ratio >= 0.95 && rate.ratio <= 1.05;
+    console.log(`  scrape duration ${pct(scrape)}; write throughput ${pct(rate)}`);
     console.log(
-      `  within 5 %: ${ok ? 'yes' : 'NO'} (scrape duration x${scrape.toFixed(3)}, write throughput x${rate.toFixed(3)})`,
+      `  within 5 %: ${shown ? 'yes, the whole interval' : point ? 'the median ratios are, their intervals are not' : 'NO'}` +
+        (scrape.floor > 0.05 || rate.floor > 0.05
+          ? '; the noise floor is above 5 %, so this run cannot resolve 5 % (run longer phases, more pairs, or on a quieter machine)'
+          : ''),
     );
     console.log(
-      `  load average at the end: ${os
+      `  ${PAIRS} treatment and ${PAIRS} control pairs of ${SECONDS} s phases; load average at the start: ${loadAtStart}; at the end: ${os
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,

@@ -28,10 +28,8 @@ export const RAW_MAX_RANGE_SECONDS = 7 * 86_400;
 
 export type SeriesSource = 'raw' | 'hourly';
 
-export interface SeriesQuery {
-  readonly metric: string;
-  /** Label equality filters: every returned series has all of them. */
-  readonly match: Readonly<Record<string, string>>;
+/** A time range cut into buckets: what every time-range query of the API has (`from`, `to`, `points`, `source`). */
+export interface RangeQuery {
   /** Unix seconds, inclusive. */
   readonly from: number;
   /** Unix seconds, exclusive. */
@@ -43,6 +41,12 @@ export interface SeriesQuery {
   readonly step: number;
 }
 
+export interface SeriesQuery extends RangeQuery {
+  readonly metric: string;
+  /** Label equality filters: every returned series has all of them. */
+  readonly match: Readonly<Record<string, string>>;
+}
+
 export interface ParamError {
   readonly parameter: string;
   readonly message: string;
@@ -51,14 +55,14 @@ export interface ParamError {
 export type Parsed<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ParamError };
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const MATCH_KEY = /^match\[(.*)\]$/s;
 const UNIX_SECONDS = /^-?\d+(\.\d+)?$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const KNOWN = new Set(['metric', 'from', 'to', 'points', 'source']);
 
-const fail = (parameter: string, message: string): { ok: false; error: ParamError } => ({
+export const fail = (parameter: string, message: string): { ok: false; error: ParamError } => ({
   ok: false,
   error: { parameter, message },
 });
@@ -78,6 +82,22 @@ export function parseTime(text: string): number | undefined {
   return ms / 1000;
 }
 
+/** A label matcher parameter (`match[<label>]=<value>` and the like): the first problem, if any. */
+export function checkMatcher(key: string, label: string, value: string): ParamError | undefined {
+  if (!LABEL_NAME.test(label) || label.length > MAX_TEXT_LENGTH)
+    return { parameter: key, message: 'the label name must match [a-zA-Z_][a-zA-Z0-9_]*' };
+  if (value === '')
+    return {
+      parameter: key,
+      message: 'an empty value matches nothing (a label with an empty value is no label)',
+    };
+  if (value.length > MAX_TEXT_LENGTH)
+    return { parameter: key, message: `longer than ${MAX_TEXT_LENGTH} characters` };
+  // PostgreSQL's text and jsonb cannot hold NUL: no stored label has one (and the query would fail).
+  if (value.includes('\u0000')) return { parameter: key, message: 'must not contain a NUL character' };
+  return undefined;
+}
+
 /**
  * Checks the query string of `GET /api/v1/series` (`nowSeconds` is the default `to`). Every parameter
  * may appear once; unknown parameters are refused rather than ignored, so a typo does not silently widen
@@ -92,13 +112,8 @@ export function parseSeriesParams(params: URLSearchParams, nowSeconds: number): 
     const m = MATCH_KEY.exec(key);
     if (m !== null) {
       const label = m[1] ?? '';
-      if (!LABEL_NAME.test(label) || label.length > MAX_TEXT_LENGTH)
-        return fail(key, 'the label name must match [a-zA-Z_][a-zA-Z0-9_]*');
-      if (value === '')
-        return fail(key, 'an empty value matches nothing (a label with an empty value is no label)');
-      if (value.length > MAX_TEXT_LENGTH) return fail(key, `longer than ${MAX_TEXT_LENGTH} characters`);
-      // PostgreSQL's text and jsonb cannot hold NUL: no stored label has one (and the query would fail).
-      if (value.includes('\u0000')) return fail(key, 'must not contain a NUL character');
+      const bad = checkMatcher(key, label, value);
+      if (bad !== undefined) return { ok: false, error: bad };
       if (Object.keys(match).length >= MAX_MATCHERS)
         return fail(key, `at most ${MAX_MATCHERS} label matchers`);
       match[label] = value;
@@ -111,6 +126,16 @@ export function parseSeriesParams(params: URLSearchParams, nowSeconds: number): 
   if (metric.length > MAX_TEXT_LENGTH || !METRIC_NAME.test(metric))
     return fail('metric', 'must be a metric name matching [a-zA-Z_:][a-zA-Z0-9_:]*');
 
+  const range = parseRange(params, nowSeconds);
+  if (!range.ok) return range;
+  return { ok: true, value: { metric, match, ...range.value } };
+}
+
+/**
+ * `from`, `to`, `points` and `source` of a time-range query (absent ones defaulted): the range, its bucket
+ * width and whether raw samples or the hourly rollups answer. `nowSeconds` is the default `to`.
+ */
+export function parseRange(params: URLSearchParams, nowSeconds: number): Parsed<RangeQuery> {
   const toText = params.get('to');
   const to = toText === null ? nowSeconds : parseTime(toText);
   if (to === undefined) return fail('to', 'must be an RFC 3339 time or unix seconds');
@@ -141,5 +166,5 @@ export function parseSeriesParams(params: URLSearchParams, nowSeconds: number): 
     sourceText !== 'auto' ? sourceText : range > RAW_MAX_RANGE_SECONDS || rawStep >= 3600 ? 'hourly' : 'raw';
   // Hourly buckets are whole hours, so each rollup row falls in exactly one of them.
   const step = source === 'hourly' ? Math.max(3600, Math.ceil(rawStep / 3600) * 3600) : rawStep;
-  return { ok: true, value: { metric, match, from, to, points, source, step } };
+  return { ok: true, value: { from, to, points, source, step } };
 }

@@ -3,7 +3,16 @@ import { isConnectionError, type Database } from '../db/database';
 import type { Logger } from '../log/logger';
 import { parseAlertsParams, queryAlerts } from './alerts';
 import { queryOverview } from './overview';
-import { parseSeriesParams } from './params';
+import {
+  parseContainersParams,
+  parseFilesystemsParams,
+  parseRatesParams,
+  queryContainers,
+  queryFilesystems,
+  queryRates,
+  TooManyAggregateSeries,
+} from './history';
+import { parseSeriesParams, type Parsed } from './params';
 import { querySeries, TooManySeries } from './series';
 
 export interface ApiDeps {
@@ -33,7 +42,8 @@ function failed(res: Response, deps: ApiDeps, err: unknown, route: string): void
 
 /**
  * The read-only JSON API of the sink's listener (docs/api.md): `GET /api/v1/overview`,
- * `GET /api/v1/series` and `GET /api/v1/alerts`. It sits behind the listener's `--web.config.file` TLS and basic auth like every
+ * `GET /api/v1/series`, the aggregating `GET /api/v1/rates`, `/api/v1/filesystems` and
+ * `/api/v1/containers` (history.ts), and `GET /api/v1/alerts`. It sits behind the listener's `--web.config.file` TLS and basic auth like every
  * other route.
  */
 export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
@@ -42,6 +52,32 @@ export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);
   };
+  /** A GET whose query string is checked by `parse` (400 with the parameter at fault) and answered by `run`. */
+  const rangeRoute =
+    <Q>(
+      route: string,
+      parse: (params: URLSearchParams, nowSeconds: number) => Parsed<Q>,
+      run: (db: Database, q: Q) => Promise<unknown>,
+      /** The parameter a TooManyAggregateSeries is blamed on. */
+      narrow: string,
+    ): RequestHandler =>
+    (req, res) => {
+      const q = req.originalUrl.indexOf('?');
+      const parsed = parse(new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1)), Math.floor(now()));
+      if (!parsed.ok) {
+        badRequest(res, parsed.error.parameter, parsed.error.message);
+        return;
+      }
+      void (async () => {
+        try {
+          await deps.prepare();
+          answer(res, { status: 'success', data: await run(deps.db, parsed.value) });
+        } catch (err) {
+          if (err instanceof TooManyAggregateSeries) badRequest(res, narrow, err.message);
+          else failed(res, deps, err, route);
+        }
+      })();
+    };
   return {
     '/api/v1/overview': (_req, res) => {
       void (async () => {
@@ -93,5 +129,8 @@ export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
         }
       })();
     },
+    '/api/v1/rates': rangeRoute('rates', parseRatesParams, queryRates, 'match'),
+    '/api/v1/filesystems': rangeRoute('filesystems', parseFilesystemsParams, queryFilesystems, 'instance'),
+    '/api/v1/containers': rangeRoute('containers', parseContainersParams, queryContainers, 'instance'),
   };
 }

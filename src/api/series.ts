@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database';
-import type { SeriesQuery, SeriesSource } from './params';
+import type { RangeQuery, SeriesQuery, SeriesSource } from './params';
 
 /** Most series one `GET /api/v1/series` answer may hold; more is a 400 asking for narrower matchers. */
 export const MAX_SERIES = 200;
@@ -22,31 +22,44 @@ export function seriesLookupSql(q: SeriesQuery, limit: number): Statement {
 }
 
 /**
- * The points of the given series: one row per series and bucket `floor((t - from) / step)`, with the
- * bucket's average, minimum, maximum and sample count. Raw samples come from `samples_range` (NaN and
- * infinities left out: JSON cannot carry them and they would poison the average); hourly rows from
- * `samples_hourly`, whose hour starts in the range, averaged weighted by their sample counts.
+ * Per series and bucket `floor((t - from) / step)`: the bucket's average, minimum, maximum and sample
+ * count, and the average time of its samples (`id, bucket, avg, min, max, count, t`; for rollups, each
+ * hour's middle, weighted like the average), with `$1` the series ids (bigint[]), `$2` from, `$3` to (unix
+ * seconds) and `$4` the step. Raw samples come from `samples_range` (NaN and infinities left out: JSON
+ * cannot carry them and they would poison the average); hourly rows from `samples_hourly`, whose hour
+ * starts in the range, averaged weighted by their sample counts. Shared by /api/v1/series and the
+ * aggregating queries (history.ts).
  */
-export function seriesPointsSql(q: SeriesQuery, ids: readonly string[]): Statement {
-  const params = [ids, q.from, q.to, q.step];
+export function bucketAveragesSql(source: SeriesSource): string {
   const bucket = (t: string): string =>
     `floor((extract(epoch FROM ${t})::float8 - $2::float8) / $4::float8)::bigint`;
   const sql: Record<SeriesSource, string> = {
-    raw: `SELECT r.series_id::text AS id, ${bucket('r.time')} AS bucket,
-                 avg(r.value) AS avg, min(r.value) AS min, max(r.value) AS max, count(*)::int AS count
+    raw: `SELECT r.series_id AS id, ${bucket('r.time')} AS bucket,
+                 avg(r.value) AS avg, min(r.value) AS min, max(r.value) AS max, count(*)::int AS count,
+                 avg(extract(epoch FROM r.time)::float8) AS t
             FROM hostscope.samples_range(to_timestamp($2::float8), to_timestamp($3::float8)) r
            WHERE r.series_id = ANY($1::bigint[])
              AND r.value NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)
-           GROUP BY 1, 2 ORDER BY 1, 2`,
-    hourly: `SELECT h.series_id::text AS id, ${bucket('h.time')} AS bucket,
+           GROUP BY 1, 2`,
+    hourly: `SELECT h.series_id AS id, ${bucket('h.time')} AS bucket,
                     sum(h.avg * h.count) / sum(h.count) AS avg, min(h.min) AS min, max(h.max) AS max,
-                    sum(h.count)::int AS count
+                    sum(h.count)::int AS count,
+                    sum((extract(epoch FROM h.time)::float8 + 1800) * h.count) / sum(h.count) AS t
                FROM hostscope.samples_hourly h
               WHERE h.series_id = ANY($1::bigint[]) AND h.time >= to_timestamp($2::float8) AND h.time < to_timestamp($3::float8)
                 AND h.count > 0
-              GROUP BY 1, 2 ORDER BY 1, 2`,
+              GROUP BY 1, 2`,
   };
-  return { sql: sql[q.source], params };
+  return sql[source];
+}
+
+/** The points of the given series: one row per series and bucket (see bucketAveragesSql), in order. */
+export function seriesPointsSql(q: RangeQuery, ids: readonly string[]): Statement {
+  return {
+    sql: `SELECT b.id::text AS id, b.bucket, b.avg, b.min, b.max, b.count
+            FROM (${bucketAveragesSql(q.source)}) b ORDER BY 1, 2`,
+    params: [ids, q.from, q.to, q.step],
+  };
 }
 
 /** One point: bucket start (unix seconds), average, minimum, maximum, samples in the bucket. */

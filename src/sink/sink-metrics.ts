@@ -38,6 +38,10 @@ export class SinkMetrics {
   private writeSum = 0;
   maintenanceRuns = 0;
   maintenanceFailures = 0;
+  /** Scrape rounds started (ticks of the schedule that were not skipped, and --once). */
+  rounds = 0;
+  /** Scrapes that followed a target's first successful one within its round (Sink.followUp). */
+  followUpScrapes = 0;
   /** Ticks of the scrape schedule skipped because the previous round was still running. */
   roundsSkipped = 0;
   roundsSkippedBacklog = 0;
@@ -136,6 +140,16 @@ export class SinkMetrics {
         },
       );
     }
+    set.counter(
+      'hostscope_sink_scrape_rounds_total',
+      'Scrape rounds started: ticks of the scrape schedule that were not skipped (and the one round of --once).',
+      this.rounds,
+    );
+    set.counter(
+      'hostscope_sink_follow_up_scrapes_total',
+      "Scrapes taken 1 s and 2 s after a target's first successful scrape, within the same round, so that rates (CPU, throughput) exist at once; also in hostscope_sink_scrapes_total.",
+      this.followUpScrapes,
+    );
     const skippedHelp =
       'Ticks of the scrape schedule skipped: reason "overrun", the previous round was still running; "backlog", the database was reachable but more than --buffer.max-samples behind.';
     set.counter('hostscope_sink_scrape_rounds_skipped_total', skippedHelp, this.roundsSkipped, {

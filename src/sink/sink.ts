@@ -46,6 +46,15 @@ export interface ScrapeObserver {
   roundDone(): void;
 }
 
+/**
+ * A target's first successful scrape is followed by this many more, FOLLOW_UP_GAP_MS apart (see
+ * Sink.followUp): rates need two scrapes and a chart two rates, so without them the live page's CPU and
+ * throughput charts would stay empty for two more intervals after the sink starts.
+ */
+export const FOLLOW_UP_SCRAPES = 2;
+/** One second: the live stream's shortest message interval, so no follow-up's figures are coalesced away. */
+export const FOLLOW_UP_GAP_MS = 1000;
+
 /** Turns a scrape interval into a node-cron expression aligned to the clock, or undefined if impossible. */
 export function intervalToCron(ms: number): string | undefined {
   if (ms <= 0 || ms % 1000 !== 0) return undefined;
@@ -92,6 +101,11 @@ export class Sink {
   private maintaining: Promise<void> | undefined;
   private tasks: ScheduledTask[] = [];
   private headFailures = 0;
+  /** Targets (by targetKey) scraped successfully by this process: the others get follow-up scrapes. */
+  private readonly scrapedOk = new Set<string>();
+  private stopping = false;
+  /** Ends the pause between follow-up scrapes early (the sink is stopping). */
+  private wake: (() => void) | undefined;
   private dbUp = true;
   private prepared: Promise<void> | undefined;
   /** See ScrapeObserver; set once by the composition root. */
@@ -242,6 +256,7 @@ export class Sink {
       if (!next.has(key)) {
         this.parseCaches.delete(key);
         this.lastScrapes.delete(key);
+        this.scrapedOk.delete(key);
         this.writer.forgetTarget(this.targets.get(key) as Target);
       }
     this.targets = next;
@@ -258,31 +273,118 @@ export class Sink {
   /**
    * One scrape round: every target concurrently, each under its own time limit. Each scrape is buffered
    * as soon as it is parsed and the background flush is nudged, so writing overlaps with slower targets.
+   * With `followUps` (the schedule's rounds), targets scraped successfully for the first time are
+   * scraped again shortly after, within the round (see followUp).
    */
-  async scrapeRound(nowMs = Date.now()): Promise<void> {
+  async scrapeRound(nowMs = Date.now(), options: { readonly followUps?: boolean } = {}): Promise<void> {
     const targets = [...this.targets.values()];
     const pending = new Set(targets);
-    const promise = Promise.all(
-      targets.map(async (t) => {
-        const cache = this.parseCacheFor(t);
-        const outcome = await scrapeTarget(t, {
-          timeoutMs: this.options.timeoutMs,
-          bodyLimitBytes: this.options.bodyLimitBytes,
-          nowMs,
-          ...(cache === undefined ? {} : { cache }),
-          pool: this.bodies,
-        });
-        pending.delete(t);
-        await this.enqueue(outcome);
-      }),
-    ).then(() => undefined);
+    this.metrics.rounds++;
+    const promise = (async () => {
+      let fresh: Target[] = [];
+      try {
+        fresh = await this.scrapeAll(targets, nowMs, pending);
+      } finally {
+        this.observer?.roundDone();
+      }
+      if (options.followUps === true && fresh.length > 0)
+        await this.followUp(fresh, nowMs + this.options.intervalMs, pending);
+    })();
     this.round = { promise, startedMs: Date.now(), pending };
     try {
       await promise;
     } finally {
       if (this.round?.promise === promise) this.round = undefined;
-      this.observer?.roundDone();
     }
+  }
+
+  /**
+   * Scrapes `targets` concurrently, at `timeMs`, and queues each outcome. Resolves with the targets whose
+   * first successful scrape by this process this was.
+   */
+  private async scrapeAll(
+    targets: readonly Target[],
+    timeMs: number,
+    pending: Set<Target>,
+  ): Promise<Target[]> {
+    const fresh: Target[] = [];
+    await Promise.all(
+      targets.map(async (t) => {
+        const outcome = await this.scrapeOne(t, timeMs);
+        pending.delete(t);
+        const key = targetKey(t);
+        if (outcome.families !== undefined && this.targets.has(key) && !this.scrapedOk.has(key)) {
+          this.scrapedOk.add(key);
+          fresh.push(t);
+        }
+        await this.enqueue(outcome);
+      }),
+    );
+    return fresh;
+  }
+
+  /**
+   * Follow-up scrapes of targets just scraped for the first time: FOLLOW_UP_SCRAPES more, FOLLOW_UP_GAP_MS
+   * apart, so that rates (CPU by mode, throughput, container CPU) exist at once and the live page's charts
+   * have two of them within one interval of the sink's first scrape. They are real scrapes, stored and
+   * counted like any other (`hostscope_sink_follow_up_scrapes_total` too). Each is taken only when it
+   * would end, at its time limit, before `nextTickMs`, so the next round is never delayed or skipped for
+   * one; and not while the database is behind (they would add to the backlog) or the sink is stopping.
+   * A target whose follow-up fails gets no more.
+   */
+  private async followUp(
+    targets: readonly Target[],
+    nextTickMs: number,
+    pending: Set<Target>,
+  ): Promise<void> {
+    let list = targets;
+    for (let i = 0; i < FOLLOW_UP_SCRAPES && list.length > 0; i++) {
+      await this.pause(FOLLOW_UP_GAP_MS);
+      const timeMs = Date.now();
+      if (this.stopping || timeMs + this.options.timeoutMs > nextTickMs || this.buffer.backlogged) return;
+      list = list.filter((t) => this.targets.has(targetKey(t)));
+      for (const t of list) pending.add(t);
+      this.metrics.followUpScrapes += list.length;
+      const ok = new Set<Target>();
+      try {
+        await Promise.all(
+          list.map(async (t) => {
+            const outcome = await this.scrapeOne(t, timeMs);
+            pending.delete(t);
+            if (outcome.families !== undefined) ok.add(t);
+            await this.enqueue(outcome);
+          }),
+        );
+      } finally {
+        this.observer?.roundDone();
+      }
+      list = list.filter((t) => ok.has(t));
+    }
+  }
+
+  private scrapeOne(t: Target, timeMs: number): Promise<ScrapeOutcome> {
+    const cache = this.parseCacheFor(t);
+    return scrapeTarget(t, {
+      timeoutMs: this.options.timeoutMs,
+      bodyLimitBytes: this.options.bodyLimitBytes,
+      nowMs: timeMs,
+      ...(cache === undefined ? {} : { cache }),
+      pool: this.bodies,
+    });
+  }
+
+  /** Waits `ms`, or less when the sink stops. */
+  private pause(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => {
+      this.wake = undefined;
+    });
   }
 
   /**
@@ -328,7 +430,7 @@ export class Sink {
       );
       return;
     }
-    this.scrapeRound(nowMs).catch((err: unknown) => {
+    this.scrapeRound(nowMs, { followUps: true }).catch((err: unknown) => {
       this.logger.error({ err: { message: describe(err) } }, 'scrape round failed');
     });
   }
@@ -476,6 +578,8 @@ export class Sink {
   async stop(deadlineMs: number): Promise<boolean> {
     for (const t of this.tasks) await t.destroy();
     this.tasks = [];
+    this.stopping = true;
+    this.wake?.();
     await this.round?.promise.catch(() => undefined);
     await this.maintaining;
     await this.flushing;

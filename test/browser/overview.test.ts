@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import bcrypt from 'bcryptjs';
+import { Client } from 'pg';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { CLI, runCli } from '../helpers/exporter-process';
 import { freePort } from '../helpers/net';
@@ -41,7 +42,10 @@ interface BrowserElement {
 declare const window: {
   readonly innerWidth: number;
   readonly hostscope: {
-    charts: Record<string, Map<string, { plot?: { data: (number | null)[][]; ctx: BrowserCanvas } }>>;
+    charts: Record<
+      string,
+      Map<string, { plot?: { data: (number | null)[][]; ctx: BrowserCanvas; series: { label?: unknown }[] } }>
+    >;
   };
 };
 declare const document: {
@@ -53,6 +57,69 @@ declare function getComputedStyle(e: unknown): { outlineStyle: string; backgroun
 
 const CHART_IDS = ['cpu', 'memory', 'load', 'filesystems', 'network', 'disk'] as const;
 const SEED_HOST = 'seed-host-01:9100';
+
+/**
+ * A host with more series than one `/api/v1/series` answer may hold (200): 250 network devices (and `lo`),
+ * 250 disks and 250 filesystems, over the last two hours at 60 s, imported with `hostscope import`.
+ * Device i moves (i + 1) × 100 B/s in and half that out, reads (i + 1) × 10 and writes (i + 1) × 20 B/s;
+ * `lo` moves 1 GB/s and must be left out; filesystem /mnt/v<i> is 10 + 80 × i / 249 % used, so the
+ * fullest five are v249 .. v245.
+ */
+const MANY_HOST = 'many-devices:9100';
+const MANY = 250;
+const sumTo = (k: number): number => (k * (k + 1)) / 2;
+const MANY_RATES = {
+  rx: 100 * sumTo(MANY),
+  tx: 50 * sumTo(MANY),
+  read: 10 * sumTo(MANY),
+  written: 20 * sumTo(MANY),
+};
+const manyUsed = (i: number): number => 10 + (80 * i) / (MANY - 1);
+function manyDevicesFile(nowMs: number): string {
+  const out: string[] = [];
+  const start = Math.floor((nowMs - 2 * 3_600_000) / 60_000) * 60_000;
+  const pad = (i: number): string => String(i).padStart(3, '0');
+  for (let t = start; t <= nowMs - 60_000; t += 60_000) {
+    const s = (t - start) / 1000;
+    const family = (name: string, type: string, lines: string[]): void => {
+      out.push(`# TYPE ${name} ${type}`, ...lines);
+    };
+    const per = (f: (i: number) => string): string[] => Array.from({ length: MANY }, (_, i) => f(i));
+    family('node_network_receive_bytes_total', 'counter', [
+      ...per(
+        (i) => `node_network_receive_bytes_total{device="veth${pad(i)}"} ${1e6 + (i + 1) * 100 * s} ${t}`,
+      ),
+      `node_network_receive_bytes_total{device="lo"} ${1e9 * s} ${t}`,
+    ]);
+    family('node_network_transmit_bytes_total', 'counter', [
+      ...per((i) => `node_network_transmit_bytes_total{device="veth${pad(i)}"} ${(i + 1) * 50 * s} ${t}`),
+      `node_network_transmit_bytes_total{device="lo"} ${1e9 * s} ${t}`,
+    ]);
+    family(
+      'node_disk_read_bytes_total',
+      'counter',
+      per((i) => `node_disk_read_bytes_total{device="sd${pad(i)}"} ${(i + 1) * 10 * s} ${t}`),
+    );
+    family(
+      'node_disk_written_bytes_total',
+      'counter',
+      per((i) => `node_disk_written_bytes_total{device="sd${pad(i)}"} ${(i + 1) * 20 * s} ${t}`),
+    );
+    const fs = (i: number): string => `device="/dev/vd${pad(i)}",fstype="ext4",mountpoint="/mnt/v${pad(i)}"`;
+    family(
+      'node_filesystem_size_bytes',
+      'gauge',
+      per((i) => `node_filesystem_size_bytes{${fs(i)}} 1e12 ${t}`),
+    );
+    family(
+      'node_filesystem_avail_bytes',
+      'gauge',
+      per((i) => `node_filesystem_avail_bytes{${fs(i)}} ${1e12 * (1 - manyUsed(i) / 100)} ${t}`),
+    );
+    out.push('');
+  }
+  return out.join('\n');
+}
 
 interface ChartState {
   id: string;
@@ -94,6 +161,27 @@ async function chartStates(page: Page, view: 'live' | 'history'): Promise<ChartS
       };
     });
   }, view);
+}
+
+/** A chart's series labels and values (uPlot's data), to compare with what the database holds. */
+async function chartData(
+  page: Page,
+  view: 'live' | 'history',
+  id: string,
+): Promise<{ labels: string[]; x: number[]; values: (number | null)[][] }> {
+  return page.evaluate(
+    (v, chartId) => {
+      const plot = window.hostscope.charts[v]?.get(chartId)?.plot;
+      if (plot === undefined) return { labels: [], x: [], values: [] };
+      return {
+        labels: plot.series.slice(1).map((s) => String(s.label)),
+        x: (plot.data[0] ?? []) as number[],
+        values: plot.data.slice(1),
+      };
+    },
+    view,
+    id,
+  );
 }
 
 async function waitForCharts(
@@ -163,6 +251,16 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
       '--log.level=warn',
     ]);
     if (seed.code !== 0) throw new Error(`seed failed: ${seed.stderr}`);
+    const manyFile = path.join(work, 'many-devices.prom');
+    writeFileSync(manyFile, manyDevicesFile(Date.now()));
+    const imported = await runCli([
+      'import',
+      `--database.url=${pg.url}`,
+      `--label.instance=${MANY_HOST}`,
+      '--log.level=warn',
+      manyFile,
+    ]);
+    if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}${imported.stdout}`);
     const port = await freePort();
     exporterPort = await freePort();
     base = `http://127.0.0.1:${port}`;
@@ -263,6 +361,76 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
     await page.close();
   }, 120_000);
 
+  it('live: a fresh sink at the default interval draws every live chart after its first scrape round, before its second', async () => {
+    // A fresh start as `npm start` makes it: an empty database, the embedded exporter, the default scrape
+    // interval (15 s). Rates (CPU by mode, throughput) need two scrapes and a chart two points, so the
+    // charts must have them from the first round alone. When is read from the sink's own counters, not
+    // from a clock: the first round is written (samples_written > 0 with scrape_rounds 1), and the charts
+    // draw while scrape_rounds is still 1 (the second round has not started).
+    const admin = new Client({ connectionString: pg.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE fresh_start');
+    await admin.end();
+    const freshUrl = pg.url.replace(/\/postgres$/, '/fresh_start');
+    const port = await freePort();
+    const fresh = runSink([
+      'sink',
+      '--exporter.embedded',
+      `--exporter.listen-address=127.0.0.1:${await freePort()}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--database.url=${freshUrl}`,
+    ]);
+    try {
+      const started = await fresh.waitFor(/^.*hostscope sink started.*$/m, 60_000);
+      expect((JSON.parse(started[0]) as { interval?: number }).interval).toBe(15_000);
+      const url = `http://127.0.0.1:${port}`;
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1280, height: 900 });
+      await page.goto(`${url}/#tab=live`, { waitUntil: 'load' });
+      const counters = async (): Promise<{ rounds: number; written: number }> => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const one = (name: string): number =>
+          Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+        return {
+          rounds: one('hostscope_sink_scrape_rounds_total'),
+          written: one('hostscope_sink_samples_written_total'),
+        };
+      };
+      // The first round, written.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const c = await counters();
+        expect(c.rounds).toBeLessThanOrEqual(1);
+        if (c.rounds === 1 && c.written > 0) break;
+        if (Date.now() > deadline) throw new Error(`the first round was not written: ${JSON.stringify(c)}`);
+        await sleep(200);
+      }
+      // Every live chart draws, before the second round starts.
+      for (;;) {
+        const states = await chartStates(page, 'live');
+        const drawn = CHART_IDS.every((id) => {
+          const s = states.find((x) => x.id === id);
+          return s !== undefined && s.drawn && s.points >= 2 && s.valued >= 2 && s.coloured >= 20;
+        });
+        const c = await counters();
+        if (drawn) {
+          expect(c.rounds).toBe(1);
+          break;
+        }
+        if (c.rounds >= 2)
+          throw new Error(
+            `the second scrape round started before every live chart drew: ${JSON.stringify(states)}`,
+          );
+        await sleep(200);
+      }
+      expect((page as Page & { errors?: string[] }).errors ?? []).toEqual([]);
+      await page.close();
+    } finally {
+      fresh.child.kill('SIGTERM');
+      await fresh.exited;
+    }
+  }, 120_000);
+
   it('history: the range buttons switch the data range (seeded host), with raw and hourly sources', async () => {
     const page = await open(`tab=history&host=${SEED_HOST}&range=1h`);
     const seeded = ['cpu', 'memory', 'load', 'filesystems', 'network'];
@@ -305,7 +473,98 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
     await page.close();
   }, 180_000);
 
-  it('history: drag-zoom narrows the range and reloads it, double-click resets it', async () => {
+  it('history: container CPU and memory charts of a seeded host, its busiest containers first, raw and hourly', async () => {
+    const db = new Client({ connectionString: pg.url });
+    await db.connect();
+    try {
+      const page = await open(`tab=history&host=${SEED_HOST}&range=24h`);
+      for (const [range, seconds, table, cpu, mem] of [
+        ['24h', 86_400, 'container_usage', 'cpu_percent', 'memory_usage_bytes'],
+        ['30d', 30 * 86_400, 'container_usage_hourly', 'cpu_percent_avg', 'memory_usage_bytes_avg'],
+      ] as const) {
+        await page.click(`#ranges button[data-range="${range}"]`);
+        const d = await waitForDataset(
+          page,
+          (x) => x.historyState === 'ready' && Number(x.historyTo) - Number(x.historyFrom) === seconds,
+          `history ${range}`,
+        );
+        await waitForCharts(page, 'history', ['containers_cpu', 'containers_memory']);
+        // The seeded host's three containers, in the order of their average over the range.
+        const ranked = async (column: string): Promise<string[]> =>
+          (
+            await db.query<{ container: string }>(
+              `SELECT container FROM hostscope.${table}
+                WHERE instance = $1 AND time >= to_timestamp($2) AND time < to_timestamp($3)
+                GROUP BY 1 ORDER BY avg(${column}) DESC`,
+              [SEED_HOST, Number(d.historyFrom), Number(d.historyTo)],
+            )
+          ).rows.map((r) => r.container);
+        const cpuChart = await chartData(page, 'history', 'containers_cpu');
+        const memChart = await chartData(page, 'history', 'containers_memory');
+        expect(cpuChart.labels).toEqual(await ranked(cpu));
+        expect(memChart.labels).toEqual(await ranked(mem));
+        expect(cpuChart.labels.length).toBe(3);
+        // CPU is a share of the host (0-100), memory in bytes (the seed's working sets are 0.1-1.5 GiB).
+        const cpuValues = cpuChart.values.flat().filter((v): v is number => v !== null);
+        expect(Math.min(...cpuValues)).toBeGreaterThan(0);
+        expect(Math.max(...cpuValues)).toBeLessThan(100);
+        const memValues = memChart.values.flat().filter((v): v is number => v !== null);
+        expect(Math.min(...memValues)).toBeGreaterThan(50 * 2 ** 20);
+        expect(Math.max(...memValues)).toBeLessThan(2 * 2 ** 30);
+        const info = await page.$eval('#history-info', (e) => e.textContent ?? '');
+        expect(info).toContain(range === '30d' ? 'hourly rollups' : 'raw samples');
+      }
+      await page.close();
+    } finally {
+      await db.end();
+    }
+  }, 120_000);
+
+  it('history: a host with more than 200 network, disk and filesystem series draws them all, summed on the server', async () => {
+    // One series answer could not hold them (the page used to get 400s and draw nothing).
+    const refused = await fetch(
+      `${base}/api/v1/series?metric=node_network_receive_bytes_total&match%5Binstance%5D=${encodeURIComponent(MANY_HOST)}`,
+    );
+    expect(refused.status).toBe(400);
+    const page = await open(`tab=history&host=${MANY_HOST}&range=1h`);
+    for (const [range, seconds] of [
+      ['1h', 3600],
+      ['24h', 86_400],
+    ] as const) {
+      await page.click(`#ranges button[data-range="${range}"]`);
+      await waitForDataset(
+        page,
+        (x) => x.historyState === 'ready' && Number(x.historyTo) - Number(x.historyFrom) === seconds,
+        `history ${range}`,
+      );
+      await waitForCharts(page, 'history', ['network', 'disk', 'filesystems']);
+      const near = (values: (number | null)[] | undefined, expected: number): void => {
+        const v = (values ?? []).filter((x): x is number => x !== null);
+        expect(v.length).toBeGreaterThanOrEqual(2);
+        for (const x of v) expect(Math.abs(x / expected - 1)).toBeLessThan(0.01);
+      };
+      // Every device summed (lo left out): the rates the import was made with.
+      const net = await chartData(page, 'history', 'network');
+      expect(net.labels).toEqual(['receive', 'transmit']);
+      near(net.values[0], MANY_RATES.rx);
+      near(net.values[1], MANY_RATES.tx);
+      const disk = await chartData(page, 'history', 'disk');
+      near(disk.values[0], MANY_RATES.read);
+      near(disk.values[1], MANY_RATES.written);
+      // The five fullest of 250 filesystems, fullest first, at their used %.
+      const fs = await chartData(page, 'history', 'filesystems');
+      expect(fs.labels).toEqual(['/mnt/v249', '/mnt/v248', '/mnt/v247', '/mnt/v246', '/mnt/v245']);
+      fs.values.forEach((v, k) => {
+        const x = (v ?? []).filter((y): y is number => y !== null);
+        expect(x.length).toBeGreaterThanOrEqual(2);
+        for (const y of x) expect(y).toBeCloseTo(manyUsed(MANY - 1 - k), 6);
+      });
+    }
+    expect((page as Page & { errors?: string[] }).errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('history: drag-zoom narrows the range and loads it once, Shift+drag and Earlier pan it, double-click resets it', async () => {
     const page = await open(`tab=history&host=${SEED_HOST}&range=7d`);
     await waitForDataset(
       page,
@@ -317,6 +576,11 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
     const box = await over?.boundingBox();
     if (box === null || box === undefined) throw new Error('no plot area');
     const y = box.y + box.height / 2;
+    // The selection is synchronised to every chart, and each reports it: the span must load once.
+    const cpuLoads: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('api/v1/rates?metric=node_cpu_seconds_total')) cpuLoads.push(r.url());
+    });
     await page.mouse.move(box.x + box.width * 0.4, y);
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
@@ -327,16 +591,55 @@ describeWithService('PostgreSQL, Chromium and a built dist/', available, 'overvi
       'the zoomed range',
     );
     expect(Number(zoomed.historyTo) - Number(zoomed.historyFrom)).toBeGreaterThan(3600);
+    expect(cpuLoads.length).toBe(1);
     expect(await page.$eval('#zoom-reset', (b) => (b as unknown as BrowserElement).hidden)).toBe(false);
     const states = await waitForCharts(page, 'history', ['load']);
     const load = states.find((s) => s.id === 'load');
     expect((load?.firstX ?? 0) >= Number(zoomed.historyFrom) - 1).toBe(true);
+    // Shift+drag pans: dragging to the left shows later times, the span let go at is loaded.
+    const span = Number(zoomed.historyTo) - Number(zoomed.historyFrom);
+    const before = Number(zoomed.historyFrom);
+    const x0 =
+      (await page.evaluate(() => window.hostscope.charts.history?.get('load')?.plot?.data[0]?.[0])) ?? 0;
+    await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + box.width * 0.5, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.3, y, { steps: 5 });
+    // While dragging, the charts already show the new span (with the data they have).
+    const during = await page.evaluate(() => document.body.dataset.historyFrom);
+    expect(Number(during)).toBe(before);
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    const panned = await waitForDataset(
+      page,
+      (x) => x.historyState === 'ready' && Number(x.historyFrom) > before,
+      'the panned span',
+    );
+    expect(Number(panned.historyTo) - Number(panned.historyFrom)).toBeCloseTo(span, -1);
+    const shift = Number(panned.historyFrom) - before;
+    expect(shift).toBeGreaterThan(0.1 * span);
+    expect(shift).toBeLessThan(0.3 * span);
+    await waitForCharts(page, 'history', ['load']);
+    const x1 =
+      (await page.evaluate(() => window.hostscope.charts.history?.get('load')?.plot?.data[0]?.[0])) ?? 0;
+    expect(x1).toBeGreaterThan(x0);
+    // Earlier / Later: half a span each way, by keyboard too.
+    expect(await page.$eval('#pan-earlier', (b) => (b as unknown as BrowserElement).hidden)).toBe(false);
+    await page.focus('#pan-earlier');
+    await page.keyboard.press('Enter');
+    const earlier = await waitForDataset(
+      page,
+      (x) => x.historyState === 'ready' && Number(x.historyFrom) < Number(panned.historyFrom),
+      'half a span earlier',
+    );
+    expect(Number(panned.historyFrom) - Number(earlier.historyFrom)).toBeCloseTo(span / 2, -1);
     await page.mouse.click(box.x + box.width * 0.5, y, { clickCount: 2 });
     await waitForDataset(
       page,
       (x) => x.historyState === 'ready' && Number(x.historyTo) - Number(x.historyFrom) === 7 * 86_400,
       'the whole range again',
     );
+    expect(await page.$eval('#pan-earlier', (b) => (b as unknown as BrowserElement).hidden)).toBe(true);
     await page.close();
   }, 120_000);
 

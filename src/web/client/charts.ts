@@ -41,8 +41,10 @@ const DASHES: (number[] | undefined)[] = [
 ];
 
 export interface ZoomHandlers {
-  /** A drag selected [min, max] (unix seconds). */
+  /** A drag selected [min, max] (unix seconds), or a pan ended there: show and load that span. */
   zoom(min: number, max: number): void;
+  /** A Shift+drag pan moved the view to [min, max]: redraw every chart there, at most once a frame. */
+  pan(min: number, max: number): void;
   /** Double-click: back to the whole range. */
   reset(): void;
 }
@@ -137,6 +139,38 @@ export class Chart {
     this.labels = '';
   }
 
+  /**
+   * A Shift+drag: the x range follows the pointer, redrawn (with every synchronised chart, by
+   * `handlers.pan`) once per animation frame at most; on release the span is loaded (`handlers.zoom`).
+   */
+  private pan(u: uPlot, down: MouseEvent, handlers: ZoomHandlers): void {
+    const min = u.scales.x?.min;
+    const max = u.scales.x?.max;
+    const width = u.over.clientWidth;
+    if (min === undefined || max === undefined || !(width > 0)) return;
+    const perPixel = (max - min) / width;
+    let view: [number, number] = [min, max];
+    let frame = 0;
+    const move = (e: MouseEvent): void => {
+      const shift = (e.clientX - down.clientX) * perPixel;
+      view = [min - shift, max - shift];
+      if (frame === 0)
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          handlers.pan(view[0], view[1]);
+        });
+    };
+    const up = (): void => {
+      document.removeEventListener('mousemove', move);
+      document.removeEventListener('mouseup', up);
+      if (frame !== 0) cancelAnimationFrame(frame);
+      handlers.pan(view[0], view[1]);
+      if (view[0] !== min) handlers.zoom(view[0], view[1]);
+    };
+    document.addEventListener('mousemove', move);
+    document.addEventListener('mouseup', up);
+  }
+
   private width(): number {
     return Math.max(240, Math.floor(this.body.clientWidth || this.figure.clientWidth - 16));
   }
@@ -197,6 +231,12 @@ export class Chart {
               bind: {
                 dblclick: () => () => {
                   zoom.reset();
+                  return null;
+                },
+                // Shift+drag pans instead of selecting a span to zoom into.
+                mousedown: (u, _target, handler) => (e: MouseEvent) => {
+                  if (!e.shiftKey || e.button !== 0) return handler(e);
+                  this.pan(u, e, zoom);
                   return null;
                 },
               },

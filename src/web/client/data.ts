@@ -6,7 +6,8 @@
 import { CPU_MODES, type LivePoint } from '../protocol';
 import type { Unit } from './format';
 
-export type ChartId = 'cpu' | 'memory' | 'load' | 'network' | 'disk' | 'filesystems';
+export type ChartId =
+  'cpu' | 'memory' | 'load' | 'network' | 'disk' | 'filesystems' | 'containers_cpu' | 'containers_memory';
 
 export interface ChartDef {
   readonly id: ChartId;
@@ -23,6 +24,15 @@ export const CHARTS: readonly ChartDef[] = [
   { id: 'disk', title: 'Disk throughput', unit: 'bytes/s' },
 ];
 
+/** History has these too: its containers, from `/api/v1/containers` (the live tab has their table). */
+export const CONTAINER_CHARTS: readonly ChartDef[] = [
+  { id: 'containers_cpu', title: 'Containers: CPU (the busiest, share of the host)', unit: 'percent' },
+  { id: 'containers_memory', title: 'Containers: memory (the largest, working set)', unit: 'bytes' },
+];
+
+/** Containers drawn apart on each container chart (the rest is one `other` line). */
+export const CHART_CONTAINERS = 5;
+
 /** Most filesystems drawn on one chart (the fullest). */
 export const CHART_FILESYSTEMS = 5;
 
@@ -38,6 +48,8 @@ export interface ChartData {
 }
 
 export type Charts = Record<ChartId, ChartData>;
+export type LiveChartId = Exclude<ChartId, 'containers_cpu' | 'containers_memory'>;
+export type LiveCharts = Record<LiveChartId, ChartData>;
 
 /** `[time, avg, min, max, count]`, as `/api/v1/series` answers. */
 export type Point = [number, number | null, number | null, number | null, number];
@@ -54,6 +66,47 @@ export interface SeriesAnswer {
   }[];
 }
 
+/** `GET /api/v1/rates`: counters as rates per second, summed by a label on the server (src/api/history.ts). */
+export type RatePoint = [number, number, number];
+export interface RatesAnswer {
+  readonly from: number;
+  readonly to: number;
+  readonly step: number;
+  readonly source: 'raw' | 'hourly';
+  readonly series_count: number;
+  readonly groups: readonly {
+    readonly value: string;
+    readonly series: number;
+    readonly points: readonly RatePoint[];
+  }[];
+  readonly other: {
+    readonly groups: number;
+    readonly series: number;
+    readonly points: readonly RatePoint[];
+  } | null;
+}
+
+/** `GET /api/v1/filesystems`: used % of the fullest filesystems. */
+export interface FilesystemsAnswer {
+  readonly filesystem_count: number;
+  readonly filesystems: readonly {
+    readonly mountpoint: string;
+    readonly device: string;
+    readonly points: readonly [number, number][];
+  }[];
+}
+
+/** `GET /api/v1/containers`: CPU and memory of the busiest containers, and the rest summed. */
+export interface ContainerChartAnswer {
+  readonly containers: readonly { readonly name: string; readonly points: readonly [number, number][] }[];
+  readonly other: { readonly containers: number; readonly points: readonly [number, number][] } | null;
+}
+export interface ContainersAnswer {
+  readonly container_count: number;
+  readonly cpu: ContainerChartAnswer;
+  readonly memory: ContainerChartAnswer;
+}
+
 type TimeMap = Map<number, number>;
 
 /** Series that share their times, as uPlot wants them: one x array, one value array per series. */
@@ -65,21 +118,6 @@ export function align(series: readonly { label: string; values: TimeMap }[]): Ch
     x,
     series: series.map((s) => ({ label: s.label, values: x.map((t) => s.values.get(t) ?? null) })),
   };
-}
-
-/** A counter's rate per second between consecutive points (bucket averages); a decrease is a reset: none. */
-export function counterRates(points: readonly Point[]): TimeMap {
-  const out: TimeMap = new Map();
-  for (let i = 1; i < points.length; i++) {
-    const a = points[i - 1];
-    const b = points[i];
-    if (a === undefined || b === undefined) continue;
-    const [t0, v0] = a;
-    const [t1, v1] = b;
-    if (v0 === null || v1 === null || t1 <= t0 || v1 < v0) continue;
-    out.set(t1, (v1 - v0) / (t1 - t0));
-  }
-  return out;
 }
 
 /** Averages by time. */
@@ -96,7 +134,7 @@ export function sumByTime(maps: readonly TimeMap[]): TimeMap {
   return out;
 }
 
-function emptyCharts(): Charts {
+function emptyCharts(): LiveCharts {
   return {
     cpu: { x: [], series: [] },
     memory: { x: [], series: [] },
@@ -120,7 +158,7 @@ const fromPoints = (
 };
 
 /** The live charts from the stream's points of one host. */
-export function liveCharts(points: readonly LivePoint[]): Charts {
+export function liveCharts(points: readonly LivePoint[]): LiveCharts {
   if (points.length === 0) return emptyCharts();
   const modes = CPU_MODES.filter((m) => m !== 'idle' && points.some((p) => p.cpu[m] !== undefined));
   const last = points[points.length - 1];
@@ -153,44 +191,54 @@ export function liveCharts(points: readonly LivePoint[]): Charts {
 
 /** The answers History asks for (`undefined`: that metric has no series for the host). */
 export interface HistoryAnswers {
-  readonly cpu: readonly SeriesAnswer[];
+  /** node_cpu_seconds_total by mode. */
+  readonly cpu?: RatesAnswer;
   readonly memTotal?: SeriesAnswer;
   readonly memAvailable?: SeriesAnswer;
   readonly load1?: SeriesAnswer;
   readonly load5?: SeriesAnswer;
   readonly load15?: SeriesAnswer;
-  readonly rx?: SeriesAnswer;
-  readonly tx?: SeriesAnswer;
-  readonly read?: SeriesAnswer;
-  readonly written?: SeriesAnswer;
-  readonly fsSize?: SeriesAnswer;
-  readonly fsAvail?: SeriesAnswer;
+  /** Byte counters summed over every device (network without `lo`). */
+  readonly rx?: RatesAnswer;
+  readonly tx?: RatesAnswer;
+  readonly read?: RatesAnswer;
+  readonly written?: RatesAnswer;
+  readonly filesystems?: FilesystemsAnswer;
+  readonly containers?: ContainersAnswer;
 }
 
-/** Per-device counters summed into one rate (devices named `lo` left out, as on the live chart). */
-function deviceRates(a: SeriesAnswer | undefined): TimeMap {
+/** Every group of a rates answer, `other` included, summed by time. */
+function rateTotal(a: RatesAnswer | undefined): TimeMap {
   if (a === undefined) return new Map();
-  return sumByTime(a.series.filter((s) => s.labels.device !== 'lo').map((s) => counterRates(s.points)));
+  const groups = [...a.groups.map((g) => g.points), ...(a.other === null ? [] : [a.other.points])];
+  return sumByTime(groups.map((points) => new Map(points.map(([t, v]) => [t, v]))));
 }
 
-/** The history charts from `/api/v1/series` answers over one range. */
+const pairs = (points: readonly (readonly [number, number])[]): TimeMap =>
+  new Map(points.map(([t, v]) => [t, v]));
+
+function containerChart(a: ContainerChartAnswer | undefined): ChartData {
+  if (a === undefined) return { x: [], series: [] };
+  return align([
+    ...a.containers.map((c) => ({ label: c.name, values: pairs(c.points) })),
+    ...(a.other === null
+      ? []
+      : [
+          {
+            label: `${a.other.containers} other${a.other.containers === 1 ? '' : 's'}`,
+            values: pairs(a.other.points),
+          },
+        ]),
+  ]);
+}
+
+/** The history charts from the API's answers over one range. */
 export function historyCharts(a: HistoryAnswers): Charts {
-  // CPU: per mode, the rate of every CPU's counter, summed and divided by the number of CPUs.
-  const byMode = new Map<string, TimeMap[]>();
-  const cpus = new Set<string>();
-  for (const answer of a.cpu)
-    for (const s of answer.series) {
-      const mode = s.labels.mode ?? '';
-      cpus.add(s.labels.cpu ?? '');
-      const list = byMode.get(mode) ?? [];
-      list.push(counterRates(s.points));
-      byMode.set(mode, list);
-    }
-  const cpuSeries = CPU_MODES.filter((m) => m !== 'idle' && byMode.has(m)).map((m) => {
-    const sum = sumByTime(byMode.get(m) ?? []);
-    const pct: TimeMap = new Map();
-    for (const [t, v] of sum) pct.set(t, (100 * v) / Math.max(1, cpus.size));
-    return { label: m, values: pct };
+  // CPU: per mode, the rate of its CPUs' counters summed (on the server), over the CPUs in that sum.
+  const cpuSeries = CPU_MODES.filter((m) => m !== 'idle').flatMap((m) => {
+    const g = a.cpu?.groups.find((x) => x.value === m);
+    if (g === undefined) return [];
+    return [{ label: m, values: new Map(g.points.map(([t, v, n]) => [t, (100 * v) / Math.max(1, n)])) }];
   });
 
   const total = averages(a.memTotal?.series[0]?.points ?? []);
@@ -200,34 +248,6 @@ export function historyCharts(a: HistoryAnswers): Charts {
     const av = avail.get(t);
     if (av !== undefined) used.set(t, v - av);
   }
-
-  // Filesystems: used % of the fullest mountpoints at the end of the range.
-  const key = (l: Readonly<Record<string, string>>): string => `${l.mountpoint ?? ''}\u0000${l.device ?? ''}`;
-  const sizes = new Map((a.fsSize?.series ?? []).map((s) => [key(s.labels), averages(s.points)]));
-  const fsUsed: { label: string; values: TimeMap; last: number }[] = [];
-  const seenMounts = new Set<string>();
-  for (const s of a.fsAvail?.series ?? []) {
-    const mount = s.labels.mountpoint ?? '';
-    const size = sizes.get(key(s.labels));
-    if (size === undefined || seenMounts.has(mount)) continue;
-    const pct: TimeMap = new Map();
-    let lastT = -Infinity;
-    let last = 0;
-    for (const [t, av] of averages(s.points)) {
-      const sz = size.get(t);
-      if (sz === undefined || !(sz > 0)) continue;
-      const v = (100 * (sz - av)) / sz;
-      pct.set(t, v);
-      if (t > lastT) {
-        lastT = t;
-        last = v;
-      }
-    }
-    if (pct.size === 0) continue;
-    seenMounts.add(mount);
-    fsUsed.push({ label: mount, values: pct, last });
-  }
-  fsUsed.sort((x, y) => y.last - x.last || x.label.localeCompare(y.label));
 
   return {
     cpu: align(cpuSeries),
@@ -241,14 +261,20 @@ export function historyCharts(a: HistoryAnswers): Charts {
       { label: '15m', values: averages(a.load15?.series[0]?.points ?? []) },
     ]),
     network: align([
-      { label: 'receive', values: deviceRates(a.rx) },
-      { label: 'transmit', values: deviceRates(a.tx) },
+      { label: 'receive', values: rateTotal(a.rx) },
+      { label: 'transmit', values: rateTotal(a.tx) },
     ]),
     disk: align([
-      { label: 'read', values: deviceRates(a.read) },
-      { label: 'written', values: deviceRates(a.written) },
+      { label: 'read', values: rateTotal(a.read) },
+      { label: 'written', values: rateTotal(a.written) },
     ]),
-    filesystems: align(fsUsed.slice(0, CHART_FILESYSTEMS).map(({ label, values }) => ({ label, values }))),
+    filesystems: align(
+      (a.filesystems?.filesystems ?? [])
+        .slice(0, CHART_FILESYSTEMS)
+        .map((f) => ({ label: f.mountpoint, values: pairs(f.points) })),
+    ),
+    containers_cpu: containerChart(a.containers?.cpu),
+    containers_memory: containerChart(a.containers?.memory),
   };
 }
 
@@ -273,6 +299,3 @@ export function mergePoints(have: readonly LivePoint[], add: readonly LivePoint[
   const all = [...byT.values()].sort((a, b) => a.t - b.t);
   return all.length > max ? all.slice(all.length - max) : all;
 }
-
-/** The modes History asks for one by one when a host has too many CPUs for one answer. */
-export const CPU_MODES_HISTORY: readonly string[] = CPU_MODES.filter((m) => m !== 'idle');

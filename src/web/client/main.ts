@@ -17,15 +17,21 @@ import type {
 } from '../protocol';
 import { Chart, isDark } from './charts';
 import {
+  CHART_CONTAINERS,
+  CHART_FILESYSTEMS,
   CHARTS,
-  CPU_MODES_HISTORY,
+  CONTAINER_CHARTS,
   RANGES,
   historyCharts,
   liveCharts,
   mergePoints,
+  type ChartDef,
   type ChartId,
+  type ContainersAnswer,
+  type FilesystemsAnswer,
   type HistoryAnswers,
   type RangeId,
+  type RatesAnswer,
   type SeriesAnswer,
 } from './data';
 import * as fmt from './format';
@@ -133,11 +139,12 @@ const historyCharts_ = new Map<ChartId, Chart>();
 
 function makeCharts(
   container: HTMLElement,
+  defs: readonly ChartDef[],
   into: Map<ChartId, Chart>,
   sync: string,
   zoomable: boolean,
 ): void {
-  for (const def of CHARTS) {
+  for (const def of defs) {
     const fig = el('figure');
     container.append(fig);
     into.set(
@@ -149,6 +156,7 @@ function makeCharts(
         zoomable
           ? {
               zoom: (min, max) => zoomTo(min, max),
+              pan: (min, max) => showRange(min, max),
               reset: () => resetZoom(),
             }
           : undefined,
@@ -447,7 +455,7 @@ function renderLive(): void {
     ),
   );
   const charts = liveCharts(state.points);
-  for (const [id, chart] of liveCharts_) chart.update(charts[id]);
+  for (const [id, chart] of liveCharts_) if (id in charts) chart.update(charts[id as keyof typeof charts]);
   const more = (n: number, shown: number, what: string): string =>
     n > shown ? ` (the ${shown} ${what} of ${n})` : '';
   $('fs-table').replaceChildren(
@@ -467,23 +475,29 @@ function renderLive(): void {
 
 // ---- history -------------------------------------------------------------------------------------
 
-async function series(
-  metric: string,
-  match: Record<string, string>,
+/** GET `api/v1/<route>` with the range of the view; the answer's `data`, or an error with its message. */
+async function api<T>(
+  route: string,
+  params: Record<string, string>,
   from: number,
   to: number,
-): Promise<SeriesAnswer | 'too_many'> {
-  const q = new URLSearchParams({ metric });
-  for (const [k, v] of Object.entries(match)) q.set(`match[${k}]`, v);
+  signal?: AbortSignal,
+): Promise<T> {
+  const q = new URLSearchParams(params);
   q.set('from', String(Math.floor(from)));
   q.set('to', String(Math.ceil(to)));
-  q.set('points', '600');
-  const res = await fetch(`api/v1/series?${q.toString()}`, { headers: { Accept: 'application/json' } });
-  const body = (await res.json()) as { data?: SeriesAnswer; parameter?: string; message?: string };
-  if (res.status === 400 && body.parameter === 'match') return 'too_many';
+  q.set('points', String(HISTORY_POINTS));
+  const res = await fetch(`api/v1/${route}?${q.toString()}`, {
+    headers: { Accept: 'application/json' },
+    ...(signal === undefined ? {} : { signal }),
+  });
+  const body = (await res.json()) as { data?: T; message?: string };
   if (!res.ok || body.data === undefined) throw new Error(body.message ?? `HTTP ${res.status}`);
   return body.data;
 }
+
+/** Points per series History asks for: about one per two pixels of a wide chart. */
+const HISTORY_POINTS = 600;
 
 /** Runs the tasks, at most `limit` at a time. */
 async function pool<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
@@ -501,8 +515,14 @@ async function pool<T>(tasks: readonly (() => Promise<T>)[], limit: number): Pro
   return out;
 }
 
+/** Aborts the requests of a History load that a newer one replaced. */
+let historyAbort: AbortController | undefined;
+
 async function loadHistory(): Promise<void> {
   const generation = ++state.historyGeneration;
+  historyAbort?.abort();
+  const abort = new AbortController();
+  historyAbort = abort;
   const instance = state.instance;
   if (instance === '') return;
   const range = RANGES.find((r) => r.id === state.range) ?? RANGES[1];
@@ -510,70 +530,63 @@ async function loadHistory(): Promise<void> {
   const from = state.zoom?.min ?? to - (range?.seconds ?? 86_400);
   for (const b of document.querySelectorAll<HTMLButtonElement>('#ranges button'))
     b.setAttribute('aria-pressed', String(b.dataset.range === state.range));
-  $('zoom-reset').hidden = state.zoom === undefined;
+  for (const id of ['zoom-reset', 'pan-earlier', 'pan-later']) $(id).hidden = state.zoom === undefined;
   $('history-info').textContent = 'Loading…';
   document.body.dataset.historyState = 'loading';
-  const m = { instance };
-  const one =
+  const m = { 'match[instance]': instance };
+  const series = (metric: string) => (): Promise<SeriesAnswer | undefined> =>
+    api<SeriesAnswer>('series', { metric, ...m }, from, to).then((a) =>
+      a.series.length === 0 ? undefined : a,
+    );
+  // Counters are summed on the server (any number of CPUs and devices): one answer each.
+  const rates =
     (metric: string, extra: Record<string, string> = {}) =>
-    async (): Promise<SeriesAnswer | undefined> => {
-      const a = await series(metric, { ...m, ...extra }, from, to);
-      return a === 'too_many' ? undefined : a;
-    };
+    (): Promise<RatesAnswer> =>
+      api<RatesAnswer>('rates', { metric, ...m, ...extra }, from, to, abort.signal);
   try {
-    const [cpuAll, memTotal, memAvailable, load1, load5, load15, rx, tx, read, written, fsSize, fsAvail] =
-      await pool(
-        [
-          async () => series('node_cpu_seconds_total', m, from, to),
-          one('node_memory_MemTotal_bytes'),
-          one('node_memory_MemAvailable_bytes'),
-          one('node_load1'),
-          one('node_load5'),
-          one('node_load15'),
-          one('node_network_receive_bytes_total'),
-          one('node_network_transmit_bytes_total'),
-          one('node_disk_read_bytes_total'),
-          one('node_disk_written_bytes_total'),
-          one('node_filesystem_size_bytes'),
-          one('node_filesystem_avail_bytes'),
-        ] as (() => Promise<SeriesAnswer | 'too_many' | undefined>)[],
-        4,
-      );
-    // More CPUs than one answer may hold (200 series): one request per mode.
-    const cpu =
-      cpuAll === 'too_many'
-        ? ((
-            await pool(
-              CPU_MODES_HISTORY.map((mode) => one('node_cpu_seconds_total', { mode })),
-              4,
-            )
-          ).filter((a) => a !== undefined) as SeriesAnswer[])
-        : cpuAll === undefined
-          ? []
-          : [cpuAll];
-    if (generation !== state.historyGeneration) return;
-    const pick = (a: SeriesAnswer | 'too_many' | undefined): SeriesAnswer | undefined =>
-      a === 'too_many' ? undefined : a;
-    const answers: HistoryAnswers = {
-      cpu,
-      memTotal: pick(memTotal),
-      memAvailable: pick(memAvailable),
-      load1: pick(load1),
-      load5: pick(load5),
-      load15: pick(load15),
-      rx: pick(rx),
-      tx: pick(tx),
-      read: pick(read),
-      written: pick(written),
-      fsSize: pick(fsSize),
-      fsAvail: pick(fsAvail),
+    const tasks = {
+      cpu: rates('node_cpu_seconds_total', { by: 'mode' }),
+      memTotal: series('node_memory_MemTotal_bytes'),
+      memAvailable: series('node_memory_MemAvailable_bytes'),
+      load1: series('node_load1'),
+      load5: series('node_load5'),
+      load15: series('node_load15'),
+      rx: rates('node_network_receive_bytes_total', { 'exclude[device]': 'lo' }),
+      tx: rates('node_network_transmit_bytes_total', { 'exclude[device]': 'lo' }),
+      read: rates('node_disk_read_bytes_total'),
+      written: rates('node_disk_written_bytes_total'),
+      filesystems: () =>
+        api<FilesystemsAnswer>(
+          'filesystems',
+          { instance, top: String(CHART_FILESYSTEMS) },
+          from,
+          to,
+          abort.signal,
+        ),
+      containers: () =>
+        api<ContainersAnswer>(
+          'containers',
+          { instance, top: String(CHART_CONTAINERS) },
+          from,
+          to,
+          abort.signal,
+        ),
     };
+    const keys = Object.keys(tasks) as (keyof typeof tasks)[];
+    const results = await pool<unknown>(
+      keys.map((k) => tasks[k] as () => Promise<unknown>),
+      4,
+    );
+    if (generation !== state.historyGeneration) return;
+    const answers = Object.fromEntries(
+      keys.flatMap((k, i) => (results[i] === undefined ? [] : [[k, results[i]]])),
+    ) as HistoryAnswers;
     const charts = historyCharts(answers);
     for (const [id, chart] of historyCharts_) {
       chart.update(charts[id]);
       chart.setRange(from, to);
     }
-    const first = cpu[0] ?? answers.load1;
+    const first = answers.cpu !== undefined && answers.cpu.series_count > 0 ? answers.cpu : answers.load1;
     $('history-info').textContent =
       first === undefined
         ? 'No history for this host in this range.'
@@ -589,11 +602,38 @@ async function loadHistory(): Promise<void> {
   }
 }
 
-function zoomTo(min: number, max: number): void {
-  if (!(max - min >= 60)) return;
-  state.zoom = { min: Math.floor(min), max: Math.ceil(max) };
+/** Every History chart drawn over [min, max] (they share it), with the data they have. */
+function showRange(min: number, max: number): void {
   for (const c of historyCharts_.values()) c.setRange(min, max);
-  void loadHistory();
+}
+
+let zoomQueued: { min: number; max: number } | undefined;
+
+/**
+ * Shows [min, max] at once and loads it. A drag selects on every synchronised chart, and each reports
+ * it: the first report of a gesture counts, the others (in the same task) are dropped, so the span is
+ * drawn and loaded once, not once per chart.
+ */
+function zoomTo(min: number, max: number): void {
+  if (!(max - min >= 60) || zoomQueued !== undefined) return;
+  zoomQueued = { min, max };
+  queueMicrotask(() => {
+    const z = zoomQueued;
+    zoomQueued = undefined;
+    if (z === undefined) return;
+    state.zoom = { min: Math.floor(z.min), max: Math.ceil(z.max) };
+    showRange(z.min, z.max);
+    void loadHistory();
+  });
+}
+
+/** Earlier / Later: moves a zoomed view by half its span, and loads it. */
+function panBy(direction: -1 | 1): void {
+  const z = state.zoom;
+  if (z === undefined) return;
+  const shift = (direction * (z.max - z.min)) / 2;
+  const max = Math.min(Math.floor(Date.now() / 1000), z.max + shift);
+  zoomTo(max - (z.max - z.min), max);
 }
 
 function resetZoom(): void {
@@ -720,6 +760,8 @@ function setupRanges(): void {
     group.append(b);
   }
   $('zoom-reset').addEventListener('click', () => resetZoom());
+  $('pan-earlier').addEventListener('click', () => panBy(-1));
+  $('pan-later').addEventListener('click', () => panBy(1));
 }
 
 async function loadDbHosts(): Promise<void> {
@@ -737,8 +779,8 @@ async function loadDbHosts(): Promise<void> {
 
 function main(): void {
   readHash();
-  makeCharts($('live-charts'), liveCharts_, 'live', false);
-  makeCharts($('history-charts'), historyCharts_, 'history', true);
+  makeCharts($('live-charts'), CHARTS, liveCharts_, 'live', false);
+  makeCharts($('history-charts'), [...CHARTS, ...CONTAINER_CHARTS], historyCharts_, 'history', true);
   setupTabs();
   setupRanges();
   $<HTMLSelectElement>('host').addEventListener('change', (e) =>
@@ -754,8 +796,13 @@ function main(): void {
   });
   document.body.dataset.theme = isDark() ? 'dark' : 'light';
   let pending = false;
-  new ResizeObserver(() => {
-    if (pending) return;
+  let width = -1;
+  // The charts follow the page's width. Its height changes with every table and text update (a live
+  // round, a history load), and re-sizing every chart then (a new canvas each) cost frames of 100 ms.
+  new ResizeObserver((entries) => {
+    const w = entries[entries.length - 1]?.contentRect.width ?? width;
+    if (w === width || pending) return;
+    width = w;
     pending = true;
     requestAnimationFrame(() => {
       pending = false;

@@ -1,10 +1,11 @@
 import {
   align,
-  counterRates,
   historyCharts,
   liveCharts,
   mergePoints,
   type Point,
+  type RatePoint,
+  type RatesAnswer,
   type SeriesAnswer,
 } from '../../../src/web/client/data';
 import { bytes, duration } from '../../../src/web/client/format';
@@ -24,20 +25,6 @@ const answer = (
 const pts = (values: (number | null)[], step = 100): Point[] => values.map((v, i) => [i * step, v, v, v, 1]);
 
 describe('page chart data (pure)', () => {
-  it('turns counters into rates, skipping resets and gaps', () => {
-    expect([...counterRates(pts([0, 100, 300, 50, 150]))]).toEqual([
-      [100, 1],
-      [200, 2],
-      [400, 1],
-    ]);
-    expect([
-      ...counterRates([
-        [0, 0, 0, 0, 1],
-        [300, 600, 600, 600, 1],
-      ]),
-    ]).toEqual([[300, 2]]);
-  });
-
   it('aligns series on the union of their times', () => {
     const d = align([
       {
@@ -56,34 +43,93 @@ describe('page chart data (pure)', () => {
     ]);
   });
 
-  it('history: CPU % per mode over every CPU, memory used, network without lo, filesystems used %', () => {
-    const cpu = answer('node_cpu_seconds_total', [
-      { labels: { cpu: '0', mode: 'user' }, points: pts([0, 50, 100]) },
-      { labels: { cpu: '1', mode: 'user' }, points: pts([0, 30, 60]) },
-      { labels: { cpu: '0', mode: 'idle' }, points: pts([0, 50, 100]) },
-      { labels: { cpu: '1', mode: 'idle' }, points: pts([0, 70, 140]) },
-    ]);
+  it('history: CPU % per mode over the CPUs summed, memory used, throughput with other, filesystems, containers', () => {
+    const rates = (
+      groups: { value: string; points: RatePoint[] }[],
+      other: RatePoint[] | null = null,
+    ): RatesAnswer => ({
+      from: 0,
+      to: 1000,
+      step: 100,
+      source: 'raw',
+      series_count: 2,
+      groups: groups.map((g) => ({ ...g, series: 2 })),
+      other: other === null ? null : { groups: 3, series: 3, points: other },
+    });
     const charts = historyCharts({
-      cpu: [cpu],
+      // Two CPUs: user 0.8 CPU-seconds/s in all = 40 %; one CPU missing from the second bucket.
+      cpu: rates([
+        {
+          value: 'idle',
+          points: [
+            [100, 1.2, 2],
+            [200, 0.6, 1],
+          ],
+        },
+        {
+          value: 'user',
+          points: [
+            [100, 0.8, 2],
+            [200, 0.3, 1],
+          ],
+        },
+      ]),
       memTotal: answer('t', [{ labels: {}, points: pts([1000, 1000]) }]),
       memAvailable: answer('a', [{ labels: {}, points: pts([600, 400]) }]),
-      rx: answer('rx', [
-        { labels: { device: 'eth0' }, points: pts([0, 1000]) },
-        { labels: { device: 'lo' }, points: pts([0, 99_999]) },
-      ]),
-      fsSize: answer('s', [{ labels: { mountpoint: '/', device: 'sda' }, points: pts([200, 200]) }]),
-      fsAvail: answer('a', [{ labels: { mountpoint: '/', device: 'sda' }, points: pts([150, 50]) }]),
+      // The top devices and the others, summed into one line.
+      rx: rates(
+        [
+          {
+            value: '',
+            points: [
+              [100, 10, 1],
+              [200, 20, 1],
+            ],
+          },
+        ],
+        [
+          [100, 5, 3],
+          [300, 1, 3],
+        ],
+      ),
+      filesystems: {
+        filesystem_count: 300,
+        filesystems: [
+          {
+            mountpoint: '/',
+            device: 'sda',
+            points: [
+              [0, 25],
+              [100, 75],
+            ],
+          },
+        ],
+      },
+      containers: {
+        container_count: 9,
+        cpu: {
+          containers: [{ name: 'db', points: [[0, 12]] }],
+          other: { containers: 8, points: [[0, 3]] },
+        },
+        memory: { containers: [{ name: 'db', points: [[0, 1e9]] }], other: null },
+      },
     });
     expect(charts.cpu.series.map((s) => s.label)).toEqual(['user']);
-    // (0.5 + 0.3) / 2 CPUs = 40 %.
-    expect(charts.cpu.series[0]?.values).toEqual([40, 40]);
+    expect(charts.cpu.x).toEqual([100, 200]);
+    expect(charts.cpu.series[0]?.values).toEqual([40, 30]);
     expect(charts.memory.series).toEqual([
       { label: 'used', values: [400, 600] },
       { label: 'total', values: [1000, 1000] },
     ]);
-    expect(charts.network.series[0]).toEqual({ label: 'receive', values: [10] });
+    expect(charts.network.x).toEqual([100, 200, 300]);
+    expect(charts.network.series[0]).toEqual({ label: 'receive', values: [15, 20, 1] });
     expect(charts.filesystems.series).toEqual([{ label: '/', values: [25, 75] }]);
     expect(charts.disk.x).toEqual([]);
+    expect(charts.containers_cpu.series).toEqual([
+      { label: 'db', values: [12] },
+      { label: '8 others', values: [3] },
+    ]);
+    expect(charts.containers_memory.series).toEqual([{ label: 'db', values: [1e9] }]);
   });
 
   it('live: charts from the stream points, modes but idle, the fullest filesystems', () => {
