@@ -56,7 +56,7 @@ describeWithService(
         '--once',
         `--database.url=${pg.url}`,
         '--web.listen-address=',
-        '--scrape.timeout=1s',
+        '--scrape.timeout=3s',
         ...targets.map((t) => `--scrape.target=${t}`),
       ]);
       expect(await sink.exited).toBe(0);
