@@ -281,10 +281,7 @@ async function diskFull(p, c) {
           ['recovery: PostgreSQL back → buffer written', `${f1(recover)} s`],
           ['scrapes served / stored / lost', `${l.served} / ${l.stored} / ${l.lost}`],
           ['samples lost / counted as dropped', `${l.lostSamples} / ${counted}`],
-          [
-            'scrapes failed by the sink (timeouts; stored as up 0)',
-            `${t?.scrapeFailures ?? 'n/a'}`,
-          ],
+          ['scrapes failed by the sink (timeouts; stored as up 0)', `${t?.scrapeFailures ?? 'n/a'}`],
           ['samples produced = written + dropped', `${produced} = ${t?.written} + ${droppedAll}`],
         ],
         failures,

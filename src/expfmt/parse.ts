@@ -846,7 +846,12 @@ class TextParser extends Scanner {
       family.samples.push({ name, labels, value, timestampMs });
     } else {
       // parseBuffer() records where this sample sits in the body.
-      this.pushColumnar(family, { name, labels, type: family.type, ref: -1, refOwner: 0 }, value, timestampMs);
+      this.pushColumnar(
+        family,
+        { name, labels, type: family.type, ref: -1, refOwner: 0 },
+        value,
+        timestampMs,
+      );
       this.nameStart = nameStart;
       this.valueStart = valueStart;
     }

@@ -305,10 +305,7 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
     ok = await running.stop();
   }
   await exporter?.stop();
-  logger.info(
-    running.sink.metrics.totals(),
-    ok ? 'stopped' : 'stopped with unwritten samples',
-  );
+  logger.info(running.sink.metrics.totals(), ok ? 'stopped' : 'stopped with unwritten samples');
   return ok ? 0 : 1;
 }
 
