@@ -67,6 +67,10 @@ describeWithService('PostgreSQL', hasPostgres, 'the sink clock jumping forward a
     await migrate(db, logger);
   });
 
+  // The defect the stress suite's clockJump fault found: an hour rolled up (and compacted) while the clock
+  // was an hour ahead got more samples once the clock was set back; they were written to its head, but
+  // the hour was "current" on the writer's clock, so nothing queued it for a new rollup, and maintenance
+  // never went back to it (its watermark had passed it): the rollup stayed short of them for good.
   it('rolls an hour up again when samples land in it after it was rolled up under a clock running ahead', async () => {
     const h = Date.UTC(2030, 4, 6, 14); // 14:00 UTC
     const writer = new SampleWriter(db, logger);
@@ -85,6 +89,24 @@ describeWithService('PostgreSQL', hasPostgres, 'the sink clock jumping forward a
     await maintain(db, logger, { ...retention, nowMs: h + 2 * HOUR + 10 * MIN });
     expect(await hourCounts(db, h)).toEqual({ stored: 66, rolled: 66 });
     expect(await hourCounts(db, h + HOUR)).toEqual({ stored: 6, rolled: 6 });
+  });
+
+  // Found with the one above: a jump back onto instants already stored and compacted wrote a second sample
+  // of those instants to the head. Compaction keeps the stored one (as the head does, and as Prometheus
+  // rejects a second sample at a timestamp), but the hour was rolled up again before it was compacted,
+  // so its rollup counted both for good.
+  it('keeps the stored sample, in the data and in the rollup, when a jump back repeats compacted instants', async () => {
+    const h = Date.UTC(2030, 4, 6, 14);
+    const writer = new SampleWriter(db, logger);
+    for (const s of rounds(h + 10 * MIN, h + 20 * MIN)) await writer.write([s], s.timeMs);
+    for (const s of rounds(h + HOUR + 20 * MIN, h + HOUR + 21 * MIN)) await writer.write([s], s.timeMs);
+    await maintain(db, logger, { ...retention, nowMs: h + HOUR + 21 * MIN });
+    // Back 70 minutes onto the very instants stored at 14:11 (other values).
+    for (const s of rounds(h + 11 * MIN, h + 12 * MIN, 2)) await writer.write([s], s.timeMs);
+    await maintain(db, logger, { ...retention, nowMs: h + 2 * HOUR + 10 * MIN });
+    expect(await hourCounts(db, h)).toEqual({ stored: 60, rolled: 60 });
+    expect(await count(db, `SELECT max(value) AS n FROM hostscope.samples WHERE metric = 'g'`)).toBe(1);
+    expect(await count(db, `SELECT max(max) AS n FROM hostscope.samples_hourly WHERE metric = 'g'`)).toBe(1);
   });
 
   it('rolls an hour up again when another process rolled it up first with its clock ahead', async () => {
