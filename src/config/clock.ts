@@ -127,7 +127,7 @@ export const CLOCK_OFFSET_FLAG: FlagSpec = {
   kind: 'string',
   default: '',
   testing: true,
-  help: 'Testing aid, not for production: a file holding a whole number of milliseconds (e.g. 3600000 or -600000) added to the system clock wherever the sink takes the time of day (scrape timestamps, head partitions, late hours, maintenance, retention); re-read when it changes (write it atomically, by renaming a temporary file over it), so a test can make the clock jump while the sink runs. Empty: the system clock.',
+  help: 'Testing aid, not for production: a file holding a whole number of milliseconds (e.g. 3600000 or -600000) added to the system clock wherever the sink (or hostscope maintain) takes the time of day (scrape timestamps, head partitions, late hours, closed hours of maintenance, retention); re-read when it changes (write it atomically, by renaming a temporary file over it), so a test can make the clock jump while the sink runs. Empty: the system clock.',
 };
 
 export function clockFlagProblems(f: FlagValues): string[] {

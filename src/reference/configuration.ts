@@ -4,7 +4,7 @@
  */
 import { envName, type FlagSpec } from '../config/flags';
 import { exporterFlagSpecs, LOG_FLAGS } from '../exporter/config';
-import { DATABASE_FLAGS, RETENTION_FLAGS, sinkFlagSpecs } from '../sink/config';
+import { DATABASE_FLAGS, MAINTAIN_FLAGS, RETENTION_FLAGS, sinkFlagSpecs } from '../sink/config';
 import { IMPORT_FLAGS, IMPORT_SUMMARY } from '../sink/import-command';
 import { REPORT_FLAGS, REPORT_SUMMARY } from '../report/command';
 import { mdCell, mdCode } from './markdown';
@@ -103,7 +103,7 @@ export function knownCommandDocs(): CommandDoc[] {
     {
       command: 'maintain',
       summary: 'Computes hourly rollups of closed hours and drops partitions past retention, then exits.',
-      flags: docs([...DATABASE_FLAGS, ...RETENTION_FLAGS, ...LOG_FLAGS]),
+      flags: docs(MAINTAIN_FLAGS),
     },
     {
       command: 'import',

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { listenWeb, webConfigWatcher } from '../http/web-server';
 import type { AddressInfo } from 'node:net';
 import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
-import { clockFromFlags, systemClock, type Clock } from '../config/clock';
+import { clockFlagProblems, clockFromFlags, systemClock, type Clock } from '../config/clock';
 import { NOW_FLAG, nowFlagProblems, nowFromFlags } from '../config/now';
 import { ConfigError } from '../errors';
 import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlags } from '../exporter/config';
@@ -18,7 +18,7 @@ import {
   DATABASE_FLAGS,
   databaseConfig,
   logConfig,
-  RETENTION_FLAGS,
+  MAINTAIN_FLAGS,
   retentionOptions,
   sinkFlagSpecs,
   validateSinkFlags,
@@ -392,16 +392,19 @@ export async function maintainCommand(argv: readonly string[], env: NodeJS.Proce
   const p = parse(
     'maintain',
     'Computes hourly rollups of closed hours and drops partitions past retention, then exits.',
-    [...DATABASE_FLAGS, ...RETENTION_FLAGS, ...LOG_FLAGS],
+    MAINTAIN_FLAGS,
     argv,
     env,
+    clockFlagProblems,
   );
   if (p.kind === 'exit') return p.code;
   const logger = createLogger({ ...logConfig(p.flags), name: 'maintain' });
+  const nowMs = clockFromFlags(p.flags, logger).now();
   const db = await openMigrated(p.flags, logger);
   try {
     const r = await maintain(db, logger, {
       ...retentionOptions(p.flags),
+      nowMs,
     });
     logger.info(r, 'maintenance done');
     return 0;

@@ -57,6 +57,14 @@ export const RETENTION_FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/** `hostscope maintain`'s flags: it takes its now from the clock seam too (see src/config/clock.ts). */
+export const MAINTAIN_FLAGS: readonly FlagSpec[] = [
+  ...DATABASE_FLAGS,
+  ...RETENTION_FLAGS,
+  ...LOG_FLAGS,
+  CLOCK_OFFSET_FLAG,
+];
+
 /** The maintenance's retention options from the flags. */
 export function retentionOptions(flags: FlagValues): {
   retentionRawMs: number;

@@ -209,23 +209,38 @@ describeWithService('PostgreSQL', hasPostgres, 'the sink clock jumping forward a
       expect(metrics).toMatch(/^hostscope_sink_scrape_rounds_skipped_total\{reason="overrun"\} 0$/m);
       expect(metrics).toMatch(/^hostscope_sink_scrape_rounds_skipped_total\{reason="late"\} 0$/m);
       expect(errorLines(out)).toEqual([]);
+
+      // `hostscope maintain` four hours later (the same seam): every hour is closed, compacted and rolled
+      // up; nothing is lost, and each hour's rollup counts what it stores.
+      const later = path.join(dir, 'later');
+      writeFileSync(later, String(4 * HOUR));
+      const m = runCli(['maintain', `--database.url=${pg.url}`, `--testing.clock-offset-file=${later}`]);
+      expect(await m.exited).toBe(0);
+      expect(await ups()).toEqual(times);
+      const perHour = await query<{ h: Date; stored: number; rolled: number | null }>(
+        pg.url,
+        `SELECT s.h, s.stored, r.rolled FROM
+           (SELECT date_trunc('hour', time, 'UTC') AS h, count(*)::int AS stored FROM hostscope.samples
+             WHERE metric = 'up' GROUP BY 1) s
+           LEFT JOIN (SELECT time AS h, sum(count)::int AS rolled FROM hostscope.samples_hourly
+             WHERE metric = 'up' GROUP BY 1) r ON r.h = s.h`,
+      );
+      expect(perHour.length).toBeGreaterThanOrEqual(2);
+      for (const r of perHour) expect(r.rolled).toBe(r.stored);
+      expect(await count(db, 'SELECT count(*) AS n FROM hostscope.samples_blocks')).toBe(0);
     });
 
     it('refuses a missing or invalid offset file at start with exit status 2', async () => {
       const bad = path.join(dir, 'bad');
       writeFileSync(bad, 'one hour');
-      for (const f of [bad, path.join(dir, 'none')]) {
-        const sink = runCli([
-          'sink',
-          `--scrape.target=${target.url}`,
-          `--database.url=${pg.url}`,
-          `--testing.clock-offset-file=${f}`,
-        ]);
-        expect(await sink.exited).toBe(2);
-        expect(sink.output()).toMatch(
-          /--testing\.clock-offset-file \(env HOSTSCOPE_TESTING_CLOCK_OFFSET_FILE\)/,
-        );
-      }
+      for (const f of [bad, path.join(dir, 'none')])
+        for (const args of [['sink', `--scrape.target=${target.url}`], ['maintain']]) {
+          const cli = runCli([...args, `--database.url=${pg.url}`, `--testing.clock-offset-file=${f}`]);
+          expect(await cli.exited).toBe(2);
+          expect(cli.output()).toMatch(
+            /--testing\.clock-offset-file \(env HOSTSCOPE_TESTING_CLOCK_OFFSET_FILE\)/,
+          );
+        }
     });
   });
 });
