@@ -146,7 +146,7 @@ export function clockFromFlags(f: FlagValues, logger?: Logger): Clock {
   const clock = OffsetFileClock.open(file, logger);
   logger?.warn(
     { file, offsetMs: clock.offsetMs },
-    'the sink takes its time from the system clock plus the offset in --testing.clock-offset-file (a testing aid)',
+    'the time of day is the system clock plus the offset in --testing.clock-offset-file (a testing aid)',
   );
   return clock;
 }
