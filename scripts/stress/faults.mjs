@@ -20,6 +20,7 @@ import {
   storedScrapes,
   verdict,
 } from './lib.mjs';
+import { hungMount } from './host-faults.mjs';
 
 async function until(what, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -611,6 +612,19 @@ export async function faults(p, _pg, skip = new Set()) {
   } finally {
     c.destroy();
   }
+  for (const f of [hungMount].filter((g) => !skip.has(g.name)))
+    try {
+      out.push(await f(p));
+    } catch (err) {
+      out.push(
+        verdict(
+          `Fault: ${f.name}`,
+          'the scenario could not run to its end',
+          [],
+          [String(err?.message ?? err)],
+        ),
+      );
+    }
   if (!skip.has('dockerdKill'))
     try {
       out.push(await dockerdKill());

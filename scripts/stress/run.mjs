@@ -21,14 +21,19 @@ const PROFILES = {
       graceS: 10,
       warmup: 300,
     },
-    faults: { pgOutageS: Number(process.env.STRESS_PG_OUTAGE_S ?? 30), targets: 5, clockPhaseS: 8 },
+    faults: {
+      pgOutageS: Number(process.env.STRESS_PG_OUTAGE_S ?? 30),
+      targets: 5,
+      clockPhaseS: 8,
+      hungScrapes: 100,
+    },
   },
   long: {
     loadSeconds: 300,
     fleet: { targets: 500, rounds: 20, intervalS: 15 },
     backPressure: { targets: 2, series: 300_000, seconds: 300, rssBoundMb: 800 },
     soak: { scrapes: 20_000, containers: 50, graceS: 30, warmup: 1000 },
-    faults: { pgOutageS: 600, targets: 5, clockPhaseS: 60 },
+    faults: { pgOutageS: 600, targets: 5, clockPhaseS: 60, hungScrapes: 5000 },
   },
 };
 
