@@ -20,7 +20,7 @@ import {
   storedScrapes,
   verdict,
 } from './lib.mjs';
-import { hungMount } from './host-faults.mjs';
+import { hungMount, procVanish } from './host-faults.mjs';
 
 async function until(what, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -612,7 +612,7 @@ export async function faults(p, _pg, skip = new Set()) {
   } finally {
     c.destroy();
   }
-  for (const f of [hungMount].filter((g) => !skip.has(g.name)))
+  for (const f of [hungMount, procVanish].filter((g) => !skip.has(g.name)))
     try {
       out.push(await f(p));
     } catch (err) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { freePort, NODE_ENV_VARS, NODE_FLAGS, sleep, waitForHttp } from '../bench-lib.mjs';
-import { CLI, f1, verdict } from './lib.mjs';
+import { CLI, f1, hasDockerd, openFds, privateDockerd, stopChild, verdict } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NODE_EXPORTER_EXCLUDE =
@@ -307,5 +307,256 @@ export async function hungMount(p) {
   } finally {
     await ns?.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `hostscope exporter` on a free port, its stdout (pino JSON) kept: { child, url, lines, stop }. */
+async function loggedExporter(extra) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...NODE_FLAGS, CLI, 'exporter', `--web.listen-address=127.0.0.1:${port}`, '--log.level=info', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...NODE_ENV_VARS } },
+  );
+  const lines = [];
+  let rest = '';
+  const take = (d) => {
+    rest += d.toString();
+    let i;
+    while ((i = rest.indexOf('\n')) >= 0) {
+      lines.push(rest.slice(0, i));
+      rest = rest.slice(i + 1);
+    }
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  const url = `http://127.0.0.1:${port}/metrics`;
+  await waitForHttp(url, 30_000);
+  return { child, url, lines, stop: () => stopChild(child) };
+}
+
+/**
+ * A shell loop of short-lived processes for `seconds`: each batch starts 16 that exit at once and 2
+ * sleeping ones that are SIGKILLed, then waits for them; prints "<started> <killed>" at the end.
+ * `exe`: the command that exits at once; `now`: a command printing the time in seconds.
+ */
+const storm = (exe, now, seconds) =>
+  `n=0; k=0; end=$(( $(${now}) + ${seconds} )); ` +
+  `while [ "$(${now})" -lt "$end" ]; do ` +
+  `for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do ${exe} & done; ` +
+  'sleep 30 & a=$!; sleep 30 & b=$!; kill -9 $a $b; wait; n=$((n + 19)); k=$((k + 2)); done; echo "$n $k"';
+
+/** Series of a text by family name prefix: { [family]: count }. */
+function seriesCounts(text, names) {
+  const out = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const name = line.slice(0, line.search(/[{ ]/));
+    if (name in out) out[name]++;
+  }
+  return out;
+}
+
+const value = (text, re) => {
+  const m = re.exec(text);
+  return m === null ? NaN : Number(m[1]);
+};
+
+/**
+ * `/proc` files vanishing mid-read: thousands of short-lived processes, on the host and inside a container,
+ * and short-lived containers, while the exporter (docker collector on a private dockerd, container task
+ * states on) is scraped back to back.
+ */
+export async function procVanish(p) {
+  const name = 'Fault: /proc files vanishing mid-read';
+  if (!hasDockerd()) return verdict(name, 'could not run', [], ['no dockerd']);
+  const seconds = p.faults.procChurnS;
+  const d = await privateDockerd();
+  let exporter;
+  const children = [];
+  try {
+    // Inside the container the loop runs until the container is killed; busybox's applets do the work.
+    const bb = '/bin/busybox';
+    const stormId = (
+      await d.dockerAsync([
+        'run',
+        '-d',
+        '--network',
+        'none',
+        '--name',
+        'proc-storm',
+        'local/busybox',
+        'sh',
+        '-c',
+        storm('cat /dev/null', `${bb} date +%s`, 100_000),
+      ])
+    ).stdout.trim();
+    if (stormId === '') throw new Error('could not start the container of the process storm');
+    exporter = await loggedExporter([
+      `--collector.docker.host=${d.host}`,
+      '--collector.docker.gone-grace=1s',
+    ]);
+    const FAMILIES = [
+      'node_procs_running',
+      'node_procs_blocked',
+      'node_forks_total',
+      'node_context_switches_total',
+      'node_load1',
+      'node_load5',
+      'node_load15',
+      'process_open_fds',
+      'process_resident_memory_bytes',
+      'node_scrape_collector_success',
+    ];
+    const stormSeries = (text) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('container_') && l.includes(`id="/docker/${stormId}"`))
+        .map((l) => l.slice(0, l.search(/[{ ]/)));
+    const scrape = () => timedGet(exporter.url, 30_000);
+    const before = await scrape();
+    const fds0 = openFds(exporter.child.pid);
+
+    // The churn: on the host, in the container (running already), and short-lived containers.
+    const host = spawn('sh', ['-c', storm('/bin/true', 'date +%s', seconds)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    children.push(host);
+    let hostOut = '';
+    host.stdout.on('data', (c) => (hostOut += c));
+    const hostDone = new Promise((r) => host.once('exit', r));
+    let containersRun = 0;
+    let containerErrors = 0;
+    let churning = true;
+    const shortLived = (async () => {
+      while (churning) {
+        const r = await d.dockerAsync([
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          'local/busybox',
+          'cat',
+          '/dev/null',
+        ]);
+        if (r.status === 0) containersRun++;
+        else containerErrors++;
+      }
+    })();
+
+    const results = [];
+    const t0 = Date.now();
+    let fdsPeak = fds0;
+    while (Date.now() - t0 < seconds * 1000) {
+      const r = await scrape();
+      results.push(r);
+      if (results.length % 10 === 0) fdsPeak = Math.max(fdsPeak, openFds(exporter.child.pid));
+      await sleep(50);
+    }
+    churning = false;
+    await shortLived;
+    await hostDone;
+    const [hostStarted, hostKilled] = hostOut.trim().split(' ').map(Number);
+    const stormBefore = value(
+      before.text ?? '',
+      new RegExp(`^container_processes\\{[^}]*id="/docker/${stormId}"[^}]*\\} (\\S+)$`, 'm'),
+    );
+    // The loop killed, the churn over: scrapes until the descriptors of vanished tasks are let go.
+    await d.dockerAsync(['rm', '-f', stormId]);
+    await sleep(2000);
+    for (let i = 0; i < 8; i++) await scrape();
+    const fdsAfter = openFds(exporter.child.pid);
+    await exporter.stop();
+
+    const ok = results.filter((r) => r.status === 200);
+    const failed = results.length - ok.length;
+    const ms = results.map((r) => r.ms);
+    // Collectors with nothing to report on this host (no hwmon chips, ...) fail before the churn already.
+    const failedIn = (text) =>
+      [...text.matchAll(/^node_scrape_collector_success\{collector="([^"]+)"\} 0$/gm)].map((m) => m[1]);
+    const failingAnyway = new Set(failedIn(before.text ?? ''));
+    const collectorFailures = ok.filter((r) => failedIn(r.text).some((c) => !failingAnyway.has(c)));
+    const failedCollectors = new Set(
+      collectorFailures.flatMap((r) => failedIn(r.text).filter((c) => !failingAnyway.has(c))),
+    );
+    const hostCounts = ok.map((r) => JSON.stringify(seriesCounts(r.text, FAMILIES)));
+    const hostShapes = new Set(hostCounts);
+    const stormCounts = ok.map((r) => stormSeries(r.text).length);
+    const stormStates = ok.map(
+      (r) => stormSeries(r.text).filter((n) => n === 'container_tasks_state').length,
+    );
+    const forks = ok.map((r) => value(r.text, /^node_forks_total (\S+)$/m));
+    const forksBack = forks.filter((f, i) => i > 0 && f < forks[i - 1]).length;
+    const stormProcesses = ok.map((r) =>
+      value(r.text, new RegExp(`^container_processes\\{[^}]*id="/docker/${stormId}"[^}]*\\} (\\S+)$`, 'm')),
+    );
+    const errors = exporter.lines.filter((l) => /"level":(50|60|"error"|"fatal")/.test(l));
+    const warnings = exporter.lines.filter((l) => /"level":(40|"warn")/.test(l));
+
+    const failures = [];
+    if (failed > 0) failures.push(`${failed} failed scrapes`);
+    if (collectorFailures.length > 0)
+      failures.push(
+        `${collectorFailures.length} scrapes with a failed collector (${[...failedCollectors].join(', ')})`,
+      );
+    if (errors.length > 0)
+      failures.push(`${errors.length} error lines in the exporter's log: ${errors[0].slice(0, 300)}`);
+    if (hostShapes.size !== 1)
+      failures.push(`${hostShapes.size} different series counts of the host process families`);
+    if (Math.min(...stormCounts) !== Math.max(...stormCounts) || stormCounts[0] === 0)
+      failures.push(
+        `the storm container's series varied: ${Math.min(...stormCounts)}..${Math.max(...stormCounts)}`,
+      );
+    if (Math.min(...stormStates) !== 5)
+      failures.push('container_tasks_state of the storm container incomplete');
+    if (new Set(stormProcesses).size < 2)
+      failures.push(
+        `container_processes of the storm container was ${stormProcesses[0]} in every scrape (a stale process list)`,
+      );
+    if (forksBack > 0) failures.push(`node_forks_total went back ${forksBack} times`);
+    if (fdsAfter > fds0 + 5) failures.push(`open fds ${fds0} before the churn, ${fdsAfter} after it`);
+    const forked = forks.at(-1) - forks[0];
+    if (!(forked >= hostStarted))
+      failures.push(`node_forks_total grew ${forked}, fewer than the ${hostStarted} host processes`);
+    return verdict(
+      name,
+      `For ${seconds} s, a shell on the host and one in a container each start processes in batches of 16 that ` +
+        'exit at once, plus 2 that are SIGKILLed, as fast as they can, and containers that exit at once are run ' +
+        'one after the other (`docker run --rm`), while `hostscope exporter` (all default collectors, docker on a ' +
+        'private dockerd, container_tasks_state on: it reads /proc/<tid>/stat of every thread of every container) ' +
+        'is scraped back to back (50 ms apart). The files of the processes and containers that exit vanish ' +
+        'between the listing and the read. Pass: no failed scrape, no collector failing, no error logged, the ' +
+        "same number of series in every scrape for the host process families (stat, loadavg, the exporter's " +
+        'own) and for the storm container, node_forks_total never going back and counting at least the host ' +
+        'processes, and the descriptors of vanished tasks let go once the churn ends.',
+      [
+        ['processes started / SIGKILLed on the host', `${hostStarted} / ${hostKilled}`],
+        ['node_forks_total growth (host and containers)', String(forked)],
+        ['short-lived containers run (docker errors)', `${containersRun} (${containerErrors})`],
+        [
+          'storm container: container_processes min..max',
+          `${Math.min(...stormProcesses)}..${Math.max(...stormProcesses)} (${stormBefore} before)`,
+        ],
+        [
+          'scrapes answered / failed; collectors failed (besides those failing before the churn)',
+          `${ok.length} / ${failed}; ${collectorFailures.length} (${[...failingAnyway].join(', ') || 'none'} failing anyway)`,
+        ],
+        [
+          'scrape latency p50 / p99 / max',
+          `${f1(quantile(ms, 0.5))} / ${f1(quantile(ms, 0.99))} / ${f1(Math.max(...ms))} ms`,
+        ],
+        [
+          'series of the host process families / of the storm container per scrape',
+          `${[...hostShapes].length === 1 ? 'constant' : 'varied'} / ${Math.min(...stormCounts)}..${Math.max(...stormCounts)}`,
+        ],
+        ['exporter open fds: before / peak / after the churn', `${fds0} / ${fdsPeak} / ${fdsAfter}`],
+        ['exporter log lines: error / warn', `${errors.length} / ${warnings.length}`],
+      ],
+      failures,
+    );
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    if (exporter !== undefined) await exporter.stop();
+    await d.destroy();
   }
 }

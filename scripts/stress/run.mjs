@@ -26,6 +26,7 @@ const PROFILES = {
       targets: 5,
       clockPhaseS: 8,
       hungScrapes: 100,
+      procChurnS: 20,
     },
   },
   long: {
@@ -33,7 +34,7 @@ const PROFILES = {
     fleet: { targets: 500, rounds: 20, intervalS: 15 },
     backPressure: { targets: 2, series: 300_000, seconds: 300, rssBoundMb: 800 },
     soak: { scrapes: 20_000, containers: 50, graceS: 30, warmup: 1000 },
-    faults: { pgOutageS: 600, targets: 5, clockPhaseS: 60, hungScrapes: 5000 },
+    faults: { pgOutageS: 600, targets: 5, clockPhaseS: 60, hungScrapes: 5000, procChurnS: 300 },
   },
 };
 
