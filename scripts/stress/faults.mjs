@@ -1,12 +1,13 @@
 // Faults, each with its recovery time and data loss: PostgreSQL stopped and restarted (also with
 // `-m immediate`), the buffer directory's disk full, SIGTERM during writes and SIGKILL with a restart
 // (the sink), dockerd killed and restarted under load (the exporter, on a private dockerd).
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sleep } from '../bench-lib.mjs';
 import {
+  CLI,
   controllableCluster,
   f1,
   hasDockerd,
@@ -20,6 +21,7 @@ import {
   storedScrapes,
   verdict,
 } from './lib.mjs';
+import { hungMount, procVanish } from './host-faults.mjs';
 
 async function until(what, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -294,6 +296,250 @@ async function diskFull(p, c) {
   });
 }
 
+const HOUR_MS = 3_600_000;
+
+/** The name of the hour partition of samples_blocks holding `ms`. */
+const blockPartition = (ms) =>
+  `samples_blocks_p${new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString().replace(/[-:T]/g, '').slice(0, 10)}`;
+
+/**
+ * The sink's wall clock jumps while it scrapes, through its clock seam (`--testing.clock-offset-file`,
+ * src/config/clock.ts): an hour ahead, then 70 minutes back (10 minutes behind true time), then true time
+ * again; the machine's clock is never touched. Maintenance runs every 5 s meanwhile, at the sink's time.
+ * Then `hostscope maintain` runs "four hours later" (the same seam), closing every hour written.
+ */
+async function clockJump(p, c) {
+  const phaseMs = p.faults.clockPhaseS * 1000;
+  return withSinkSetup(c, 'stress_clock', p.faults.targets, async ({ dbUrl, replay, db }) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hostscope-stress-clock-'));
+    const file = path.join(dir, 'offset');
+    const put = (ms, f = file) => {
+      writeFileSync(`${f}.tmp`, String(ms));
+      renameSync(`${f}.tmp`, f);
+    };
+    put(0);
+    const failures = [];
+    const notes = [];
+    const sink = await startSink({
+      dbUrl,
+      targets: replay.urls,
+      interval: '1s',
+      extra: [`--testing.clock-offset-file=${file}`, '--maintain.schedule=*/5 * * * * *'],
+    });
+    const newestNear = async (offsetMs, after) => {
+      const { rows } = await db.query(
+        `SELECT extract(epoch FROM max(time)) * 1000 AS t FROM hostscope.samples
+          WHERE metric = 'up' AND time > $1 AND time > $2 AND time < $3`,
+        [
+          new Date(after).toISOString(),
+          new Date(Date.now() + offsetMs - 5000).toISOString(),
+          new Date(Date.now() + offsetMs + 5000).toISOString(),
+        ],
+      );
+      return rows[0]?.t === null || rows[0]?.t === undefined ? undefined : Number(rows[0].t);
+    };
+    const phases = [
+      { label: 'true time', offsetMs: 0 },
+      { label: '+1 h', offsetMs: HOUR_MS },
+      { label: 'back 70 min (-10 min)', offsetMs: -10 * 60_000 },
+      { label: 'true time again', offsetMs: 0 },
+    ];
+    let ahead;
+    try {
+      let lastStamp = 0;
+      for (const ph of phases) {
+        const runs0 = (await sink.counters()).maintenanceRuns;
+        put(ph.offsetMs);
+        ph.start = Date.now();
+        // Recovery: the jump written → the first round stored at the new time (every target of it).
+        let first;
+        await until(
+          `a round stamped at ${ph.label}`,
+          async () => {
+            first = await newestNear(ph.offsetMs, ph.offsetMs >= 0 ? lastStamp : 0);
+            return first !== undefined && first > ph.start + ph.offsetMs - 1500;
+          },
+          30_000,
+        );
+        ph.recoveryS = (Date.now() - ph.start) / 1000;
+        // At least one maintenance run at this time of the sink's clock.
+        await sleep(Math.max(0, ph.start + phaseMs - Date.now()));
+        await until(
+          `a maintenance run at ${ph.label}`,
+          async () => (await sink.counters()).maintenanceRuns > runs0,
+          30_000,
+        );
+        ph.end = Date.now();
+        lastStamp = (await newestNear(ph.offsetMs, 0)) ?? lastStamp;
+        if (ph.offsetMs === HOUR_MS) {
+          const { rows } = await db.query(
+            `SELECT (SELECT extract(epoch FROM rolled_until) * 1000 FROM hostscope.rollup_state WHERE id) AS rolled,
+                    (SELECT count(*)::int FROM hostscope.chunks) AS chunks`,
+          );
+          ahead = { rolledUntil: Number(rows[0].rolled ?? 0), chunks: rows[0].chunks };
+        }
+      }
+      const counters = await sink.counters();
+      await sink.stop();
+      const lines = sink.proc.lines;
+      const jumpLines = lines.filter((l) => l.includes('between two scrape ticks')).length;
+      const errors = lines.filter((l) => /"level":(50|60|"error"|"fatal")/.test(l));
+      const droppedByRetention = lines.filter((l) => l.includes('dropped partitions past retention')).length;
+      if (sink.child.exitCode !== 0)
+        failures.push(`sink exit ${sink.child.exitCode ?? sink.child.signalCode}`);
+
+      // Where each stored round is, against the sink's clock of its phase.
+      const { rows: stamps } = await db.query(
+        `SELECT extract(epoch FROM time) * 1000 AS t, count(*)::int AS n FROM hostscope.samples
+          WHERE metric = 'up' GROUP BY time ORDER BY time`,
+      );
+      const perPhase = phases.map((ph, i) => {
+        const to = (phases[i + 1]?.start ?? ph.end) + 1500;
+        return stamps.filter((r) => {
+          const t = Number(r.t);
+          return t >= ph.start + ph.offsetMs - 1500 && t <= to + ph.offsetMs;
+        }).length;
+      });
+      const placed = perPhase.reduce((a, b) => a + b, 0);
+      const partial = stamps.filter((r) => r.n !== p.faults.targets).length;
+      const futurePartition = blockPartition(phases[1].start + HOUR_MS);
+      const { rows: parts } = await db.query(
+        `SELECT 1 FROM pg_tables WHERE schemaname = 'hostscope' AND tablename = $1`,
+        [futurePartition],
+      );
+      const { rows: pending } = await db.query(
+        'SELECT extract(epoch FROM hour) * 1000 AS h FROM hostscope.rollup_pending ORDER BY hour',
+      );
+      const before = await loss(replay, db, 816);
+
+      // Maintenance four hours later (the same seam): every hour written is closed, compacted, rolled up.
+      const later = path.join(dir, 'later');
+      put(4 * HOUR_MS, later);
+      // Its warning that the clock is moved is expected; anything else it logs is noted.
+      const maintainLog = execFileSync(
+        process.execPath,
+        [
+          CLI,
+          'maintain',
+          `--database.url=${dbUrl}`,
+          `--testing.clock-offset-file=${later}`,
+          '--log.level=warn',
+        ],
+        { encoding: 'utf8' },
+      )
+        .split('\n')
+        .filter((l) => l !== '' && !l.includes('(a testing aid)'));
+      if (maintainLog.length > 0) notes.push(`\`hostscope maintain\` logged: ${maintainLog.join(' ')}`);
+      const after = await loss(replay, db, 816);
+      const { rows: hours } = await db.query(
+        `SELECT s.h, s.stored, coalesce(r.rolled, 0) AS rolled FROM
+           (SELECT date_trunc('hour', time, 'UTC') AS h, count(*)::int AS stored FROM hostscope.samples
+             WHERE metric = 'up' GROUP BY 1) s
+           LEFT JOIN (SELECT time AS h, sum(count)::int AS rolled FROM hostscope.samples_hourly
+             WHERE metric = 'up' GROUP BY 1) r ON r.h = s.h ORDER BY 1`,
+      );
+      const wrongHours = hours.filter((r) => r.rolled !== r.stored);
+      const { rows: head } = await db.query('SELECT count(*)::int AS n FROM hostscope.samples_blocks');
+
+      const realSeconds = phases.map((ph, i) => ((phases[i + 1]?.start ?? ph.end) - ph.start) / 1000);
+      if (before.lost !== 0) failures.push(`${before.lost} scrapes served but not stored`);
+      if (before.uneven || partial > 0) failures.push(`${partial} rounds stored in part or twice`);
+      if (placed !== stamps.length)
+        failures.push(`${stamps.length - placed} rounds stored at a time outside their phase's clock`);
+      perPhase.forEach((n, i) => {
+        if (n < Math.floor(realSeconds[i]) - 2)
+          failures.push(`${phases[i].label}: ${n} rounds stored in ${f1(realSeconds[i])} s`);
+      });
+      if (jumpLines !== 3 || counters.clockJumps !== 3)
+        failures.push(`${jumpLines} jump log lines, ${counters.clockJumps} counted (3 jumps)`);
+      if (counters.skippedOverrun + counters.skippedLate + counters.skippedBacklog > 0)
+        failures.push('rounds skipped');
+      if (parts.length !== 1) failures.push(`no partition ${futurePartition} for the hour ahead`);
+      if (errors.length > 0) failures.push(`${errors.length} error lines in the sink's log`);
+      if (counters.maintenanceFailures > 0)
+        failures.push(`${counters.maintenanceFailures} failed maintenance runs`);
+      if (droppedByRetention > 0) failures.push('maintenance dropped partitions (retention is 90 days)');
+      if (after.stored !== before.stored || after.lostSamples !== before.lostSamples)
+        failures.push(
+          `maintenance four hours later changed the stored scrapes (${before.stored} → ${after.stored})`,
+        );
+      if (wrongHours.length > 0)
+        failures.push(
+          `rollups short or long: ${wrongHours.map((r) => `${r.h.toISOString()} ${r.rolled}/${r.stored}`).join(', ')}`,
+        );
+      if (head[0].n !== 0) failures.push(`${head[0].n} head rows left after maintenance four hours later`);
+      const trueHour = Math.floor(phases[1].start / HOUR_MS) * HOUR_MS;
+      const closedAhead = ahead !== undefined && ahead.rolledUntil > trueHour;
+      if (closedAhead && !pending.some((r) => Number(r.h) < ahead.rolledUntil))
+        failures.push(
+          'rounds written into hours rolled up while the clock was ahead were not queued for a new rollup',
+        );
+      if (!closedAhead)
+        notes.push(
+          "The true hour was not closed while the clock ran ahead in this run (it started in the first 5 minutes of an hour, before maintenance's 5-minute close delay ran out an hour ahead), so the re-rollup path was not exercised.",
+        );
+      return verdict(
+        'Fault: clock jumps on the sink',
+        `A sink scraping ${p.faults.targets} replay targets every 1 s, maintenance every 5 s (\`--maintain.schedule\`), ` +
+          'its wall clock moved through its clock seam (`--testing.clock-offset-file`, a file the suite rewrites; the ' +
+          `machine's clock is never touched): true time, then an hour ahead, then 70 minutes back (10 minutes ` +
+          `behind), then true time again, each for at least ${p.faults.clockPhaseS} s and one maintenance run; then ` +
+          '`hostscope maintain` "four hours later" through the same seam. Intended behaviour: rounds go on one ' +
+          "interval apart in real time, each stamped with the sink's clock as Prometheus stamps scrapes with its " +
+          'own (so samples after the jump back are stored before those of the hour ahead), each jump logged once ' +
+          'and counted, no round skipped; partitions follow the stamps; maintenance takes its "now" from the same ' +
+          'clock, so it may close, roll up and compact the true current hour while the clock is ahead, and hours ' +
+          'written into after that are rolled up again. Pass: no crash, no error logged, every served scrape ' +
+          "stored once, at its phase's time, the hour ahead's partition made, 3 jumps logged and counted, nothing " +
+          "dropped or lost by maintenance, and every hour's rollup counting exactly what it stores.",
+        [
+          [
+            'rounds stored per phase (true / +1 h / -10 min / true), real seconds',
+            `${perPhase.join(' / ')} in ${realSeconds.map((x) => f1(x)).join(' / ')} s`,
+          ],
+          [
+            'recovery: jump written → first round stored at the new time (+1 h / -70 min / +10 min)',
+            phases
+              .slice(1)
+              .map((ph) => `${f1(ph.recoveryS)} s`)
+              .join(' / '),
+          ],
+          [
+            'jumps logged / counted; rounds skipped (overrun, late, backlog)',
+            `${jumpLines} / ${counters.clockJumps}; ${counters.skippedOverrun}, ${counters.skippedLate}, ${counters.skippedBacklog}`,
+          ],
+          [
+            'scrapes served / stored / lost; rounds stored in part or twice',
+            `${before.served} / ${before.stored} / ${before.lost}; ${partial}`,
+          ],
+          ['partition of the hour ahead', `${futurePartition} (${parts.length === 1 ? 'made' : 'missing'})`],
+          [
+            'while the clock was ahead: rolled up until, chunks',
+            ahead === undefined
+              ? 'n/a'
+              : `${new Date(ahead.rolledUntil).toISOString().slice(11, 16)} UTC (true hour ${closedAhead ? 'closed' : 'open'}), ${ahead.chunks}`,
+          ],
+          ['hours queued for a new rollup after the jump back', String(pending.length)],
+          [
+            'after `hostscope maintain` 4 h later: hours rolled up = stored, scrapes stored, head rows left',
+            `${hours.length - wrongHours.length} of ${hours.length}, ${after.stored}, ${head[0].n}`,
+          ],
+          [
+            'maintenance runs in the sink (failed); partitions dropped',
+            `${counters.maintenanceRuns} (${counters.maintenanceFailures}); ${droppedByRetention}`,
+          ],
+        ],
+        failures,
+        notes,
+      );
+    } finally {
+      await sink.stop();
+      sink.removeBuffer();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 /** dockerd SIGKILLed under scrape load, restarted; the exporter must keep answering and pick it up again. */
 async function dockerdKill() {
   if (!hasDockerd()) return verdict('Fault: dockerd killed', 'skipped', [], ['no dockerd']);
@@ -364,7 +610,7 @@ export async function faults(p, _pg, skip = new Set()) {
   const out = [];
   const c = await controllableCluster();
   try {
-    for (const f of [postgresOutage, signals, diskFull].filter((g) => !skip.has(g.name))) {
+    for (const f of [postgresOutage, signals, diskFull, clockJump].filter((g) => !skip.has(g.name))) {
       try {
         out.push(await f(p, c));
       } catch (err) {
@@ -386,17 +632,31 @@ export async function faults(p, _pg, skip = new Set()) {
   } finally {
     c.destroy();
   }
-  try {
-    out.push(await dockerdKill());
-  } catch (err) {
-    out.push(
-      verdict(
-        'Fault: dockerd killed and restarted',
-        'the scenario could not run to its end',
-        [],
-        [String(err?.message ?? err)],
-      ),
-    );
-  }
+  for (const f of [hungMount, procVanish].filter((g) => !skip.has(g.name)))
+    try {
+      out.push(await f(p));
+    } catch (err) {
+      out.push(
+        verdict(
+          `Fault: ${f.name}`,
+          'the scenario could not run to its end',
+          [],
+          [String(err?.message ?? err)],
+        ),
+      );
+    }
+  if (!skip.has('dockerdKill'))
+    try {
+      out.push(await dockerdKill());
+    } catch (err) {
+      out.push(
+        verdict(
+          'Fault: dockerd killed and restarted',
+          'the scenario could not run to its end',
+          [],
+          [String(err?.message ?? err)],
+        ),
+      );
+    }
   return out;
 }

@@ -234,6 +234,10 @@ export async function sinkMetrics(port) {
     droppedWriteFailed: sum('hostscope_sink_samples_dropped_total', 'reason="buffer_write_failed"'),
     skippedOverrun: sum('hostscope_sink_scrape_rounds_skipped_total', 'reason="overrun"'),
     skippedBacklog: sum('hostscope_sink_scrape_rounds_skipped_total', 'reason="backlog"'),
+    skippedLate: sum('hostscope_sink_scrape_rounds_skipped_total', 'reason="late"'),
+    clockJumps: sum('hostscope_sink_clock_jumps_total'),
+    maintenanceRuns: sum('hostscope_sink_maintenance_runs_total'),
+    maintenanceFailures: sum('hostscope_sink_maintenance_failures_total'),
   };
 }
 

@@ -17,7 +17,7 @@ export interface AlertWebhookDeps {
   readonly prepare: () => Promise<void>;
   readonly maxBodyBytes?: number;
   readonly metrics?: AlertWebhookMetrics;
-  /** The clock of the last-success timestamp. */
+  /** The clock (ms) of the last-success timestamp and of the notifications' receipt. */
   readonly now?: () => number;
 }
 
@@ -84,7 +84,7 @@ export function alertmanagerWebhookHandler(deps: AlertWebhookDeps): RequestHandl
       }
       try {
         await deps.prepare();
-        const r = await storeNotification(deps.db, parsed.payload, body);
+        const r = await storeNotification(deps.db, parsed.payload, body, new Date(now()));
         metrics.stored(r.occurrences, r.repeated, now());
         deps.logger.debug(
           {

@@ -23,6 +23,8 @@ export interface FlagSpec {
   readonly envAliases?: readonly string[];
   /** Lower bound for numbers. */
   readonly min?: number;
+  /** A testing aid: listed apart in --help and in docs/configuration.md, after the other flags. */
+  readonly testing?: boolean;
 }
 
 export interface ParsedFlags {
@@ -214,7 +216,10 @@ function readEnv(spec: FlagSpec, env: NodeJS.ProcessEnv, problems: string[]): st
 /** `--help` text generated from the specs. */
 export function formatHelp(command: string, summary: string, specs: readonly FlagSpec[]): string {
   const lines = [`usage: hostscope ${command} [flags]`, '', summary, '', 'Flags:'];
-  for (const spec of specs) {
+  const testing = specs.filter((s) => s.testing === true);
+  const ordered = [...specs.filter((s) => s.testing !== true), ...testing];
+  for (const spec of ordered) {
+    if (spec === testing[0]) lines.push('', 'Testing aids (not for production use):');
     const def =
       spec.default === undefined || spec.secret ? '' : ` (default: ${JSON.stringify(spec.default)})`;
     const neg = spec.kind === 'boolean' ? ` / --no-${spec.name}` : '';

@@ -4,7 +4,7 @@
  */
 import { envName, type FlagSpec } from '../config/flags';
 import { exporterFlagSpecs, LOG_FLAGS } from '../exporter/config';
-import { DATABASE_FLAGS, RETENTION_FLAGS, sinkFlagSpecs } from '../sink/config';
+import { DATABASE_FLAGS, MAINTAIN_FLAGS, RETENTION_FLAGS, sinkFlagSpecs } from '../sink/config';
 import { IMPORT_FLAGS, IMPORT_SUMMARY } from '../sink/import-command';
 import { REPORT_FLAGS, REPORT_SUMMARY } from '../report/command';
 import { mdCell, mdCode } from './markdown';
@@ -16,6 +16,8 @@ export interface FlagDoc {
   readonly default: string;
   readonly env: readonly string[];
   readonly help: string;
+  /** A testing aid (FlagSpec.testing): listed apart, after the others. */
+  readonly testing?: boolean;
 }
 
 export interface CommandDoc {
@@ -32,6 +34,7 @@ export function flagDoc(spec: FlagSpec): FlagDoc {
     default: spec.default === undefined ? '' : formatDefault(spec.default),
     env: spec.secret === true ? [...envs, ...envs.map((e) => `${e}_FILE`)] : envs,
     help: spec.help,
+    ...(spec.testing === true ? { testing: true } : {}),
   };
 }
 
@@ -100,7 +103,7 @@ export function knownCommandDocs(): CommandDoc[] {
     {
       command: 'maintain',
       summary: 'Computes hourly rollups of closed hours and drops partitions past retention, then exits.',
-      flags: docs([...DATABASE_FLAGS, ...RETENTION_FLAGS, ...LOG_FLAGS]),
+      flags: docs(MAINTAIN_FLAGS),
     },
     {
       command: 'import',
@@ -151,15 +154,16 @@ export function renderConfiguration(commands: readonly CommandDoc[]): string {
   ];
   for (const c of commands) {
     out.push('', `## hostscope ${c.command}`, '', c.summary, '');
+    const flags = c.flags.filter((f) => f.testing !== true);
     if (c.command === 'exporter') {
-      const general = c.flags.filter(
+      const general = flags.filter(
         (f) =>
           !f.name.startsWith('collector.') ||
           !/^collector\.[a-z_]+(\.|$)/.test(f.name) ||
           f.name === 'collector.timeout' ||
           f.name === 'collector.disable-defaults',
       );
-      const collectors = c.flags.filter((f) => !general.includes(f));
+      const collectors = flags.filter((f) => !general.includes(f));
       out.push(...table(general), '', '### Collectors', '');
       out.push(
         'One `--collector.<name>` / `--no-collector.<name>` flag per collector (the names and defaults of',
@@ -169,8 +173,18 @@ export function renderConfiguration(commands: readonly CommandDoc[]): string {
         ...table(collectors),
       );
     } else {
-      out.push(...table(c.flags));
+      out.push(...table(flags));
     }
+    const testing = c.flags.filter((f) => f.testing === true);
+    if (testing.length > 0)
+      out.push(
+        '',
+        `### Testing aids (${c.command})`,
+        '',
+        'For tests and the reliability suite (docs/reliability.md), not for production use.',
+        '',
+        ...table(testing),
+      );
   }
   return `${out.join('\n')}\n`;
 }

@@ -16,6 +16,8 @@ export function remoteRoutes(
   logger: Logger,
   config: SinkConfig,
   prepare: () => Promise<void>,
+  /** The sink's clock (ms). */
+  now: () => number = Date.now,
 ): { post: Record<string, RequestHandler>; metrics: RemoteMetrics } {
   const metrics = new RemoteMetrics();
   const post: Record<string, RequestHandler> = {};
@@ -35,6 +37,7 @@ export function remoteRoutes(
       metrics,
       logger: logger.child({ component: 'remote-write' }),
       maxBodyBytes: config.remoteWrite.maxBodyBytes,
+      now,
     });
   }
   if (config.remoteRead !== undefined)

@@ -14,6 +14,8 @@ export interface WriteHandlerDeps {
   readonly logger: Logger;
   /** --remote-write.max-body-bytes: bound of the body as sent and of its decompressed size. */
   readonly maxBodyBytes: number;
+  /** The sink's clock (ms): the accepted window of timestamps and the late hours are reckoned from it. */
+  readonly now?: () => number;
 }
 
 /** Logs a repeated problem at most once a minute per message, so a misconfigured sender cannot flood. */
@@ -104,7 +106,7 @@ export function remoteWriteHandler(deps: WriteHandlerDeps): RequestHandler {
         throw err;
       }
       try {
-        await deps.receiver.receive(request);
+        await deps.receiver.receive(request, (deps.now ?? Date.now)());
       } catch (err) {
         if (err instanceof InvalidWriteError) {
           reply(400, `invalid remote write request: ${err.message}`);

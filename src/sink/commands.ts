@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { listenWeb, webConfigWatcher } from '../http/web-server';
 import type { AddressInfo } from 'node:net';
 import { FlagValues, formatHelp, parseFlags, type FlagSpec } from '../config/flags';
+import { clockFlagProblems, clockFromFlags, systemClock, type Clock } from '../config/clock';
 import { NOW_FLAG, nowFlagProblems, nowFromFlags } from '../config/now';
 import { ConfigError } from '../errors';
 import { buildExporterConfig, exporterFlagSpecs, LOG_FLAGS, validateExporterFlags } from '../exporter/config';
@@ -17,7 +18,7 @@ import {
   DATABASE_FLAGS,
   databaseConfig,
   logConfig,
-  RETENTION_FLAGS,
+  MAINTAIN_FLAGS,
   retentionOptions,
   sinkFlagSpecs,
   validateSinkFlags,
@@ -88,7 +89,12 @@ export interface RunningSink {
 /** How long requests under way at shutdown may take to finish before their connections are cut. */
 const REQUEST_DRAIN_MS = 5_000;
 
-export async function startSink(config: SinkConfig, flags: FlagValues, logger: Logger): Promise<RunningSink> {
+export async function startSink(
+  config: SinkConfig,
+  flags: FlagValues,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<RunningSink> {
   // First, so that an invalid --web.config.file or file_sd file stops the start (exit 2) before anything
   // runs. The flags were checked already; a file may have changed since.
   const web = config.listen === undefined ? undefined : webConfigWatcher(config.webConfigFile, logger);
@@ -121,6 +127,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
       bufferMaxSamples: config.bufferMaxSamples,
       batchSamples: config.batchSamples,
       maintainSchedule: config.maintainSchedule,
+      clock,
       maintain: {
         retentionRawMs: config.retentionRawMs,
         retentionUsageMs: config.retentionUsageMs,
@@ -152,11 +159,18 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
     sink.observer = feed;
     // Targets that file_sd removed leave the page too.
     targets.subscribe((list) => feed.tracker.retain(new Set(list.map((t) => t.instance))));
-    const remote = remoteRoutes(db, logger, config, () => sink.prepareOnce());
+    const remote = remoteRoutes(
+      db,
+      logger,
+      config,
+      () => sink.prepareOnce(),
+      () => clock.now(),
+    );
     const alerts = alertRoutes(config.alertmanagerWebhook, {
       db,
       logger: logger.child({ component: 'alertmanager-webhook' }),
       prepare: () => sink.prepareOnce(),
+      now: () => clock.now(),
     });
     server = await listenWeb(
       buildSinkApp({
@@ -175,6 +189,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
             db,
             logger: logger.child({ component: 'api' }),
             prepare: () => sink.prepareOnce(),
+            now: () => clock.now() / 1000,
           }),
           ...webRoutes({ hub: liveHub, files: loadStatic() }),
           '/api/v1/targets': (_req, res) => {
@@ -191,7 +206,7 @@ export async function startSink(config: SinkConfig, flags: FlagValues, logger: L
   }
   const port = server === undefined ? undefined : (server.address() as AddressInfo).port;
   if (!config.once) {
-    sink.start(config.scrapeCron);
+    sink.start();
     void sink.runMaintenance();
     if (config.fileSd.length > 0) fileSd.start();
   }
@@ -264,6 +279,7 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
   if (p.kind === 'exit') return p.code;
   let config = buildSinkConfig(p.flags);
   const logger = createLogger({ ...config.log, name: 'sink' });
+  const clock = clockFromFlags(p.flags, logger);
   let exporter: RunningExporter | undefined;
   // The embedded exporter's landing page links to the overview page once the sink listens.
   let overview: { port: number; secure: boolean } | undefined;
@@ -289,7 +305,7 @@ export async function sinkCommand(argv: readonly string[], env: NodeJS.ProcessEn
   }
   let running: RunningSink;
   try {
-    running = await startSink(config, p.flags, logger);
+    running = await startSink(config, p.flags, logger, clock);
   } catch (err) {
     await exporter?.stop();
     throw err;
@@ -373,16 +389,19 @@ export async function maintainCommand(argv: readonly string[], env: NodeJS.Proce
   const p = parse(
     'maintain',
     'Computes hourly rollups of closed hours and drops partitions past retention, then exits.',
-    [...DATABASE_FLAGS, ...RETENTION_FLAGS, ...LOG_FLAGS],
+    MAINTAIN_FLAGS,
     argv,
     env,
+    clockFlagProblems,
   );
   if (p.kind === 'exit') return p.code;
   const logger = createLogger({ ...logConfig(p.flags), name: 'maintain' });
+  const nowMs = clockFromFlags(p.flags, logger).now();
   const db = await openMigrated(p.flags, logger);
   try {
     const r = await maintain(db, logger, {
       ...retentionOptions(p.flags),
+      nowMs,
     });
     logger.info(r, 'maintenance done');
     return 0;

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import cron from 'node-cron';
+import { CLOCK_OFFSET_FLAG, clockFlagProblems } from '../config/clock';
 import { FlagValues, parseListenAddress, type FlagSpec, type ListenAddress } from '../config/flags';
 import { redactUrl } from '../db/database';
 import { LOG_FLAGS } from '../exporter/config';
@@ -54,6 +55,14 @@ export const RETENTION_FLAGS: readonly FlagSpec[] = [
     default: '90d',
     help: 'Keep the raw Alertmanager notifications received by the webhook (hostscope.alert_notifications, for audit) this long after their last delivery.',
   },
+];
+
+/** `hostscope maintain`'s flags: it takes its now from the clock seam too (see src/config/clock.ts). */
+export const MAINTAIN_FLAGS: readonly FlagSpec[] = [
+  ...DATABASE_FLAGS,
+  ...RETENTION_FLAGS,
+  ...LOG_FLAGS,
+  CLOCK_OFFSET_FLAG,
 ];
 
 /** The maintenance's retention options from the flags. */
@@ -240,6 +249,7 @@ export function sinkFlagSpecs(): FlagSpec[] {
       help: 'On SIGTERM (or --once), how long to keep trying to write the buffer before exiting.',
     },
     ...LOG_FLAGS,
+    CLOCK_OFFSET_FLAG,
   ];
 }
 
@@ -257,7 +267,6 @@ export interface SinkConfig {
   readonly fileSdRefreshMs: number;
   readonly shard?: Shard;
   readonly intervalMs: number;
-  readonly scrapeCron: string;
   readonly timeoutMs: number;
   readonly bodyLimitBytes: number;
   readonly database: DatabaseConfig;
@@ -382,6 +391,7 @@ export function validateSinkFlags(flags: FlagValues): string[] {
     );
   if (flags.duration('retention.alert-notifications') < 3_600_000)
     problems.push('--retention.alert-notifications: must be at least 1h');
+  problems.push(...clockFlagProblems(flags));
   return problems;
 }
 
@@ -399,7 +409,6 @@ export function buildSinkConfig(flags: FlagValues): SinkConfig {
     fileSdRefreshMs: flags.duration('scrape.file-sd.refresh-interval'),
     ...(shard !== undefined && 'shard' in shard ? { shard: shard.shard } : {}),
     intervalMs,
-    scrapeCron: intervalToCron(intervalMs) ?? '*/15 * * * * *',
     timeoutMs: Math.min(flags.duration('scrape.timeout'), intervalMs),
     bodyLimitBytes: flags.number('scrape.body-size-limit'),
     database,

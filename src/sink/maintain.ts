@@ -170,7 +170,28 @@ export async function maintain(
     'SELECT rolled_until FROM hostscope.rollup_state WHERE id',
   );
   let from = state[0]?.rolled_until?.getTime();
+  const pending = await db.query<{ hour: Date }>(
+    'SELECT hour FROM hostscope.rollup_pending WHERE hour < $1 ORDER BY hour',
+    [new Date(closedUntil).toISOString()],
+  );
   let parts = await listPartitions(db);
+  // Hours with late samples are compacted before they are rolled up again: late samples may repeat
+  // instants their chunks hold already (a replayed scrape, a remote write retried, a clock set back), and
+  // compaction keeps the stored sample of such an instant, as the head does on a write; a rollup of the
+  // head and the chunks side by side would count both.
+  const late = parts.filter(
+    (p) =>
+      (p.parent === 'samples_raw' || p.parent === 'samples_blocks') &&
+      p.upper <= closedUntil &&
+      pending.some((r) => covers([p], r.hour.getTime())),
+  );
+  const lateCompaction =
+    late.length === 0
+      ? undefined
+      : await compactHead(db, late, closedUntil, (partition, r) =>
+          logger.debug({ partition, samples: r.samples, chunks: r.chunks }, 'compacted (late samples)'),
+        );
+  if (lateCompaction !== undefined) parts = await listPartitions(db);
   const heads = parts.filter((p) => p.parent === 'samples_raw' || p.parent === 'samples_blocks');
   const chunkParts = parts.filter((p) => p.parent === 'chunks');
   const stored = [...heads, ...chunkParts];
@@ -183,10 +204,6 @@ export async function maintain(
 
   const hours = new Set<number>();
   for (let h = from; h < closedUntil; h += HOUR_MS) hours.add(h);
-  const pending = await db.query<{ hour: Date }>(
-    'SELECT hour FROM hostscope.rollup_pending WHERE hour < $1 ORDER BY hour',
-    [new Date(closedUntil).toISOString()],
-  );
   for (const p of pending) {
     const h = p.hour.getTime();
     if (oldest !== undefined && h < oldest) continue;
@@ -213,9 +230,14 @@ export async function maintain(
   if (ordered.length > 0) logger.info({ hours: ordered.length, rows: rollupRows }, 'hourly rollups done');
 
   // Compaction of closed head hours (rolled up above, so their rollups read the cheaper head).
-  const compaction = await compactHead(db, heads, closedUntil, (partition, r) =>
+  const regular = await compactHead(db, heads, closedUntil, (partition, r) =>
     logger.debug({ partition, samples: r.samples, chunks: r.chunks }, 'compacted'),
   );
+  const compaction = {
+    partitions: regular.partitions + (lateCompaction?.partitions ?? 0),
+    samples: regular.samples + (lateCompaction?.samples ?? 0),
+    chunks: regular.chunks + (lateCompaction?.chunks ?? 0),
+  };
   if (compaction.samples > 0)
     logger.info(
       { partitions: compaction.partitions, samples: compaction.samples, chunks: compaction.chunks },

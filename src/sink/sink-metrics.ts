@@ -45,6 +45,10 @@ export class SinkMetrics {
   /** Ticks of the scrape schedule skipped because the previous round was still running. */
   roundsSkipped = 0;
   roundsSkippedBacklog = 0;
+  /** Slots of the scrape schedule passed unrun because its timer fired late (a blocked event loop). */
+  roundsSkippedLate = 0;
+  /** Jumps of the sink's wall clock seen by the scrape schedule (see ScrapeSchedule). */
+  clockJumps = 0;
 
   constructor(private readonly buffer: () => BufferStats) {}
 
@@ -151,13 +155,21 @@ export class SinkMetrics {
       this.followUpScrapes,
     );
     const skippedHelp =
-      'Ticks of the scrape schedule skipped: reason "overrun", the previous round was still running; "backlog", the database was reachable but more than --buffer.max-samples behind.';
+      'Ticks of the scrape schedule skipped: reason "overrun", the previous round was still running; "backlog", the database was reachable but more than --buffer.max-samples behind; "late", the schedule\'s timer fired an interval or more late (a blocked event loop) and ran only the latest slot.';
     set.counter('hostscope_sink_scrape_rounds_skipped_total', skippedHelp, this.roundsSkipped, {
       reason: 'overrun',
     });
     set.counter('hostscope_sink_scrape_rounds_skipped_total', skippedHelp, this.roundsSkippedBacklog, {
       reason: 'backlog',
     });
+    set.counter('hostscope_sink_scrape_rounds_skipped_total', skippedHelp, this.roundsSkippedLate, {
+      reason: 'late',
+    });
+    set.counter(
+      'hostscope_sink_clock_jumps_total',
+      "Jumps of the sink's wall clock (more than 1 s beyond the time that passed, forward or back) seen between two ticks of the scrape schedule; each is logged. Rounds go on one interval apart, stamped with the new time.",
+      this.clockJumps,
+    );
     set.counter(
       'hostscope_sink_maintenance_runs_total',
       'Maintenance runs (rollups and retention).',

@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { systemClock, type Clock } from '../config/clock';
 import { describe } from '../errors';
 import { isConnectionError, redactUrl, type Database } from '../db/database';
 import { ParseCache } from '../expfmt/parse';
@@ -11,6 +12,7 @@ import { cronLogger } from './cron-logger';
 import { extractInventory, InventoryTracker } from './inventory';
 import { maintain, type MaintainOptions } from './maintain';
 import { pendingScrape, replayScrape } from './pending';
+import { ScrapeSchedule, type ClockJump } from './schedule';
 import { scrapeTarget, type ScrapeOutcome } from './scrape';
 import { SinkMetrics } from './sink-metrics';
 import { targetKey, type Target } from './types';
@@ -34,6 +36,11 @@ export interface SinkOptions {
   readonly maintain: MaintainOptions;
   /** node-cron expression for maintenance inside the sink; '' disables it. */
   readonly maintainSchedule: string;
+  /**
+   * The wall clock of scrape times, write-time decisions (late hours) and maintenance; the system clock
+   * unless a test moves it (--testing.clock-offset-file).
+   */
+  readonly clock?: Clock;
 }
 
 /**
@@ -55,7 +62,11 @@ export const FOLLOW_UP_SCRAPES = 2;
 /** One second: the live stream's shortest message interval, so no follow-up's figures are coalesced away. */
 export const FOLLOW_UP_GAP_MS = 1000;
 
-/** Turns a scrape interval into a node-cron expression aligned to the clock, or undefined if impossible. */
+/**
+ * The node-cron expression of a scrape interval, or undefined when none ticks at a steady interval aligned
+ * to the clock: the intervals the scrape schedule accepts (whole seconds dividing a minute, minutes
+ * dividing an hour, hours dividing a day), so that ticks fall on the same instants as a cron schedule's.
+ */
 export function intervalToCron(ms: number): string | undefined {
   if (ms <= 0 || ms % 1000 !== 0) return undefined;
   const s = ms / 1000;
@@ -69,8 +80,8 @@ export function intervalToCron(ms: number): string | undefined {
 }
 
 /**
- * The sink: scrapes its targets on a node-cron schedule (a tick that finds the previous round still
- * running is skipped, logged and counted), turns each scrape into a pending batch (samples, usage rows,
+ * The sink: scrapes its targets on a schedule aligned to its clock (ScrapeSchedule; a tick that finds the
+ * previous round still running is skipped, logged and counted), turns each scrape into a pending batch (samples, usage rows,
  * inventory), and writes them to the database in the background, so slow writes or an outage never delay
  * scraping. Scrapes wait in memory while the database keeps up and in segment files under
  * --buffer.dir while it does not (see ScrapeQueue). Everything it keeps lives here.
@@ -100,6 +111,8 @@ export class Sink {
     | undefined;
   private maintaining: Promise<void> | undefined;
   private tasks: ScheduledTask[] = [];
+  private schedule: ScrapeSchedule | undefined;
+  readonly clock: Clock;
   private headFailures = 0;
   /** Targets (by targetKey) scraped successfully by this process: the others get follow-up scrapes. */
   private readonly scrapedOk = new Set<string>();
@@ -119,6 +132,7 @@ export class Sink {
     private readonly prepare: () => Promise<void>,
     disk: DiskBuffer,
   ) {
+    this.clock = options.clock ?? systemClock;
     this.buffer = new ScrapeQueue(
       disk,
       options.bufferMaxSamples,
@@ -276,7 +290,7 @@ export class Sink {
    * With `followUps` (the schedule's rounds), targets scraped successfully for the first time are
    * scraped again shortly after, within the round (see followUp).
    */
-  async scrapeRound(nowMs = Date.now(), options: { readonly followUps?: boolean } = {}): Promise<void> {
+  async scrapeRound(nowMs = this.clock.now(), options: { readonly followUps?: boolean } = {}): Promise<void> {
     const targets = [...this.targets.values()];
     const pending = new Set(targets);
     this.metrics.rounds++;
@@ -290,7 +304,7 @@ export class Sink {
       if (options.followUps === true && fresh.length > 0)
         await this.followUp(fresh, nowMs + this.options.intervalMs, pending);
     })();
-    this.round = { promise, startedMs: Date.now(), pending };
+    this.round = { promise, startedMs: performance.now(), pending };
     try {
       await promise;
     } finally {
@@ -340,7 +354,7 @@ export class Sink {
     let list = targets;
     for (let i = 0; i < FOLLOW_UP_SCRAPES && list.length > 0; i++) {
       await this.pause(FOLLOW_UP_GAP_MS);
-      const timeMs = Date.now();
+      const timeMs = this.clock.now();
       if (this.stopping || timeMs + this.options.timeoutMs > nextTickMs || this.buffer.backlogged) return;
       list = list.filter((t) => this.targets.has(targetKey(t)));
       for (const t of list) pending.add(t);
@@ -390,7 +404,7 @@ export class Sink {
   /**
    * A tick of the scrape schedule. A round still running (a target slower than the interval, with
    * --scrape.timeout capped at the interval this takes a slow event loop or a huge body) skips this tick:
-   * rounds never overlap, and each skip is logged and counted here rather than by node-cron. So does a
+   * rounds never overlap, and each skip is logged and counted here. So does a
    * database that is reachable but more than --buffer.max-samples behind: memory stays bounded, and the
    * sink scrapes what it can write, as Prometheus does when its appends fall behind.
    */
@@ -402,8 +416,10 @@ export class Sink {
       : this.buffer.backlogged;
     if (behind) {
       this.metrics.roundsSkippedBacklog++;
-      if (!this.behind && nowMs - this.behindWarnedMs >= 60_000) {
-        this.behindWarnedMs = nowMs;
+      // Rate-limited on the monotonic clock: a clock jump neither silences nor repeats the warning.
+      const mono = performance.now();
+      if (!this.behind && mono - this.behindWarnedMs >= 60_000) {
+        this.behindWarnedMs = mono;
         this.logger.warn(
           {
             buffered: this.buffer.samples,
@@ -423,7 +439,7 @@ export class Sink {
       this.logger.warn(
         {
           tick: new Date(nowMs).toISOString(),
-          runningMs: Date.now() - running.startedMs,
+          runningMs: Math.round(performance.now() - running.startedMs),
           targets: [...running.pending].map((t) => redactUrl(t.url)),
         },
         'scrape round still running at the next tick; skipped this tick',
@@ -453,11 +469,11 @@ export class Sink {
       const started = performance.now();
       try {
         await this.prepareOnce();
-        const result = await this.writer.write(batch.scrapes);
+        const result = await this.writer.write(batch.scrapes, this.clock.now());
         await this.buffer.commit(batch);
         this.skipped += result.skipped;
         this.headFailures = 0;
-        this.metrics.observeWrite((performance.now() - started) / 1000, result.written, Date.now());
+        this.metrics.observeWrite((performance.now() - started) / 1000, result.written, this.clock.now());
         this.reachable();
       } catch (err) {
         this.metrics.writeFailures++;
@@ -536,7 +552,7 @@ export class Sink {
     this.maintaining ??= (async () => {
       try {
         await this.prepareOnce();
-        await maintain(this.db, this.logger, this.options.maintain);
+        await maintain(this.db, this.logger, { ...this.options.maintain, nowMs: this.clock.now() });
         this.metrics.maintenanceRuns++;
       } catch (err) {
         this.metrics.maintenanceFailures++;
@@ -549,18 +565,44 @@ export class Sink {
   }
 
   /**
-   * Starts the scrape schedule (and maintenance schedule). The callbacks return at once, so node-cron
-   * never sees an execution still running: overlap is handled by tick(), and runMaintenance() is
-   * single-flight. node-cron's own messages (missed executions) go through pino.
+   * A jump of the sink's wall clock between two ticks (see ScrapeSchedule): logged once and counted. The
+   * rounds go on one interval apart; their scrape times follow the clock, so samples after a jump back are
+   * stored earlier than samples before it, and the hours they land in are rolled up again (see
+   * SampleWriter.write).
    */
-  start(scrapeCron: string): void {
-    const logger = cronLogger(this.logger);
-    this.tasks.push(
-      cron.schedule(scrapeCron, (ctx) => this.tick(ctx.triggeredAt.getTime()), {
-        name: 'hostscope-sink-scrape',
-        logger,
-      }),
+  private clockJumped(jump: ClockJump): void {
+    this.metrics.clockJumps++;
+    this.logger.warn(
+      {
+        jumpSeconds: Math.round(jump.jumpMs) / 1000,
+        expected: new Date(jump.expectedMs).toISOString(),
+        tick: new Date(jump.tickMs).toISOString(),
+      },
+      jump.jumpMs > 0
+        ? 'the clock jumped forward between two scrape ticks; no round is skipped, scrape times follow the new time'
+        : 'the clock jumped back between two scrape ticks; rounds go on, stamped with the new (earlier) time',
     );
+  }
+
+  /**
+   * Starts the scrape schedule (ScrapeSchedule, on the sink's clock and monotonic timers) and the
+   * maintenance schedule (node-cron). The callbacks return at once: overlap is handled by tick(), and
+   * runMaintenance() is single-flight. node-cron's own messages (missed executions) go through pino.
+   */
+  start(): void {
+    const logger = cronLogger(this.logger);
+    this.schedule = new ScrapeSchedule(this.options.intervalMs, this.clock, {
+      tick: (tickMs) => this.tick(tickMs),
+      clockJumped: (jump) => this.clockJumped(jump),
+      late: (missed, lateMs) => {
+        this.metrics.roundsSkippedLate += missed;
+        this.logger.warn(
+          { missed, lateMs: Math.round(lateMs) },
+          'the scrape schedule fired late (a blocked event loop); ran the latest tick only',
+        );
+      },
+    });
+    this.schedule.start();
     if (this.options.maintainSchedule !== '') {
       this.tasks.push(
         cron.schedule(this.options.maintainSchedule, () => void this.runMaintenance(), {
@@ -576,6 +618,8 @@ export class Sink {
    * What could not be written stays on disk for the next start.
    */
   async stop(deadlineMs: number): Promise<boolean> {
+    this.schedule?.stop();
+    this.schedule = undefined;
     for (const t of this.tasks) await t.destroy();
     this.tasks = [];
     this.stopping = true;

@@ -25,7 +25,6 @@ import {
 import type { PendingScrape, Target } from './types';
 import { usageCopyParts } from './usage-copy';
 
-const HOUR_MS = 3_600_000;
 /** Series resolved per statement: a cold start on 300k series takes 15 round trips, not 120. */
 const RESOLVE_CHUNK = 20_000;
 
@@ -396,8 +395,6 @@ export class SampleWriter {
     blocks.clear();
     const hours = new Set<number>();
     const blockHours = new Set<number>();
-    const lateHours = new Set<number>();
-    const currentHour = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
     let written = 0;
     let rows = 0;
     let start = 0;
@@ -416,7 +413,6 @@ export class SampleWriter {
             grouped = true;
             blocks.at(scrapeTime, sourceOf(targetPrefix((scrapes[k] as PendingScrape).target)));
             blockHours.add(hourStart(scrapeTime));
-            if (scrapeTime < currentHour) lateHours.add(hourStart(scrapeTime));
           }
           // The first sample of a series in a scrape wins (Prometheus rejects the later ones as
           // duplicates), as does the first of two scrapes of a target at the same millisecond.
@@ -435,7 +431,6 @@ export class SampleWriter {
           lastT = t;
           [tHigh, tLow] = splitTimestamp(t);
           hours.add(hourStart(t));
-          if (t < currentHour) lateHours.add(hourStart(t));
         }
         copy.sampleRow(id, tHigh, tLow, values[i] as number);
         rows++;
@@ -457,12 +452,7 @@ export class SampleWriter {
     this.copyBuffer = copy.storage;
     blocks.clear();
     await this.writeSideTables(scrapes);
-    if (lateHours.size > 0)
-      await this.db.query(
-        `INSERT INTO hostscope.rollup_pending (hour)
-         SELECT h FROM unnest($1::timestamptz[]) AS h ON CONFLICT DO NOTHING`,
-        [[...lateHours].map((h) => new Date(h).toISOString())],
-      );
+    await this.queueLateHours(new Set([...hours, ...blockHours]), nowMs);
     // Only now are all ids resolved and stored: remember the layouts and lines for the next scrapes.
     for (const [prefix, layout] of layouts) {
       for (let k = 0; k < layout.ids.length; k++) layout.ids[k] = ids[layout.ids[k] as number] as number;
@@ -522,6 +512,26 @@ export class SampleWriter {
   }
 
   /**
+   * Queues for a new rollup the hours just written that maintenance may have rolled up already: those
+   * before the current hour on this writer's clock, and those before the rollup watermark
+   * (rollup_state.rolled_until). The watermark counts as well because the clock that closed an hour need
+   * not be this one: after this sink's clock jumped back (maintenance ran while it was ahead), or when
+   * another sink or a `hostscope maintain` elsewhere runs ahead of it, samples land in the "current" hour
+   * of this clock that is closed and rolled up already, and without this its rollup would stay short of
+   * them for good.
+   */
+  private async queueLateHours(hours: ReadonlySet<number>, nowMs: number): Promise<void> {
+    if (hours.size === 0) return;
+    await this.db.query(
+      `INSERT INTO hostscope.rollup_pending (hour)
+       SELECT h FROM unnest($1::timestamptz[]) AS h
+        WHERE h < $2::timestamptz OR h < (SELECT rolled_until FROM hostscope.rollup_state WHERE id)
+       ON CONFLICT DO NOTHING`,
+      [[...hours].map((h) => new Date(h).toISOString()), new Date(hourStart(nowMs)).toISOString()],
+    );
+  }
+
+  /**
    * Stores rows already encoded as binary COPY (series_id, time, value) with ids from seriesIds(), in the
    * head hours `hours` (hour starts), idempotently; hours before the current one are queued for their
    * rollup. Returns how many rows were new: fewer than `rows` when some were stored already (a retry).
@@ -534,14 +544,7 @@ export class SampleWriter {
   ): Promise<{ written: number; deduplicated: boolean }> {
     if (rows === 0) return { written: 0, deduplicated: false };
     const r = await this.copySamples(ROWS, payload, hours);
-    const currentHour = hourStart(nowMs);
-    const late = [...hours].filter((h) => h < currentHour);
-    if (late.length > 0)
-      await this.db.query(
-        `INSERT INTO hostscope.rollup_pending (hour)
-         SELECT h FROM unnest($1::timestamptz[]) AS h ON CONFLICT DO NOTHING`,
-        [late.map((h) => new Date(h).toISOString())],
-      );
+    await this.queueLateHours(hours, nowMs);
     return r.deduplicated
       ? { written: r.inserted, deduplicated: true }
       : { written: rows, deduplicated: false };

@@ -196,8 +196,13 @@ export function statsReadPlan(
   useHierarchy: string | undefined,
 ): ReadPlan<ContainerStats | undefined> {
   const key = `stats:${cg.name}:${pid}:${opts.perCpu ? 1 : 0}${opts.tasks ? 1 : 0}${opts.network ? 1 : 0}`;
-  const states = { keepOpen: true, kind: 'states', procfs: fs.proc() } as const;
-  const count = { keepOpen: true, kind: 'count' } as const;
+  // cgroup v1 builds the pid list of cgroup.procs and tasks when an open file is first read, and serves
+  // it again to every read of that file (from the start too) until a second after the last one: held
+  // open, they would show the processes of the first scrape for as long as scrapes come less than a
+  // second apart. v1 reads them with open+read+close; v2's restart their walk at offset 0.
+  const lists = cg.version === 2;
+  const states = { keepOpen: lists, kind: 'states', procfs: fs.proc() } as const;
+  const count = { keepOpen: lists, kind: 'count' } as const;
   const net: FileSpec<'netDev'>[] =
     opts.network && pid > 0 ? [['netDev', fs.proc(String(pid), 'net', 'dev'), ONCE]] : [];
   if (cg.version === 2) {

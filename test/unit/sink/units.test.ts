@@ -144,7 +144,7 @@ describe('sink flags', () => {
     expect(config.targets).toEqual([
       { url: 'http://127.0.0.1:9100/metrics', instance: '127.0.0.1:9100', job: 'hostscope' },
     ]);
-    expect(config.scrapeCron).toBe('*/15 * * * * *');
+    expect(config.intervalMs).toBe(15_000);
     expect(config.database.url).toBeUndefined();
     expect(config.database.dataDir).toMatch(/\/data$/);
     expect(config.retentionRawMs).toBe(90 * 86_400_000);
