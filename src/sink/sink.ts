@@ -353,6 +353,9 @@ export class Sink {
   ): Promise<void> {
     let list = targets;
     for (let i = 0; i < FOLLOW_UP_SCRAPES && list.length > 0; i++) {
+      // Decided before the pause too: a round that waited for a follow-up it then skips would still hold
+      // the next tick (an overrun).
+      if (this.clock.now() + FOLLOW_UP_GAP_MS + this.options.timeoutMs > nextTickMs) return;
       await this.pause(FOLLOW_UP_GAP_MS);
       const timeMs = this.clock.now();
       if (this.stopping || timeMs + this.options.timeoutMs > nextTickMs || this.buffer.backlogged) return;
