@@ -26,6 +26,10 @@ export class DockerReplay {
   readonly inspect = new Map<string, Json>();
   /** id -> stats document. */
   readonly stats = new Map<string, unknown>();
+  /** While set, inspect answers wait for it (an engine slow to answer while events go on). */
+  inspectGate: Promise<void> | undefined;
+  /** Inspect answers sent (written to the socket). */
+  inspectsAnswered = 0;
   /** Requests received, as `METHOD /path` (without query and version prefix). */
   readonly requests: string[] = [];
   private readonly server: Server;
@@ -139,7 +143,15 @@ export class DockerReplay {
     if (m !== null) {
       const id = [...this.inspect.keys()].find((k) => k === m[1] || k.startsWith(m[1] as string));
       if (id === undefined) return json(404, { message: `No such container: ${m[1] as string}` });
-      if (m[2] === 'json') return json(200, this.inspect.get(id));
+      if (m[2] === 'json') {
+        // The document as it was when the request came (the engine's answer), sent once the gate opens.
+        const doc = this.inspect.get(id);
+        void (this.inspectGate ?? Promise.resolve()).then(() => {
+          res.once('finish', () => this.inspectsAnswered++);
+          json(200, doc);
+        });
+        return;
+      }
       const stats = this.stats.get(id);
       return stats === undefined ? json(404, { message: 'no stats' }) : json(200, stats);
     }

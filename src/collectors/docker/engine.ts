@@ -80,6 +80,11 @@ export class DockerEngine {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly abort = new AbortController();
+  /**
+   * Containers destroyed while an inspect of theirs was under way: its answer (given before the removal)
+   * must not bring them back, as no event would ever remove them again. Emptied as those inspects end.
+   */
+  private readonly destroyed = new Set<string>();
   /** API requests under way (see request()), aborted by close(). */
   private readonly requests = new Set<AbortController>();
   private state: ConnState = 'idle';
@@ -298,6 +303,7 @@ export class DockerEngine {
     if (isIgnoredAction(ev.action)) return;
     if (ev.action === 'destroy') {
       this.containers.delete(ev.id);
+      if (this.inflight.has(ev.id)) this.destroyed.add(ev.id);
       return;
     }
     const current = this.containers.get(ev.id);
@@ -323,9 +329,11 @@ export class DockerEngine {
         do {
           this.again.delete(id);
           await this.inspectOnce(id);
-        } while (this.again.has(id) && !this.closed);
+        } while (this.again.has(id) && !this.closed && !this.destroyed.has(id));
       } finally {
         this.inflight.delete(id);
+        this.destroyed.delete(id);
+        this.again.delete(id);
       }
     })();
     this.inflight.set(id, task);
@@ -338,7 +346,7 @@ export class DockerEngine {
         this.docker.getContainer(id).inspect({ abortSignal }),
       );
       const meta = metaFromInspect(json);
-      if (meta === undefined) return;
+      if (meta === undefined || this.destroyed.has(id)) return;
       const previous = this.containers.get(id);
       this.containers.set(id, { ...meta, oomEvents: previous?.oomEvents ?? 0 });
     } catch (err) {

@@ -206,6 +206,33 @@ describe('docker collector on recorded fixtures', () => {
     }
   });
 
+  it('forgets a destroyed container even when an inspect answered before the destroy arrives after it', async () => {
+    replay = await DockerReplay.start('v1', V1_NAMES);
+    const c = makeCollector(replay, path.join(FX, 'v1'), {});
+    try {
+      await scrape(c);
+      let open: () => void = () => undefined;
+      replay.inspectGate = new Promise<void>((resolve) => (open = resolve));
+      const answered = replay.inspectsAnswered;
+      // `docker rm -f`: die (the collector inspects; the engine is slow to answer), then destroy.
+      replay.emit(replay.containerEvent(WEB, 'die'));
+      await until(
+        () => replay.requests.filter((r) => r.includes(WEB.slice(0, 12))).length > 0,
+        'the inspect',
+      );
+      replay.emit(replay.containerEvent(WEB, 'destroy'));
+      await until(() => c.knownContainer(WEB) === undefined, 'the destroy event');
+      replay.inspect.delete(WEB);
+      replay.inspectGate = undefined;
+      open();
+      await until(() => replay.inspectsAnswered > answered, 'the held inspect answered');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(c.knownContainer(WEB)).toBeUndefined();
+    } finally {
+      await c.close();
+    }
+  });
+
   it('skips a container whose cgroup vanishes mid-scrape, without error', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'hostscope-docker-fx-'));
     cpSync(path.join(FX, 'v1'), root, { recursive: true });
