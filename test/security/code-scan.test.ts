@@ -58,6 +58,10 @@ const ALLOWED: readonly Allowed[] = [
   // width (a constant of migration 4) and the choice of TRUNCATE or DELETE on them (`emptying`).
   { file: 'storage/compact.ts', expr: /^(rel|range|raw|blocks|t|BLOCK_WIDTH|emptying)$/ },
   { file: 'storage/compact.ts', expr: "sources.join(' UNION ALL ')" },
+  // History API: the bucketing subquery for raw or hourly data, chosen by a literal type ('raw' |
+  // 'hourly') from code constants; the range, series ids and bucket width go in as $1..$4.
+  { file: 'api/history.ts', expr: /^(bucketAveragesSql|containerBucketsSql)\(q\.source\)$/ },
+  { file: 'api/series.ts', expr: 'bucketAveragesSql(q.source)' },
   // Head partitions: the name of one of two schema functions (a literal type).
   { file: 'db/partitions.ts', expr: 'fn' },
   // The filesystem trend statement, a constant of src/api (shared by two queries).
