@@ -22,13 +22,20 @@ const HOST = 'seed-host-01:9100';
 /** A label value that would break naive SQL, JSON or URL handling. */
 const HOSTILE = `x'); DROP TABLE hostscope.series; --"}]\\ & ?=%00 é ${'\u{1F600}'}`;
 
-/** Per series: bucket → average value and average time of its samples (or of its hours' middles). */
+/**
+ * Per series: bucket → average value and average time of its samples (or of its hours' middles). Rows go
+ * into buckets by `at` when given (an hour by its start, as the API's /series does), else by `t`.
+ */
 type Buckets = Map<number, { v: number; t: number }>;
 
-function bucketsOf(rows: { t: number; v: number; w: number }[], from: number, step: number): Buckets {
+function bucketsOf(
+  rows: { t: number; v: number; w: number; at?: number }[],
+  from: number,
+  step: number,
+): Buckets {
   const acc = new Map<number, { v: number; t: number; w: number }>();
   for (const r of rows) {
-    const k = Math.floor((r.t - from) / step);
+    const k = Math.floor(((r.at ?? r.t) - from) / step);
     const b = acc.get(k) ?? { v: 0, t: 0, w: 0 };
     b.v += r.v * r.w;
     b.t += r.t * r.w;
@@ -137,24 +144,33 @@ describeWithService('PostgreSQL and a built dist/', available, 'sink aggregating
   ): Promise<Map<string, Map<number, number>>> {
     const rows =
       source === 'raw'
-        ? await db.query<{ labels: Record<string, string>; t: number; v: number; w: number }>(
+        ? await db.query<{ labels: Record<string, string>; t: number; v: number; w: number; at?: number }>(
             `SELECT labels, extract(epoch FROM time)::float8 AS t, value AS v, 1 AS w FROM hostscope.samples
               WHERE metric = $1 AND labels->>'instance' = $2
                 AND time >= to_timestamp($3::float8) AND time < to_timestamp($4::float8)`,
             [metric, HOST, from, to],
           )
-        : await db.query<{ labels: Record<string, string>; t: number; v: number; w: number }>(
-            `SELECT labels, extract(epoch FROM time)::float8 + 1800 AS t, avg AS v, count AS w
+        : await db.query<{ labels: Record<string, string>; t: number; v: number; w: number; at?: number }>(
+            `SELECT labels, extract(epoch FROM time)::float8 + 1800 AS t, avg AS v, count AS w,
+                    extract(epoch FROM time)::float8 AS at
                FROM hostscope.samples_hourly
               WHERE metric = $1 AND labels->>'instance' = $2 AND count > 0
                 AND time >= to_timestamp($3::float8) AND time < to_timestamp($4::float8)`,
             [metric, HOST, from, to],
           );
-    const perSeries = new Map<string, { group: string; rows: { t: number; v: number; w: number }[] }>();
+    const perSeries = new Map<
+      string,
+      { group: string; rows: { t: number; v: number; w: number; at?: number }[] }
+    >();
     for (const r of rows.rows) {
       const key = JSON.stringify(r.labels);
       const s = perSeries.get(key) ?? { group: r.labels[by] ?? '', rows: [] };
-      s.rows.push({ t: r.t, v: r.v, w: Number(r.w) });
+      s.rows.push({
+        t: r.t,
+        v: r.v,
+        w: Number(r.w),
+        ...(r.at === undefined || r.at === null ? {} : { at: Number(r.at) }),
+      });
       perSeries.set(key, s);
     }
     const out = new Map<string, Map<number, number>>();
