@@ -10,7 +10,7 @@ import {
   type Parsed,
   type RangeQuery,
 } from './params';
-import { bucketAveragesSql, type Statement } from './series';
+import { bucketAveragesSql, TooManySeries, type Statement } from './series';
 
 /**
  * The aggregating history queries of the API, for hosts with more series than `/api/v1/series` may return
@@ -31,10 +31,6 @@ export const MAX_AGGREGATE_SERIES = 10_000;
 export const MAX_TOP = 50;
 export const DEFAULT_RATES_TOP = 10;
 export const DEFAULT_TOP = 5;
-
-export class TooManyAggregateSeries extends Error {
-  readonly code = 'too_many_series';
-}
 
 const RANGE_KEYS = ['from', 'to', 'points', 'source'];
 const MATCHER_KEY = /^(match|exclude)\[(.*)\]$/s;
@@ -188,7 +184,7 @@ export async function queryRates(db: Queryable, q: RatesQuery): Promise<RatesAns
   const lookup = ratesLookupSql(q, MAX_AGGREGATE_SERIES + 1);
   const found = await db.query<{ id: string; grp: string }>(lookup.sql, lookup.params);
   if (found.length > MAX_AGGREGATE_SERIES)
-    throw new TooManyAggregateSeries(
+    throw new TooManySeries(
       `more than ${MAX_AGGREGATE_SERIES} series match; add match[<label>] or exclude[<label>] filters`,
     );
   const seriesPerGroup = new Map<string, number>();
@@ -355,7 +351,7 @@ export async function queryFilesystems(db: Queryable, q: HostRangeQuery): Promis
     fstype: string;
   }>(lookup.sql, lookup.params);
   if (found.length > MAX_AGGREGATE_SERIES)
-    throw new TooManyAggregateSeries(`more than ${MAX_AGGREGATE_SERIES} filesystem series for this instance`);
+    throw new TooManySeries(`more than ${MAX_AGGREGATE_SERIES} filesystem series for this instance`);
   const key = (f: { mountpoint: string; device: string }): string => `${f.mountpoint}\u0000${f.device}`;
   const labels = new Map(found.map((f) => [key(f), f]));
   const filesystems: FilesystemHistory[] = [];

@@ -10,7 +10,6 @@ import {
   queryContainers,
   queryFilesystems,
   queryRates,
-  TooManyAggregateSeries,
 } from './history';
 import { parseSeriesParams, type Parsed } from './params';
 import { querySeries, TooManySeries } from './series';
@@ -58,7 +57,7 @@ export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
       route: string,
       parse: (params: URLSearchParams, nowSeconds: number) => Parsed<Q>,
       run: (db: Database, q: Q) => Promise<unknown>,
-      /** The parameter a TooManyAggregateSeries is blamed on. */
+      /** The parameter a TooManySeries is blamed on. */
       narrow: string,
     ): RequestHandler =>
     (req, res) => {
@@ -73,7 +72,7 @@ export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
           await deps.prepare();
           answer(res, { status: 'success', data: await run(deps.db, parsed.value) });
         } catch (err) {
-          if (err instanceof TooManyAggregateSeries) badRequest(res, narrow, err.message);
+          if (err instanceof TooManySeries) badRequest(res, narrow, err.message);
           else failed(res, deps, err, route);
         }
       })();
@@ -109,26 +108,7 @@ export function apiRoutes(deps: ApiDeps): Record<string, RequestHandler> {
         }
       })();
     },
-    '/api/v1/series': (req, res) => {
-      const q = req.originalUrl.indexOf('?');
-      const parsed = parseSeriesParams(
-        new URLSearchParams(q < 0 ? '' : req.originalUrl.slice(q + 1)),
-        Math.floor(now()),
-      );
-      if (!parsed.ok) {
-        badRequest(res, parsed.error.parameter, parsed.error.message);
-        return;
-      }
-      void (async () => {
-        try {
-          await deps.prepare();
-          answer(res, { status: 'success', data: await querySeries(deps.db, parsed.value) });
-        } catch (err) {
-          if (err instanceof TooManySeries) badRequest(res, 'match', err.message);
-          else failed(res, deps, err, 'series');
-        }
-      })();
-    },
+    '/api/v1/series': rangeRoute('series', parseSeriesParams, querySeries, 'match'),
     '/api/v1/rates': rangeRoute('rates', parseRatesParams, queryRates, 'match'),
     '/api/v1/filesystems': rangeRoute('filesystems', parseFilesystemsParams, queryFilesystems, 'instance'),
     '/api/v1/containers': rangeRoute('containers', parseContainersParams, queryContainers, 'instance'),
