@@ -15,7 +15,8 @@
 //  B. scrape path: the same sink build scrapes BENCH_CAPACITY_TARGETS targets of BENCH_SERIES samples every
 //     second (more than it writes) from the same generator: samples/s it sustains (bench-sink-e2e's C).
 //  C. raw binary COPY of as many (series_id, time, value) rows as A committed, into a table with PRIMARY KEY
-//     (series_id, time) partitioned like hostscope.samples_raw (bench-sink-e2e's D).
+//     (series_id, time) partitioned like hostscope.samples_raw (bench-sink-e2e's D): what storing the
+//     receiver's samples one row each would cost at best.
 //  D. lag: the real Prometheus scrapes a BENCH_LAG_SERIES-sample target every 5 s and remote-writes to a
 //     sink for BENCH_LAG_SECONDS; from its prometheus_remote_storage_* metrics every 5 s: the queue lag
 //     (highest timestamp in the WAL minus highest sent), failed, retried and dropped samples.
@@ -38,6 +39,7 @@ import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import {
+  countRows,
   cpuMs,
   fmt,
   freePort,
@@ -523,9 +525,7 @@ async function receiverPhase(captured, dbUrl) {
 
 async function lagPhase(targetUrl, dbUrl, db) {
   const sink = await startReceiverSink(dbUrl);
-  const before = Number(
-    (await db.query('SELECT count(*)::float8 AS n FROM hostscope.samples_raw')).rows[0].n,
-  );
+  const before = await countRows(db);
   const prom = await startPrometheus(promConfig(targetUrl, '5s', sink.url));
   const lags = [];
   let last = {};
@@ -544,7 +544,7 @@ async function lagPhase(targetUrl, dbUrl, db) {
   await sleep(1000);
   const c = await remoteCounters(sink.port);
   await stopSink(sink);
-  const after = Number((await db.query('SELECT count(*)::float8 AS n FROM hostscope.samples_raw')).rows[0].n);
+  const after = await countRows(db);
   const m = (k) => last[`prometheus_remote_storage_${k}`] ?? NaN;
   return {
     lagMax: Math.max(...lags),
@@ -598,7 +598,7 @@ async function main() {
       console.log(`  A. receiver: ${JSON.stringify(results.receiver)}`);
     }
     if (!SKIP.has('scrape')) {
-      await db.query('TRUNCATE hostscope.samples_raw');
+      await db.query('TRUNCATE hostscope.samples_raw, hostscope.samples_blocks');
       load('scrape');
       firstTimeMs = Math.floor(Date.now() / 1000) * 1000;
       results.scrape = await runSink(`scrape path (${CAPACITY_TARGETS} targets)`, scrapeTargets.urls, {
@@ -618,7 +618,7 @@ async function main() {
       console.log(`  C. raw COPY: ${JSON.stringify(results.raw)}`);
     }
     if (!SKIP.has('lag')) {
-      await db.query('TRUNCATE hostscope.samples_raw');
+      await db.query('TRUNCATE hostscope.samples_raw, hostscope.samples_blocks');
       load('lag');
       results.lag = await lagPhase(lagTargets.urls[0], cluster.url, db);
       console.log(`  D. lag: ${JSON.stringify(results.lag)}`);

@@ -267,25 +267,3 @@ export function encodeBinaryCopy(
   }
   return w.finish();
 }
-
-/** Bytes before the first row of a payload of BinaryCopyWriter: signature, flags, header extension length. */
-const HEADER_BYTES = SIGNATURE.length + 8;
-
-/**
- * Joins complete binary COPY payloads (each a BinaryCopyWriter's finish()) into one: the first header, every
- * payload's rows, one trailer. One COPY for rows encoded apart (e.g. as requests arrived).
- */
-export function joinBinaryCopies(parts: readonly Buffer[]): Buffer {
-  const [only] = parts;
-  if (parts.length === 1 && only !== undefined) return only;
-  let size = HEADER_BYTES + 2;
-  for (const p of parts) size += p.length - HEADER_BYTES - 2;
-  const out = Buffer.allocUnsafe(size);
-  let pos = SIGNATURE.copy(out, 0);
-  out.writeInt32BE(0, pos);
-  out.writeInt32BE(0, pos + 4);
-  pos += 8;
-  for (const p of parts) pos += p.copy(out, pos, HEADER_BYTES, p.length - 2);
-  out.writeInt16BE(-1, pos);
-  return out;
-}

@@ -1,7 +1,8 @@
-import { BinaryCopyWriter, joinBinaryCopies, splitTimestamp } from '../db/binary-copy';
+import { BinaryCopyWriter } from '../db/binary-copy';
 import { isConnectionError, type Database } from '../db/database';
 import { hourStart } from '../db/partitions';
 import type { Logger } from '../log/logger';
+import { BlockBatch } from '../storage/block-batch';
 import { isCounterSample, SampleWriter } from '../sink/writer';
 import type { ParsedSample } from '../expfmt/types';
 import type { PendingScrape } from '../sink/types';
@@ -58,6 +59,53 @@ const MAX_CACHED_SERIES = 2_000_000;
  * default synchronous_commit), the next streams its rows, so neither the server nor the sink waits idle.
  */
 const MAX_COPIES = 2;
+/**
+ * The `source` of remote-written block rows: one for all of them, so that a sample sent again in
+ * another request (Prometheus replays its WAL after a restart) meets its stored row and is merged into
+ * it, never stored twice.
+ */
+const REMOTE_SOURCE = 0x72656d77; // "remw"
+/** Bound of the (time, block) pairs remembered as written (RecentBlocks). */
+const MAX_RECENT_BLOCKS = 1_000_000;
+
+/**
+ * The (time, block) pairs of block rows this receiver has sent to the database, newest times kept.
+ * Prometheus cuts one scrape's samples into several requests, so one block row (BLOCK_WIDTH series at one
+ * time) can get its samples from two groups: the later group merges into the row (an upsert) instead of
+ * colliding with it in a COPY (which would turn its whole COPY into an upsert).
+ */
+class RecentBlocks {
+  private readonly byTime = new Map<number, Set<number>>();
+  private size = 0;
+
+  has(timeMs: number, block: number): boolean {
+    return this.byTime.get(timeMs)?.has(block) === true;
+  }
+
+  add(timeMs: number, block: number): void {
+    let set = this.byTime.get(timeMs);
+    if (set === undefined) {
+      set = new Set();
+      this.byTime.set(timeMs, set);
+    }
+    if (set.has(block)) return;
+    set.add(block);
+    // Forget the oldest times first (Map keeps insertion order): late pieces of them are rare, and
+    // the COPY's collision fallback still stores them right.
+    if (++this.size > MAX_RECENT_BLOCKS)
+      for (const [t, old] of this.byTime) {
+        if (t === timeMs) continue;
+        this.byTime.delete(t);
+        this.size -= old.size;
+        if (this.size <= MAX_RECENT_BLOCKS * 0.9) break;
+      }
+  }
+
+  clear(): void {
+    this.byTime.clear();
+    this.size = 0;
+  }
+}
 
 interface NewSeries {
   readonly scrapes: readonly PendingScrape[];
@@ -66,8 +114,10 @@ interface NewSeries {
 }
 
 interface Waiting {
-  /** The request's rows, encoded as a binary COPY payload. */
-  readonly payload: Buffer;
+  /** The request's samples in the accepted window: series id, time (ms) and value of each. */
+  readonly ids: Float64Array;
+  readonly times: Float64Array;
+  readonly values: Float64Array;
   readonly rows: number;
   readonly hours: ReadonlySet<number>;
   resolve(r: { written: number }): void;
@@ -75,11 +125,13 @@ interface Waiting {
 }
 
 /**
- * Stores remote-written samples. Each request is turned into binary COPY rows as it arrives (its series
+ * Stores remote-written samples. Each request's samples are put in columns as it arrives (its series
  * found by the raw bytes of their labels in a cache, so a series Prometheus sends again costs one map
  * lookup); requests that arrive while a COPY runs wait and go together in the next one (a group commit),
  * so decoding overlaps the database's work, and each request is answered only once its rows are
- * committed. Nothing is kept in memory across a failure: the sender keeps the samples (Prometheus' WAL)
+ * committed. A group is stored as block rows (samples_blocks, as scrapes are): the samples of up to
+ * BLOCK_WIDTH series at one time in one row, so PostgreSQL pays its per-row and per-index-entry cost once
+ * per block instead of once per sample. Nothing is kept in memory across a failure: the sender keeps the samples (Prometheus' WAL)
  * and retries, and the writer's idempotent COPY makes the retry store each sample once.
  */
 export class RemoteReceiver {
@@ -87,10 +139,13 @@ export class RemoteReceiver {
   private readonly metadata = new Map<string, MetricMetadata>();
   /** Series id by the raw bytes of a TimeSeries' Label fields (see WriteColumns). */
   private readonly ids = new LabelBytesCache(MAX_CACHED_SERIES);
+  private readonly recent = new RecentBlocks();
   private queue: Waiting[] = [];
   private queuedSamples = 0;
   /** Group COPYs under way (at most MAX_COPIES). */
   private copies = 0;
+  /** The group being encoded (pooled). */
+  private readonly blocks = new BlockBatch();
 
   constructor(
     private readonly db: Database,
@@ -138,14 +193,14 @@ export class RemoteReceiver {
           { cause: err },
         );
       }
-    const { payload, rows, hours, newestMs } = this.encode(req, ids, nowMs);
+    const { rows, hours, newestMs, ...columns } = this.window(req, ids, nowMs);
     stats.newestMs = newestMs;
     const skipped = req.samples - rows;
     let written = 0;
     if (rows > 0) {
       this.queuedSamples += rows;
       const result = await new Promise<{ written: number }>((resolve, reject) => {
-        this.queue.push({ payload, rows, hours, resolve, reject });
+        this.queue.push({ ...columns, rows, hours, resolve, reject });
         this.drain();
       });
       written = result.written;
@@ -211,22 +266,29 @@ export class RemoteReceiver {
     }
   }
 
-  /** A request's rows in the accepted time window as a binary COPY payload, with their head hours. */
-  private encode(
+  /** A request's samples in the accepted time window, in columns, with their head hours. */
+  private window(
     req: WriteColumns,
     ids: readonly number[],
     nowMs: number,
-  ): { payload: Buffer; rows: number; hours: Set<number>; newestMs: number | undefined } {
+  ): {
+    ids: Float64Array;
+    times: Float64Array;
+    values: Float64Array;
+    rows: number;
+    hours: Set<number>;
+    newestMs: number | undefined;
+  } {
     const low = nowMs - this.options.pastMs;
     const high = nowMs + FUTURE_MS;
-    const copy = new BinaryCopyWriter(req.samples * 38 + 64);
     const hours = new Set<number>();
     const { first, times, values } = req;
+    const outIds = new Float64Array(req.samples);
+    const outTimes = new Float64Array(req.samples);
+    const outValues = new Float64Array(req.samples);
     let rows = 0;
     let newest = -Infinity;
     let lastT = NaN;
-    let tHigh = 0;
-    let tLow = 0;
     for (let i = 0; i < req.series; i++) {
       const id = ids[i] as number;
       if (!(id >= 0)) throw new Error('remote write: a series was not resolved');
@@ -236,15 +298,23 @@ export class RemoteReceiver {
         if (t !== lastT) {
           if (!(t >= low && t <= high)) continue;
           lastT = t;
-          [tHigh, tLow] = splitTimestamp(t);
           hours.add(hourStart(t));
           if (t > newest) newest = t;
         }
-        copy.sampleRow(id, tHigh, tLow, values[j] as number);
+        outIds[rows] = id;
+        outTimes[rows] = t;
+        outValues[rows] = values[j] as number;
         rows++;
       }
     }
-    return { payload: copy.finish(), rows, hours, newestMs: rows > 0 ? newest : undefined };
+    return {
+      ids: outIds.subarray(0, rows),
+      times: outTimes.subarray(0, rows),
+      values: outValues.subarray(0, rows),
+      rows,
+      hours,
+      newestMs: rows > 0 ? newest : undefined,
+    };
   }
 
   /**
@@ -271,11 +341,12 @@ export class RemoteReceiver {
       await this.prepare();
       const hours = new Set<number>();
       for (const w of batch) for (const h of w.hours) hours.add(h);
-      const r = await this.writer.copyRows(joinBinaryCopies(batch.map((w) => w.payload)), rows, hours);
-      // A retry that found rows already stored: the count is the batch's; share it out.
+      const { fresh, seen } = this.encodeBlocks(batch);
+      const written = await this.writer.storeBlocks(fresh, seen, hours);
+      // Repeated samples (a retry, or one sent twice) are not written again: share the count out.
       for (const w of batch)
         w.resolve({
-          written: r.written === rows ? w.rows : Math.round((r.written * w.rows) / Math.max(1, rows)),
+          written: written === rows ? w.rows : Math.round((written * w.rows) / Math.max(1, rows)),
         });
     } catch (err) {
       this.writer.resetCaches();
@@ -288,6 +359,59 @@ export class RemoteReceiver {
       for (const w of batch) w.reject(unavailable);
     } finally {
       this.queuedSamples -= rows;
+    }
+  }
+
+  /**
+   * A group's samples as block rows: those at (time, block) pairs not written before as one COPY
+   * payload, the others (the rest of a block row an earlier group started) as a payload to merge. The
+   * first sample of a series at a time wins, as in samples_raw's primary key.
+   */
+  private encodeBlocks(batch: readonly Waiting[]): {
+    fresh: { payload: Buffer; samples: number } | undefined;
+    seen: Buffer | undefined;
+  } {
+    const blocks = this.blocks;
+    blocks.clear();
+    try {
+      for (const w of batch) {
+        let lastT = NaN;
+        for (let k = 0; k < w.rows; k++) {
+          const t = w.times[k] as number;
+          if (t !== lastT) {
+            lastT = t;
+            blocks.at(t, REMOTE_SOURCE);
+          }
+          blocks.add(w.ids[k] as number, w.values[k] as number);
+        }
+      }
+      const recent = this.recent;
+      let anySeen = false;
+      const counted = { samples: 0 };
+      const freshCopy = new BinaryCopyWriter(1 << 16);
+      const freshRows = blocks.encode(
+        freshCopy,
+        (t, _source, block) => {
+          if (recent.has(t, block)) {
+            anySeen = true;
+            return false;
+          }
+          return true;
+        },
+        counted,
+      );
+      let seen: Buffer | undefined;
+      if (anySeen) {
+        const seenCopy = new BinaryCopyWriter(1 << 12);
+        blocks.encode(seenCopy, (t, _source, block) => recent.has(t, block));
+        seen = seenCopy.finish();
+      }
+      const fresh = freshRows > 0 ? { payload: freshCopy.finish(), samples: counted.samples } : undefined;
+      // Remembered before the COPY: a group built meanwhile merges into these rows rather than collide.
+      for (const t of blocks.timesMs()) for (const b of blocks.blocksAt(t, REMOTE_SOURCE)) recent.add(t, b);
+      return { fresh, seen };
+    } finally {
+      blocks.clear();
     }
   }
 

@@ -478,6 +478,7 @@ export class SampleWriter {
     payload: Buffer,
     hours: ReadonlySet<number>,
     attempt = 0,
+    merge = false,
   ): Promise<{ deduplicated: false } | { deduplicated: true; inserted: number }> {
     const names: string[] = [];
     for (const h of hours)
@@ -487,6 +488,8 @@ export class SampleWriter {
           : await this.partitions.ensureHeadHour(this.db, h),
       );
     try {
+      if (merge)
+        return { deduplicated: true, inserted: await transaction(this.db, (s) => head.merge(s, payload)) };
       // All rows of one hour (the usual case): COPY straight into its partition, skipping routing.
       const [only] = names;
       const table = names.length === 1 && only !== undefined ? only : head.table;
@@ -499,7 +502,7 @@ export class SampleWriter {
       // we waited for its lock): the cached partition was compacted and dropped meanwhile.
       if (state !== '23505' && attempt === 0) {
         this.partitions.reset();
-        return this.copySamples(head, payload, hours, attempt + 1);
+        return this.copySamples(head, payload, hours, attempt + 1, merge);
       }
       if (state !== '23505') throw err;
     }
@@ -532,22 +535,29 @@ export class SampleWriter {
   }
 
   /**
-   * Stores rows already encoded as binary COPY (series_id, time, value) with ids from seriesIds(), in the
-   * head hours `hours` (hour starts), idempotently; hours before the current one are queued for their
-   * rollup. Returns how many rows were new: fewer than `rows` when some were stored already (a retry).
+   * Stores block rows encoded by a caller (remote write) in the block head hours `hours`: `fresh`, rows
+   * whose (block, time, source) the caller has not written before, by COPY (merged on a collision: a
+   * retry after a lost commit); `seen`, rows that may exist already (a block whose series came in two
+   * requests), merged into them. Hours before the current one are queued for their rollup. Returns how
+   * many samples were new.
    */
-  async copyRows(
-    payload: Buffer,
-    rows: number,
+  async storeBlocks(
+    fresh: { payload: Buffer; samples: number } | undefined,
+    seen: Buffer | undefined,
     hours: ReadonlySet<number>,
     nowMs = Date.now(),
-  ): Promise<{ written: number; deduplicated: boolean }> {
-    if (rows === 0) return { written: 0, deduplicated: false };
-    const r = await this.copySamples(ROWS, payload, hours);
+  ): Promise<number> {
+    let written = 0;
+    if (fresh !== undefined) {
+      const r = await this.copySamples(BLOCKS, fresh.payload, hours);
+      written += r.deduplicated ? r.inserted : fresh.samples;
+    }
+    if (seen !== undefined) {
+      const r = await this.copySamples(BLOCKS, seen, hours, 0, true);
+      if (r.deduplicated) written += r.inserted;
+    }
     await this.queueLateHours(hours, nowMs);
-    return r.deduplicated
-      ? { written: r.inserted, deduplicated: true }
-      : { written: rows, deduplicated: false };
+    return written;
   }
 
   private async writeUsage(scrapes: readonly PendingScrape[]): Promise<void> {

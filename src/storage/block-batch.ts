@@ -84,6 +84,11 @@ export class BlockBatch {
     return slot;
   }
 
+  /** The blocks with samples at `timeMs` from `source`. */
+  blocksAt(timeMs: number, source: number): IterableIterator<number> {
+    return (this.times.get(timeMs)?.get(source) ?? new Map<number, number>()).keys();
+  }
+
   /** The distinct times of the batch (ms). */
   timesMs(): IterableIterator<number> {
     return this.times.keys();
@@ -91,28 +96,39 @@ export class BlockBatch {
 
   /**
    * Encodes every block row, by time, source and block (index order), as binary COPY of (block, time,
-   * source, values).
+   * source, values). With `only`, just the rows it accepts; `counted.samples` is then set to the samples
+   * of the rows encoded.
    */
-  encode(copy: BinaryCopyWriter): number {
+  encode(
+    copy: BinaryCopyWriter,
+    only?: (timeMs: number, source: number, block: number) => boolean,
+    counted?: { samples: number },
+  ): number {
     let rows = 0;
+    let samples = 0;
     const byKey = <T>(a: [number, T], b: [number, T]) => a[0] - b[0];
     for (const [timeMs, sources] of [...this.times].sort(byKey)) {
       const [high, low] = splitTimestamp(timeMs);
       for (const [source, group] of [...sources].sort(byKey))
         for (const [block, slot] of [...group].sort(byKey)) {
+          if (only !== undefined && !only(timeMs, source, block)) continue;
           const from = slot * BLOCK_WIDTH;
+          const present = this.present.subarray(from, from + BLOCK_WIDTH);
           copy.blockRow(
             block,
             high,
             low,
             source,
             this.values.subarray(from, from + BLOCK_WIDTH),
-            this.present.subarray(from, from + BLOCK_WIDTH),
+            present,
             this.lengths[slot] as number,
           );
           rows++;
+          if (counted !== undefined)
+            for (let k = 0; k < (this.lengths[slot] as number); k++) samples += present[k] as number;
         }
     }
+    if (counted !== undefined) counted.samples = samples;
     return rows;
   }
 

@@ -72,7 +72,7 @@ remote_write:
       const a = promA;
       const remoteMetrics = async (): Promise<string> => (await fetch(`${a.url}/metrics`)).text();
       const stored = async (): Promise<number> =>
-        Number((await query<{ n: string }>(pg.url, 'SELECT count(*) AS n FROM hostscope.samples_raw'))[0]?.n);
+        Number((await query<{ n: string }>(pg.url, 'SELECT count(*) AS n FROM hostscope.samples'))[0]?.n);
       await eventually(async () => (await stored()) > 0, 'the first remote-written samples', 60_000);
       await sleep(8_000);
 

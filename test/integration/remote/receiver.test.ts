@@ -242,6 +242,56 @@ describeWithService('PostgreSQL', hasPostgres, 'remote write receiver and remote
     ]);
   });
 
+  it('stores a scrape cut into requests as block rows once, also when it is sent again cut elsewhere', async () => {
+    // 300 series at one time: more than two block rows' worth. Prometheus cuts a scrape into requests by
+    // count, so a block row gets its samples from two requests; after a restart it replays its WAL in
+    // batches cut elsewhere. Neither may store a sample twice or lose one.
+    const t = now - 10_000;
+    const all = Array.from({ length: 300 }, (_, i) =>
+      series('cut_gauge', { job: 'cut', instance: 'h:1', n: String(i).padStart(3, '0') }, [[t, i]]),
+    );
+    // New series are created request by request: create them first, so the second round's cuts split
+    // block rows as they do in steady state.
+    expect(
+      (
+        await write(
+          sink.port,
+          all.map((x) => ({ ...x, timestamps: [t - 1000] })),
+        )
+      ).status,
+    ).toBe(204);
+    const statuses = await Promise.all([
+      write(sink.port, all.slice(0, 150)),
+      write(sink.port, all.slice(150, 250)),
+      write(sink.port, all.slice(250)),
+    ]);
+    expect(statuses.map((r) => r.status)).toEqual([204, 204, 204]);
+    // The replay: other cuts, other values (the stored ones win, as for a retry).
+    const replay = all.map((x) => ({ ...x, values: [-1] }));
+    for (const part of [replay.slice(0, 70), replay.slice(70, 200), replay.slice(200)])
+      expect((await write(sink.port, part)).status).toBe(204);
+    const rows = await query<{ n: number; v: number[]; d: number }>(
+      pg.url,
+      `SELECT count(*)::int AS n, array_agg(value ORDER BY labels->>'n') AS v,
+              count(DISTINCT labels->>'n')::int AS d
+         FROM hostscope.samples WHERE metric = 'cut_gauge' AND time = $1`,
+      [new Date(t).toISOString()],
+    );
+    expect(rows).toEqual([{ n: 300, v: all.map((_, i) => i), d: 300 }]);
+    // Stored as block rows, one per block of 128 series and time whatever the cuts (300 series span 3 or
+    // 4 blocks), not as one row per sample.
+    const blockRows = await count(
+      pg.url,
+      `SELECT count(*) AS n FROM hostscope.samples_blocks b
+          WHERE b.time = $1 AND b.block IN (SELECT s.id / 128 FROM hostscope.series s
+                                              JOIN hostscope.metrics m ON m.id = s.metric_id
+                                             WHERE m.name = 'cut_gauge')`,
+      [new Date(t).toISOString()],
+    );
+    expect(blockRows).toBeGreaterThanOrEqual(3);
+    expect(blockRows).toBeLessThanOrEqual(4);
+  });
+
   it('accepts out-of-order samples within the raw retention and skips older ones', async () => {
     const key = { job: 'ooo' };
     expect((await write(sink.port, [series('ooo_gauge', key, [[now, 10]])])).status).toBe(204);

@@ -55,7 +55,7 @@ describeWithService('PostgreSQL', hasPostgres, 'remote write at shutdown', () =>
       expect(await write(sink.port, t0, 1)).toBe(204);
       await blocker.connect();
       await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE hostscope.samples_raw IN ACCESS EXCLUSIVE MODE');
+      await blocker.query('LOCK TABLE hostscope.samples_blocks IN ACCESS EXCLUSIVE MODE');
       const pending = write(sink.port, t0 + 1000, 2);
       // The sink's COPY waits for the lock.
       for (let i = 0; i < 200; i++) {

@@ -1,4 +1,3 @@
-import { joinBinaryCopies, BinaryCopyWriter } from '../../../src/db/binary-copy';
 import { decodeWriteRequest, encodeWriteRequest, type Label } from '../../../src/remote/prompb';
 import { ProtobufError } from '../../../src/remote/protobuf';
 import { snappyDecode, snappyEncode } from '../../../src/remote/snappy';
@@ -130,22 +129,5 @@ describe('snappy long copies', () => {
     for (let i = 0; i < 200; i++) parts.push(Buffer.from(`series{id="${'x'.repeat(i % 90)}${i % 7}"} `));
     const input = Buffer.concat(parts);
     expect(snappyDecode(snappyEncode(input)).equals(input)).toBe(true);
-  });
-});
-
-describe('joinBinaryCopies', () => {
-  it('joins payloads into one with one header and one trailer', () => {
-    const a = new BinaryCopyWriter();
-    a.sampleRow(1, 0, 1, 1.5);
-    const b = new BinaryCopyWriter();
-    b.sampleRow(2, 0, 2, 2.5);
-    b.sampleRow(3, 0, 3, 3.5);
-    const both = new BinaryCopyWriter();
-    both.sampleRow(1, 0, 1, 1.5);
-    both.sampleRow(2, 0, 2, 2.5);
-    both.sampleRow(3, 0, 3, 3.5);
-    const one = a.finish();
-    expect(joinBinaryCopies([one, b.finish()]).equals(both.finish())).toBe(true);
-    expect(joinBinaryCopies([one])).toBe(one);
   });
 });
