@@ -21,9 +21,10 @@
 //     sink for BENCH_LAG_SECONDS; from its prometheus_remote_storage_* metrics every 5 s: the queue lag
 //     (highest timestamp in the WAL minus highest sent), failed, retried and dropped samples.
 // Prints one table against the targets (>= 300k samples/s; lag < 30 s with no failed samples).
-// Timestamps are patched in place in the compressed payloads: the sender re-encodes each captured body
-// once with snappy (the timestamp bytes kept as literals, so a shift is a few byte writes), which changes
-// the compression (not the protobuf, not the label bytes) against what Prometheus sent.
+// Timestamps are patched in place in the compressed payloads (remote-write-payloads.mjs): the sender
+// re-encodes each captured body once with snappy (the timestamp bytes kept as literals, so a shift is a
+// few byte writes), which changes the compression (not the protobuf, not the label bytes) against what
+// Prometheus sent.
 // Env: BENCH_SECONDS (60), BENCH_SENDERS (8), BENCH_CAPTURE_SERIES (100000), BENCH_CAPTURE_SCRAPES (4),
 // BENCH_SERIES (300000), BENCH_CAPACITY_TARGETS (2), BENCH_LAG_SERIES (100000), BENCH_LAG_SECONDS (180),
 // BENCH_SKIP (list of receiver,scrape,raw,lag), BENCH_CLI, BENCH_SINK_NODE_ARGS (e.g. --cpu-prof),
@@ -56,6 +57,7 @@ import {
   table,
   waitForHttp,
 } from './bench-lib.mjs';
+import { checkShifted, patchablePayload, shiftedBody } from './remote-write-payloads.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -207,161 +209,21 @@ async function capture(targetUrl) {
 // ---------------------------------------------------------------------------------------------------
 // Sender child: `--send <file> <url> <senders> <seconds>`; the file holds the captured bodies and headers.
 
-/**
- * Snappy-encodes `input` (as the reference greedy encoder does) keeping every byte where `mask` is set
- * as a literal that no copy reads from; returns the output and where each masked byte landed in it.
- */
-function snappyWithLiterals(input, mask, maskedCount) {
-  const out = Buffer.allocUnsafe(32 + input.length + Math.ceil(input.length / 6) + 5);
-  let n = 0;
-  const at = new Int32Array(maskedCount);
-  let k = 0;
-  let len = input.length;
-  do {
-    out[n++] = (len & 0x7f) | (len > 0x7f ? 0x80 : 0);
-    len = Math.floor(len / 128);
-  } while (len > 0);
-  const literal = (from, to) => {
-    const l = to - from;
-    if (l === 0) return;
-    const x = l - 1;
-    if (x < 60) out[n++] = x << 2;
-    else if (x < 0x100) {
-      out[n++] = 60 << 2;
-      out[n++] = x;
-    } else if (x < 0x10000) {
-      out[n++] = 61 << 2;
-      out.writeUInt16LE(x, n);
-      n += 2;
-    } else {
-      out[n++] = 63 << 2;
-      out.writeUInt32LE(x, n);
-      n += 4;
-    }
-    for (let i = from; i < to; i++) if (mask[i] === 1) at[k++] = n + i - from;
-    input.copy(out, n, from, to);
-    n += l;
-  };
-  const copy = (offset, l) => {
-    while (l > 0) {
-      const c = Math.min(l, 64);
-      out[n++] = ((c - 1) << 2) | 2;
-      out.writeUInt16LE(offset, n);
-      n += 2;
-      l -= c;
-    }
-  };
-  const table = new Int32Array(1 << 14);
-  const clear = (i) => mask[i] === 0 && mask[i + 1] === 0 && mask[i + 2] === 0 && mask[i + 3] === 0;
-  for (let blockStart = 0; blockStart < input.length; blockStart += 65_536) {
-    const end = Math.min(input.length, blockStart + 65_536);
-    table.fill(-1);
-    let lit = blockStart;
-    let i = blockStart;
-    while (i + 4 <= end) {
-      if (!clear(i)) {
-        i++;
-        continue;
-      }
-      const v = input.readUInt32LE(i);
-      const h = Math.imul(v, 0x1e35a7bd) >>> 18;
-      const cand = table[h];
-      table[h] = i;
-      if (cand < blockStart || input.readUInt32LE(cand) !== v) {
-        i++;
-        continue;
-      }
-      literal(lit, i);
-      let m = 4;
-      while (i + m < end && mask[i + m] === 0 && mask[cand + m] === 0 && input[cand + m] === input[i + m])
-        m++;
-      copy(i - cand, m);
-      i += m;
-      lit = i;
-    }
-    literal(lit, end);
-  }
-  if (k !== maskedCount) throw new Error('snappyWithLiterals: lost a masked byte');
-  return { buf: out.subarray(0, n), at };
-}
-
-/** Where the Sample.timestamp varints of a decoded WriteRequest are, and their values. */
-function timestampFields(buf) {
-  const { ProtoReader } = require(path.join(DIST, 'remote', 'protobuf.js'));
-  const pos = [];
-  const values = [];
-  const r = new ProtoReader(buf);
-  while (!r.done) {
-    const { field, wire } = r.tag();
-    if (field !== 1) {
-      r.skip(wire);
-      continue;
-    }
-    const ts = r.message();
-    while (!ts.done) {
-      const t = ts.tag();
-      if (t.field !== 2) {
-        ts.skip(t.wire);
-        continue;
-      }
-      const s = ts.message();
-      while (!s.done) {
-        const st = s.tag();
-        if (st.field !== 2) {
-          s.skip(st.wire);
-          continue;
-        }
-        const p = s.pos;
-        values.push(s.int64());
-        if (s.pos - p !== 6) throw new Error(`a timestamp varint of ${s.pos - p} bytes`);
-        pos.push(p);
-      }
-    }
-  }
-  return { pos, values };
-}
-
-function varint6(v, out, at, base) {
-  for (let b = 0; b < 6; b++) {
-    out[at[base + b]] = (v % 128) | (b < 5 ? 0x80 : 0);
-    v = Math.floor(v / 128);
-  }
-}
-
 async function send(file, url, senders, seconds) {
   const { snappyDecode } = require(path.join(DIST, 'remote', 'snappy.js'));
-  const { decodeWriteRequest } = require(path.join(DIST, 'remote', 'prompb.js'));
   const { bodies, headers } = JSON.parse(readFileSync(file, 'utf8'));
-  const payloads = [];
+  const payloads = bodies.map((b64) => patchablePayload(snappyDecode(Buffer.from(b64, 'base64')), DIST));
   let lo = Infinity;
   let hi = -Infinity;
-  for (const b64 of bodies) {
-    const raw = snappyDecode(Buffer.from(b64, 'base64'));
-    const { pos, values } = timestampFields(raw);
-    const mask = new Uint8Array(raw.length + 4);
-    for (const p of pos) mask.fill(1, p, p + 6);
-    const { buf, at } = snappyWithLiterals(raw, mask, pos.length * 6);
-    for (const v of values) {
+  for (const p of payloads)
+    for (const v of p.values) {
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
     }
-    payloads.push({ buf, at, values, samples: values.length });
-  }
   // Every round goes back by the capture's span plus a second: its samples are all new rows.
   const spanMs = hi - lo + 1000;
-  const body = (p, round) => {
-    const b = Buffer.from(p.buf);
-    const shift = (round + 1) * spanMs;
-    for (let i = 0; i < p.values.length; i++) varint6(p.values[i] - shift, b, p.at, i * 6);
-    return b;
-  };
-  // Check once that the patched payloads decode to the shifted timestamps.
-  for (const p of payloads) {
-    const wr = decodeWriteRequest(snappyDecode(body(p, 1)));
-    const got = wr.timeseries.flatMap((t) => t.timestamps);
-    if (got.length !== p.values.length || got.some((t, i) => t !== p.values[i] - 2 * spanMs))
-      throw new Error('patched timestamps do not decode as shifted');
-  }
+  const body = (p, round) => shiftedBody(p, -(round + 1) * spanMs);
+  checkShifted(payloads, -2 * spanMs, DIST);
   const perRound = payloads.reduce((s, p) => s + p.samples, 0);
   const agent = new Agent({ keepAlive: true, maxSockets: senders });
   const u = new URL(url);

@@ -8,6 +8,7 @@ import { privateCluster } from '../bench-lib.mjs';
 import { faults } from './faults.mjs';
 import { ROOT } from './lib.mjs';
 import { backPressure, exporterLoad, fleet } from './load.mjs';
+import { remoteWriteBackPressure } from './remote-write.mjs';
 import { soak } from './soak.mjs';
 
 const PROFILES = {
@@ -15,6 +16,15 @@ const PROFILES = {
     loadSeconds: Number(process.env.STRESS_LOAD_S ?? 30),
     fleet: { targets: 100, rounds: 2, intervalS: 5 },
     backPressure: { targets: 2, series: 150_000, seconds: 30, rssBoundMb: 600 },
+    remoteWrite: {
+      requests: 10,
+      perRequest: 5000,
+      measureS: 15,
+      overloadS: 30,
+      maxPending: 100_000,
+      concurrency: 32,
+      rssBoundMb: 600,
+    },
     soak: {
       scrapes: Number(process.env.STRESS_SOAK_SCRAPES ?? 1000),
       containers: 10,
@@ -33,6 +43,15 @@ const PROFILES = {
     loadSeconds: 300,
     fleet: { targets: 500, rounds: 20, intervalS: 15 },
     backPressure: { targets: 2, series: 300_000, seconds: 300, rssBoundMb: 800 },
+    remoteWrite: {
+      requests: 10,
+      perRequest: 5000,
+      measureS: 30,
+      overloadS: 300,
+      maxPending: 100_000,
+      concurrency: 32,
+      rssBoundMb: 600,
+    },
     soak: { scrapes: 20_000, containers: 50, graceS: 30, warmup: 1000 },
     faults: { pgOutageS: 600, targets: 5, clockPhaseS: 60, hungScrapes: 5000, procChurnS: 300 },
   },
@@ -58,6 +77,7 @@ const SCENARIOS = [
   ['load', (pg) => exporterLoad(p, pg)],
   ['fleet', (pg) => fleet(p, pg)],
   ['backpressure', (pg) => backPressure(p, pg)],
+  ['remotewrite', (pg) => remoteWriteBackPressure(p, pg)],
   ['soak', (pg) => soak(p, pg)],
   ['faults', (pg) => faults(p, pg, skip)],
 ];

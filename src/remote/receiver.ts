@@ -144,6 +144,8 @@ export class RemoteReceiver {
   private queuedSamples = 0;
   /** Group COPYs under way (at most MAX_COPIES). */
   private copies = 0;
+  /** Samples of the last request with samples (what refuseEarly expects of the next). */
+  private lastRequestSamples = 0;
   /** The group being encoded (pooled). */
   private readonly blocks = new BlockBatch();
 
@@ -163,6 +165,11 @@ export class RemoteReceiver {
    * name, an invalid or repeated label name: nothing of the request is stored) or UnavailableError.
    */
   async receive(req: WriteColumns, nowMs = Date.now()): Promise<IngestStats> {
+    // Refused before any work on it: under overload every request decoded for nothing costs capacity.
+    if (req.samples > 0) {
+      this.lastRequestSamples = req.samples;
+      this.refuseWhenFull(req.samples);
+    }
     // The request's series ids, looked up once here (-1: new, resolved below).
     const ids = new Array<number>(req.series);
     const newSeries = this.newSeries(req, ids, nowMs);
@@ -178,10 +185,6 @@ export class RemoteReceiver {
       newestMs: undefined as number | undefined,
     };
     if (req.samples === 0) return stats;
-    if (this.queuedSamples > 0 && this.queuedSamples + req.samples > this.options.maxPendingSamples)
-      throw new UnavailableError(
-        `${this.queuedSamples} samples are waiting for the database (limit ${this.options.maxPendingSamples}); retry later`,
-      );
     if (newSeries !== undefined)
       try {
         await this.resolve(req, newSeries, ids);
@@ -210,6 +213,25 @@ export class RemoteReceiver {
     if (newestMs !== undefined)
       this.metrics.newestSampleSeconds = Math.max(this.metrics.newestSampleSeconds, newestMs / 1000);
     return stats;
+  }
+
+  /**
+   * Throws UnavailableError when `samples` more would pass --remote-write.max-pending-samples (one request
+   * is always taken when nothing waits, however big).
+   */
+  private refuseWhenFull(samples: number): void {
+    if (this.queuedSamples > 0 && this.queuedSamples + samples > this.options.maxPendingSamples)
+      throw new UnavailableError(
+        `${this.queuedSamples} samples are waiting for the database (limit ${this.options.maxPendingSamples}); retry later`,
+      );
+  }
+
+  /**
+   * Refuses (UnavailableError) a request not decoded yet when one of the size of the last one would not
+   * fit: the handler asks before decompressing and decoding a body it would then refuse.
+   */
+  refuseEarly(): void {
+    this.refuseWhenFull(this.lastRequestSamples);
   }
 
   /**

@@ -89,6 +89,15 @@ export function remoteWriteHandler(deps: WriteHandlerDeps): RequestHandler {
       }
       let request;
       try {
+        deps.receiver.refuseEarly();
+      } catch (err) {
+        if (err instanceof UnavailableError) {
+          reply(503, err.message);
+          return;
+        }
+        throw err;
+      }
+      try {
         const decoded = snappyDecodedLength(body);
         if (decoded > deps.maxBodyBytes * 8) {
           reply(
