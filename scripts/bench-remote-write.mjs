@@ -32,7 +32,7 @@
 import { Buffer } from 'node:buffer';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, request as httpRequest } from 'node:http';
+import { Agent, createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,7 +57,7 @@ import {
   table,
   waitForHttp,
 } from './bench-lib.mjs';
-import { checkShifted, patchablePayload, shiftedBody } from './remote-write-payloads.mjs';
+import { checkShifted, patchablePayload, poster, shiftedBody } from './remote-write-payloads.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -226,26 +226,7 @@ async function send(file, url, senders, seconds) {
   checkShifted(payloads, -2 * spanMs, DIST);
   const perRound = payloads.reduce((s, p) => s + p.samples, 0);
   const agent = new Agent({ keepAlive: true, maxSockets: senders });
-  const u = new URL(url);
-  const post = (b) =>
-    new Promise((resolve) => {
-      const req = httpRequest(
-        {
-          agent,
-          host: u.hostname,
-          port: u.port,
-          path: u.pathname,
-          method: 'POST',
-          headers: { ...headers, 'content-length': b.length },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode));
-        },
-      );
-      req.on('error', () => resolve(0));
-      req.end(b);
-    });
+  const post = poster(agent, url, headers);
   let next = 0;
   let requests = 0;
   let samples = 0;

@@ -3,6 +3,7 @@
 // is snappy-encoded once with its timestamp varints kept as literals, so a shift is a few byte writes
 // into a copy; this changes the compression (not the protobuf) against what the sender encoded.
 import { Buffer } from 'node:buffer';
+import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -158,4 +159,33 @@ export function checkShifted(payloads, shiftMs, dist) {
     if (got.length !== p.values.length || got.some((t, i) => t !== p.values[i] + shiftMs))
       throw new Error('patched timestamps do not decode as shifted');
   }
+}
+
+/**
+ * A poster of bodies to `url` over `agent` with `headers` (content-length added): resolves the status, or
+ * 0 for a broken connection or no answer within 60 s.
+ */
+export function poster(agent, url, headers) {
+  const u = new URL(url);
+  return (body) =>
+    new Promise((resolve) => {
+      const req = request(
+        {
+          agent,
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: { ...headers, 'content-length': body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', () => resolve(0));
+        },
+      );
+      req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
+      req.on('error', () => resolve(0));
+      req.end(body);
+    });
 }

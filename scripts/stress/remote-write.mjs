@@ -1,11 +1,11 @@
 // Remote write past what the sink can commit: the receiver must push back (503 or 429, which Prometheus
 // retries) with a bounded heap, never crash, and in the end hold every sample exactly once.
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { countRows, sleep } from '../bench-lib.mjs';
-import { checkShifted, patchablePayload, shiftedBody } from '../remote-write-payloads.mjs';
+import { checkShifted, patchablePayload, poster, shiftedBody } from '../remote-write-payloads.mjs';
 import { CLI, f1, f2, freshDatabase, startSink, verdict, watchProcess } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
@@ -53,31 +53,10 @@ function payloads(requests, perRequest, t0) {
  * Prometheus' WAL.
  */
 function sender(url, list, concurrency) {
-  const u = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const backlog = [];
   const stats = { statuses: {}, retries: 0, accepted: 0, acceptedSamples: 0, posting: 0, maxBacklog: 0 };
-  const post = (body) =>
-    new Promise((resolve) => {
-      const req = request(
-        {
-          agent,
-          host: u.hostname,
-          port: u.port,
-          path: u.pathname,
-          method: 'POST',
-          headers: { ...HEADERS, 'content-length': body.length },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', () => resolve(0));
-        },
-      );
-      req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
-      req.on('error', () => resolve(0));
-      req.end(body);
-    });
+  const post = poster(agent, url, HEADERS);
   let wake;
   const pump = async () => {
     for (;;) {

@@ -5,25 +5,11 @@ import { describeWithService } from '../../helpers/services';
 import { encodeWriteRequest } from '../../../src/remote/prompb';
 import { snappyEncode } from '../../../src/remote/snappy';
 import { query } from '../sink/harness';
-import { remoteSink } from './helpers';
+import { postWrite, remoteSink, untilLockWaits } from './helpers';
 
 jest.setTimeout(60_000);
 
 const SERIES = 600;
-
-async function post(port: number, body: Buffer): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1/write`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-protobuf',
-      'Content-Encoding': 'snappy',
-      'X-Prometheus-Remote-Write-Version': '0.1.0',
-    },
-    body,
-  });
-  await res.arrayBuffer();
-  return res.status;
-}
 
 /** One sample at `t` for each of SERIES series. */
 const request = (t: number): Buffer =>
@@ -56,29 +42,22 @@ describeWithService('PostgreSQL', hasPostgres, 'remote write back-pressure', () 
     const blocker = new Client({ connectionString: pg.url });
     try {
       const t0 = Date.now() - 60_000;
-      expect(await post(sink.port, request(t0))).toBe(204);
+      expect(await postWrite(sink.port, request(t0))).toBe(204);
       await blocker.connect();
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE hostscope.samples_blocks IN ACCESS EXCLUSIVE MODE');
       // 600 samples wait for the lock; 600 more would pass the bound of 1,000.
-      const waiting = post(sink.port, request(t0 + 1000));
-      for (let i = 0; i < 200; i++) {
-        const [row] = await query<{ n: string }>(
-          pg.url,
-          'SELECT count(*) AS n FROM pg_locks WHERE NOT granted AND relation IS NOT NULL',
-        );
-        if (Number(row?.n) > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(await post(sink.port, request(t0 + 2000))).toBe(503);
+      const waiting = postWrite(sink.port, request(t0 + 1000));
+      await untilLockWaits(pg.url);
+      expect(await postWrite(sink.port, request(t0 + 2000))).toBe(503);
       // Refused before it is decoded: a body that is not even snappy gets 503 (retry later), not 400.
       const garbage = Buffer.from('\xff\xff\xff\xff\xff\xff');
-      expect(await post(sink.port, garbage)).toBe(503);
+      expect(await postWrite(sink.port, garbage)).toBe(503);
       await blocker.query('COMMIT');
       expect(await waiting).toBe(204);
-      expect(await post(sink.port, garbage)).toBe(400);
+      expect(await postWrite(sink.port, garbage)).toBe(400);
       // The refused request, retried, is stored in full.
-      expect(await post(sink.port, request(t0 + 2000))).toBe(204);
+      expect(await postWrite(sink.port, request(t0 + 2000))).toBe(204);
       const rows = await query<{ t: number; n: number }>(
         pg.url,
         `SELECT (extract(epoch FROM time) * 1000)::float8 - $1 AS t, count(*)::int AS n

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon';
 import { PROMETHEUS } from '../../helpers/prometheus';
-import { runCli, type CliProcess } from '../sink/harness';
+import { query, runCli, type CliProcess } from '../sink/harness';
 
 /** A sink on a fixed port (so Prometheus' config can name it across restarts), remote write and read on. */
 export interface RemoteSink {
@@ -132,4 +132,31 @@ export function metricSum(text: string, name: string): number {
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/** POSTs a snappy WriteRequest body to the sink's /api/v1/write; resolves the status. */
+export async function postWrite(port: number, body: Buffer): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/write`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-protobuf',
+      'Content-Encoding': 'snappy',
+      'X-Prometheus-Remote-Write-Version': '0.1.0',
+    },
+    body,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Waits (up to 10 s) until some session of the database at `url` waits for a table lock. */
+export async function untilLockWaits(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const [row] = await query<{ n: string }>(
+      url,
+      'SELECT count(*) AS n FROM pg_locks WHERE NOT granted AND relation IS NOT NULL',
+    );
+    if (Number(row?.n) > 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

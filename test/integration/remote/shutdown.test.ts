@@ -5,7 +5,7 @@ import { describeWithService } from '../../helpers/services';
 import { encodeWriteRequest } from '../../../src/remote/prompb';
 import { snappyEncode } from '../../../src/remote/snappy';
 import { query } from '../sink/harness';
-import { remoteSink } from './helpers';
+import { postWrite, remoteSink, untilLockWaits } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -25,16 +25,7 @@ async function write(port: number, timestampMs: number, value: number): Promise<
       metadata: [],
     }),
   );
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1/write`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-protobuf',
-      'Content-Encoding': 'snappy',
-      'X-Prometheus-Remote-Write-Version': '0.1.0',
-    },
-    body,
-  });
-  return res.status;
+  return postWrite(port, body);
 }
 
 describeWithService('PostgreSQL', hasPostgres, 'remote write at shutdown', () => {
@@ -58,14 +49,7 @@ describeWithService('PostgreSQL', hasPostgres, 'remote write at shutdown', () =>
       await blocker.query('LOCK TABLE hostscope.samples_blocks IN ACCESS EXCLUSIVE MODE');
       const pending = write(sink.port, t0 + 1000, 2);
       // The sink's COPY waits for the lock.
-      for (let i = 0; i < 200; i++) {
-        const [row] = await query<{ n: string }>(
-          pg.url,
-          `SELECT count(*) AS n FROM pg_locks WHERE NOT granted AND relation IS NOT NULL`,
-        );
-        if (Number(row?.n) > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await untilLockWaits(pg.url);
       sink.proc.child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 1000));
       await blocker.query('COMMIT');
