@@ -57,7 +57,7 @@ function sender(url, list, concurrency) {
   const backlog = [];
   const stats = { statuses: {}, retries: 0, accepted: 0, acceptedSamples: 0, posting: 0, maxBacklog: 0 };
   const post = poster(agent, url, HEADERS);
-  let wake;
+  let stopped = false;
   const pump = async () => {
     for (;;) {
       const now = performance.now();
@@ -77,13 +77,14 @@ function sender(url, list, concurrency) {
         job.backoff = Math.min(2000, (job.backoff ?? 50) * 2);
         job.notBefore = performance.now() + job.backoff;
         backlog.push(job);
-      } else stats.dropped = (stats.dropped ?? 0) + 1; // a 4xx: Prometheus drops it; must not happen here
+      }
+      // Any other answer (a 4xx): Prometheus drops the request; the check below fails on it.
     }
   };
   const workers = Array.from({ length: concurrency }, async () => {
     for (;;) {
       await pump();
-      if (wake === null) return;
+      if (stopped) return;
       await sleep(20);
     }
   });
@@ -100,7 +101,7 @@ function sender(url, list, concurrency) {
     async drain(ms) {
       const t = Date.now();
       while ((backlog.length > 0 || stats.posting > 0) && Date.now() - t < ms) await sleep(100);
-      wake = null;
+      stopped = true;
       await Promise.all(workers);
       agent.destroy();
       return (Date.now() - t) / 1000;

@@ -100,11 +100,6 @@ class RecentBlocks {
         if (this.size <= MAX_RECENT_BLOCKS * 0.9) break;
       }
   }
-
-  clear(): void {
-    this.byTime.clear();
-    this.size = 0;
-  }
 }
 
 interface NewSeries {
@@ -130,9 +125,10 @@ interface Waiting {
  * lookup); requests that arrive while a COPY runs wait and go together in the next one (a group commit),
  * so decoding overlaps the database's work, and each request is answered only once its rows are
  * committed. A group is stored as block rows (samples_blocks, as scrapes are): the samples of up to
- * BLOCK_WIDTH series at one time in one row, so PostgreSQL pays its per-row and per-index-entry cost once
- * per block instead of once per sample. Nothing is kept in memory across a failure: the sender keeps the samples (Prometheus' WAL)
- * and retries, and the writer's idempotent COPY makes the retry store each sample once.
+ * BLOCK_WIDTH series at one time in one row, so PostgreSQL pays its per-row and per-index-entry cost
+ * once per block instead of once per sample. Nothing is kept in memory across a failure: the sender
+ * keeps the samples (Prometheus' WAL) and retries, and the writer's idempotent COPY (a merge on a
+ * collision) makes the retry store each sample once.
  */
 export class RemoteReceiver {
   private readonly writer: SampleWriter;
@@ -409,26 +405,19 @@ export class RemoteReceiver {
       }
       const recent = this.recent;
       let anySeen = false;
-      const counted = { samples: 0 };
       const freshCopy = new BinaryCopyWriter(1 << 16);
-      const freshRows = blocks.encode(
-        freshCopy,
-        (t, _source, block) => {
-          if (recent.has(t, block)) {
-            anySeen = true;
-            return false;
-          }
-          return true;
-        },
-        counted,
-      );
+      const encoded = blocks.encode(freshCopy, (t, _source, block) => {
+        if (!recent.has(t, block)) return true;
+        anySeen = true;
+        return false;
+      });
       let seen: Buffer | undefined;
       if (anySeen) {
         const seenCopy = new BinaryCopyWriter(1 << 12);
         blocks.encode(seenCopy, (t, _source, block) => recent.has(t, block));
         seen = seenCopy.finish();
       }
-      const fresh = freshRows > 0 ? { payload: freshCopy.finish(), samples: counted.samples } : undefined;
+      const fresh = encoded.rows > 0 ? { payload: freshCopy.finish(), samples: encoded.samples } : undefined;
       // Remembered before the COPY: a group built meanwhile merges into these rows rather than collide.
       for (const t of blocks.timesMs()) for (const b of blocks.blocksAt(t, REMOTE_SOURCE)) recent.add(t, b);
       return { fresh, seen };

@@ -89,15 +89,8 @@ export function remoteWriteHandler(deps: WriteHandlerDeps): RequestHandler {
       }
       let request;
       try {
+        // Before decompressing: a body that will not fit is refused for nothing spent on it.
         deps.receiver.refuseEarly();
-      } catch (err) {
-        if (err instanceof UnavailableError) {
-          reply(503, err.message);
-          return;
-        }
-        throw err;
-      }
-      try {
         const decoded = snappyDecodedLength(body);
         if (decoded > deps.maxBodyBytes * 8) {
           reply(
@@ -110,6 +103,10 @@ export function remoteWriteHandler(deps: WriteHandlerDeps): RequestHandler {
       } catch (err) {
         if (err instanceof SnappyError || err instanceof ProtobufError) {
           reply(400, `malformed remote write body: ${err.message}`);
+          return;
+        }
+        if (err instanceof UnavailableError) {
+          reply(503, err.message);
           return;
         }
         throw err;

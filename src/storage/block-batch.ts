@@ -12,6 +12,8 @@ export class BlockBatch {
   private present = new Uint8Array(BLOCK_WIDTH * 256);
   /** Per slot: how many leading elements the row has (the highest present offset + 1). */
   private lengths = new Int32Array(256);
+  /** Per slot: how many samples the row holds. */
+  private counts = new Int32Array(256);
   private slots = 0;
   /** time (ms) -> source -> block -> slot */
   private readonly times = new Map<number, Map<number, Map<number, number>>>();
@@ -61,6 +63,7 @@ export class BlockBatch {
     this.present[at] = 1;
     this.values[at] = value;
     if (offset >= (this.lengths[slot] as number)) this.lengths[slot] = offset + 1;
+    (this.counts[slot] as number)++;
     this.count++;
     return true;
   }
@@ -75,12 +78,16 @@ export class BlockBatch {
       present.set(this.present);
       const lengths = new Int32Array(grow);
       lengths.set(this.lengths);
+      const counts = new Int32Array(grow);
+      counts.set(this.counts);
       this.values = values;
       this.present = present;
       this.lengths = lengths;
+      this.counts = counts;
     }
     this.present.fill(0, slot * BLOCK_WIDTH, (slot + 1) * BLOCK_WIDTH);
     this.lengths[slot] = 0;
+    this.counts[slot] = 0;
     return slot;
   }
 
@@ -96,14 +103,12 @@ export class BlockBatch {
 
   /**
    * Encodes every block row, by time, source and block (index order), as binary COPY of (block, time,
-   * source, values). With `only`, just the rows it accepts; `counted.samples` is then set to the samples
-   * of the rows encoded.
+   * source, values); with `only`, just the rows it accepts. Returns the rows and samples encoded.
    */
   encode(
     copy: BinaryCopyWriter,
     only?: (timeMs: number, source: number, block: number) => boolean,
-    counted?: { samples: number },
-  ): number {
+  ): { rows: number; samples: number } {
     let rows = 0;
     let samples = 0;
     const byKey = <T>(a: [number, T], b: [number, T]) => a[0] - b[0];
@@ -113,23 +118,20 @@ export class BlockBatch {
         for (const [block, slot] of [...group].sort(byKey)) {
           if (only !== undefined && !only(timeMs, source, block)) continue;
           const from = slot * BLOCK_WIDTH;
-          const present = this.present.subarray(from, from + BLOCK_WIDTH);
           copy.blockRow(
             block,
             high,
             low,
             source,
             this.values.subarray(from, from + BLOCK_WIDTH),
-            present,
+            this.present.subarray(from, from + BLOCK_WIDTH),
             this.lengths[slot] as number,
           );
           rows++;
-          if (counted !== undefined)
-            for (let k = 0; k < (this.lengths[slot] as number); k++) samples += present[k] as number;
+          samples += this.counts[slot] as number;
         }
     }
-    if (counted !== undefined) counted.samples = samples;
-    return rows;
+    return { rows, samples };
   }
 
   /** Empties the batch, keeping the pooled arrays. */
