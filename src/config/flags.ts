@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { parseDuration } from './duration';
 
 /**
@@ -46,25 +45,28 @@ function describeFlag(spec: FlagSpec): string {
   return `--${spec.name} (env ${envs.join(', ')})`;
 }
 
-const addressSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]*):(\d{1,5})$/, 'expected [host]:port');
+const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]*):(\d{1,5})$/;
+const BOOLEANS = new Map([
+  ['true', true],
+  ['1', true],
+  ['yes', true],
+  ['false', false],
+  ['0', false],
+  ['no', false],
+]);
 
 /** Validates and converts one raw string for a flag; returns the value or a problem text. */
 function convert(spec: FlagSpec, raw: string): { value: FlagValue } | { problem: string } {
   switch (spec.kind) {
     case 'boolean': {
-      const r = z.enum(['true', 'false', '1', '0', 'yes', 'no']).safeParse(raw.toLowerCase());
-      return r.success
-        ? { value: ['true', '1', 'yes'].includes(r.data) }
-        : { problem: `expected true or false, got "${raw}"` };
+      const value = BOOLEANS.get(raw.toLowerCase());
+      return value !== undefined ? { value } : { problem: `expected true or false, got "${raw}"` };
     }
     case 'number': {
-      const r = z.coerce
-        .number()
-        .finite()
-        .min(spec.min ?? -Infinity)
-        .safeParse(raw.trim() === '' ? 'x' : raw);
-      return r.success
-        ? { value: r.data }
+      // Number() as JavaScript reads a literal (1e3, 0x10, surrounding blanks), but blank is not 0.
+      const value = raw.trim() === '' ? NaN : Number(raw);
+      return Number.isFinite(value) && value >= (spec.min ?? -Infinity)
+        ? { value }
         : { problem: `expected a number${spec.min === undefined ? '' : ` >= ${spec.min}`}, got "${raw}"` };
     }
     case 'duration':
@@ -79,8 +81,8 @@ function convert(spec: FlagSpec, raw: string): { value: FlagValue } | { problem:
         return { problem: `invalid regular expression "${raw}": ${(err as Error).message}` };
       }
     case 'address': {
-      const r = addressSchema.safeParse(raw);
-      if (!r.success) return { problem: `expected [host]:port like :9100 or 127.0.0.1:9100, got "${raw}"` };
+      if (!ADDRESS.test(raw))
+        return { problem: `expected [host]:port like :9100 or 127.0.0.1:9100, got "${raw}"` };
       const port = Number(raw.slice(raw.lastIndexOf(':') + 1));
       return port <= 65535 ? { value: raw } : { problem: `port out of range in "${raw}"` };
     }

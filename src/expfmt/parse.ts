@@ -54,7 +54,7 @@
  * Memory: label values without escapes are slices of the input, which V8 may keep alive as long as
  * the parsed samples are.
  */
-import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { HostscopeError } from '../errors';
 import type { Labels, MetricType } from '../metrics/types';
 import { formatOpenMetricsFloat, parseFloatText, parseFloatToken } from './float';
@@ -189,7 +189,15 @@ export class ParseCache {
  * different lines look alike to the cache (which would file one series' value under another).
  */
 const [KEY_A, KEY_B] = ((): [number, number] => {
-  const b = randomBytes(8);
+  // From the kernel directly: node:crypto would load OpenSSL's bindings (~1 MB resident) into an exporter
+  // that has no other use for them.
+  const b = Buffer.alloc(8);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    if (readSync(fd, b, 0, 8, null) !== 8) throw new Error('short read from /dev/urandom');
+  } finally {
+    closeSync(fd);
+  }
   return [b.readInt32LE(0), b.readInt32LE(4)];
 })();
 

@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as Https from 'node:https';
 import * as path from 'node:path';
-import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import type * as Tls from 'node:tls';
 import type * as Bcrypt from 'bcryptjs';
 import type { FlagSpec } from '../config/flags';
 import { ConfigError, describe } from '../errors';
@@ -25,6 +26,14 @@ export const WEB_CONFIG_FLAG: FlagSpec = {
   default: '',
   help: 'Path to a web config file (the exporter-toolkit format of node_exporter and Prometheus) with TLS (tls_server_config) and basic auth (basic_auth_users, bcrypt hashes) for this listener; see docs/security.md. Re-read on every connection and request. Empty: plain HTTP, no authentication.',
 };
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// Loaded with the first web config that uses them: node:tls, node:https and node:crypto bring ~25 of
+// Node's own modules and OpenSSL's bindings, ~2 MB resident in an exporter that serves plain HTTP.
+const loadTls = (): typeof Tls => require('node:tls') as typeof Tls;
+const loadHttps = (): typeof Https => require('node:https') as typeof Https;
+const loadCrypto = (): typeof Crypto => require('node:crypto') as typeof Crypto;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface LoadedWebConfig {
   readonly config: WebConfig;
@@ -74,7 +83,7 @@ export function loadWebConfig(file: string): { loaded?: LoadedWebConfig; problem
   };
   try {
     // Mismatched key and certificate, a bad PEM or cipher list: found now, not at the first handshake.
-    createSecureContext(secure);
+    loadTls().createSecureContext(secure);
   } catch (err) {
     return {
       problems: [`tls_server_config: the certificate, key or settings are not usable: ${describe(err)}`],
@@ -188,13 +197,14 @@ export class BasicAuth {
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     const hash = users.get(user);
-    const digest = createHash('sha256')
+    const digest = loadCrypto()
+      .createHash('sha256')
       .update(`${user}\0${hash ?? ''}\0`)
       .update(password)
       .digest();
     const cached = this.cache.get(user);
     if (hash !== undefined && cached !== undefined && cached.expires > this.now()) {
-      if (timingSafeEqual(cached.digest, digest)) return true;
+      if (loadCrypto().timingSafeEqual(cached.digest, digest)) return true;
     }
     // Loaded with the first password to check: nothing of it in an exporter without basic auth.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -299,7 +309,7 @@ export function listenWeb(
     const wrapped = withWebConfig(handler, () => web.current(), new BasicAuth(), onUnauthorized);
     if (initial.secure === undefined) server = http.createServer(SERVER_OPTIONS, wrapped);
     else {
-      const tlsServer = https.createServer({ ...SERVER_OPTIONS, ...initial.secure }, wrapped);
+      const tlsServer = loadHttps().createServer({ ...SERVER_OPTIONS, ...initial.secure }, wrapped);
       let generation = web.generation;
       // Before the TLS handshake of every new connection: pick up a changed certificate or setting.
       tlsServer.prependListener('connection', () => {
