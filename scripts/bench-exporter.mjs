@@ -1,6 +1,6 @@
 // Benchmark: hostscope exporter vs the real node_exporter, side by side in one run on this machine.
 // Scrapes both alternately (same conditions), then prints p50/p99 latency, CPU ms per scrape, RSS, ratios.
-// Usage: npm run bench:exporter [-- --scrapes 300 --paced 30]
+// Usage: npm run bench:exporter [-- --scrapes 300 --paced 60]; BENCH_CLI=path/to/cli.js measures another build.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import {
@@ -17,8 +17,9 @@ import {
 
 const args = process.argv.slice(2);
 const scrapes = Number(args[args.indexOf('--scrapes') + 1] || 0) || 300;
-const paced = Number(args[args.indexOf('--paced') + 1] || 0) || 30;
+const paced = Number(args[args.indexOf('--paced') + 1] || 0) || 60;
 const root = path.join(import.meta.dirname, '..');
+const cli = process.env.BENCH_CLI ?? path.join(root, 'dist/cli.js');
 
 async function start(name, cmd, argv, env = {}) {
   const port = await freePort();
@@ -38,7 +39,7 @@ const peers = [
   await start(
     'hostscope',
     process.execPath,
-    [...NODE_FLAGS, path.join(root, 'dist/cli.js'), 'exporter', '--no-collector.docker', '--log.level=warn'],
+    [...NODE_FLAGS, cli, 'exporter', '--no-collector.docker', '--log.level=warn'],
     NODE_ENV_VARS,
   ),
 ];
@@ -62,14 +63,21 @@ try {
     rss: 0,
   }));
   // Resident memory as Prometheus sees it: one scrape a second (V8 shrinks its heap between scrapes;
-  // back-to-back scraping above keeps the young generation at its maximum).
+  // back-to-back scraping above keeps the young generation at its maximum). RSS rises and falls by up to
+  // ~10 MB with V8's collection cycle, so one reading says little: the median of one reading a second,
+  // from the 10th second on, and its range.
+  const samples = peers.map(() => []);
   for (let i = 0; i < paced; i++) {
     for (const p of peers) await timedScrape(p.url);
     await new Promise((r) => setTimeout(r, 1000));
+    if (i >= 10) peers.forEach((p, j) => samples[j].push(rssMb(p.child.pid)));
   }
-  peers.forEach((p, i) => (results[i].rss = rssMb(p.child.pid)));
+  peers.forEach((p, i) => {
+    results[i].rss = percentile(samples[i], 50);
+    results[i].rssRange = `${Math.min(...samples[i]).toFixed(1)}-${Math.max(...samples[i]).toFixed(1)}`;
+  });
   const rows = [
-    ['exporter', 'samples', 'p50 ms', 'p99 ms', 'CPU ms/scrape', 'RSS MB (burst)', 'RSS MB (1/s)'],
+    ['exporter', 'samples', 'p50 ms', 'p99 ms', 'CPU ms/scrape', 'RSS MB (burst)', 'RSS MB (1/s)', 'range'],
   ];
   peers.forEach((p, i) => {
     const r = results[i];
@@ -81,6 +89,7 @@ try {
       r.cpu.toFixed(2),
       r.burstRss.toFixed(1),
       r.rss.toFixed(1),
+      r.rssRange,
     ]);
   });
   const [ne, hs] = results;
@@ -92,13 +101,16 @@ try {
     (hs.cpu / ne.cpu).toFixed(2),
     (hs.burstRss / ne.burstRss).toFixed(2),
     (hs.rss / ne.rss).toFixed(2),
+    '',
   ]);
   console.log(
     `${scrapes} scrapes each, alternating, sequential, on ${(await import('node:os')).cpus().length} cores`,
   );
   console.log(table(rows));
   console.log('targets: p50 ratio <= 1.00, CPU ratio <= 1.50, hostscope RSS <= 60 MB');
-  console.log(`RSS (1/s) after ${paced} scrapes at one per second, following the burst`);
+  console.log(
+    `RSS (1/s): median (and range) of one reading a second over scrapes 11-${paced} at one per second, after the burst`,
+  );
 } finally {
   for (const p of peers) p.child.kill('SIGTERM');
 }
