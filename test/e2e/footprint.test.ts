@@ -30,7 +30,9 @@ describe('exporter footprint', () => {
     expect(report.builtins).toContain('http');
     expect(report.files.some((f) => f.includes(`${path.sep}pino${path.sep}`))).toBe(true);
 
-    const builtins = report.builtins.filter((m) => /^(crypto|tls|https|_tls_wrap|internal\/crypto\/)/.test(m));
+    const builtins = report.builtins.filter((m) =>
+      /^(crypto|tls|https|_tls_wrap|internal\/crypto\/)/.test(m),
+    );
     expect(builtins).toEqual([]);
     const packages = report.files
       .map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1])
