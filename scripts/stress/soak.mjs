@@ -161,6 +161,7 @@ export async function soak(p) {
     // 1,000; shorter runs report the slopes, and the fds left after every container is gone stay checked.
     const slopesGated = scrapes - xs[half] >= SLOPE_MIN_SCRAPES;
     const fdSlope = slope(xs.slice(half), fds.slice(half)) * 1000;
+    const unchecked = slopesGated ? '' : ' (reported, not checked: too short to resolve 1)';
     const failures = [];
     if (failed > 0) failures.push(`${failed} failed scrapes`);
     if (slopesGated && !(rssSlope < 1)) failures.push(`RSS slope ${f2(rssSlope)} MB per 1,000 scrapes`);
@@ -185,15 +186,9 @@ export async function soak(p) {
           `${counts.created} / ${counts.oom} / ${counts.killed} / ${counts.restarted} / ${counts.removed} / ${counts.errors}`,
         ],
         ['RSS first / last / peak', `${f1(rss[0])} / ${f1(rss.at(-1))} / ${f1(Math.max(...rss))} MB`],
-        [
-          'RSS slope, second half',
-          `${f2(rssSlope)} MB per 1,000 scrapes${slopesGated ? '' : ' (reported, not checked: too short to resolve 1)'}`,
-        ],
+        ['RSS slope, second half', `${f2(rssSlope)} MB per 1,000 scrapes${unchecked}`],
         ['open fds first / last / max', `${fds[0]} / ${fds.at(-1)} / ${Math.max(...fds)}`],
-        [
-          'fd slope, second half',
-          `${f2(fdSlope)} per 1,000 scrapes${slopesGated ? '' : ' (reported, not checked: too short to resolve 1)'}`,
-        ],
+        ['fd slope, second half', `${f2(fdSlope)} per 1,000 scrapes${unchecked}`],
         [
           'open fds before the churn / after all containers removed and the grace window passed',
           `${fdsBefore} / ${fdsAfter} (containers at the end of the scrapes: ${liveAtEnd})`,

@@ -3,7 +3,6 @@ import { readFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import type * as Https from 'node:https';
 import * as path from 'node:path';
-import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type * as Tls from 'node:tls';
 import type * as Bcrypt from 'bcryptjs';
 import type { FlagSpec } from '../config/flags';
@@ -29,16 +28,18 @@ export const WEB_CONFIG_FLAG: FlagSpec = {
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // Loaded with the first web config that uses them: node:tls, node:https and node:crypto bring ~25 of
-// Node's own modules and OpenSSL's bindings, ~2 MB resident in an exporter that serves plain HTTP.
+// Node's own modules and OpenSSL's bindings, ~2 MB resident in an exporter that serves plain HTTP, and
+// bcryptjs is needed only for a password to check.
 const loadTls = (): typeof Tls => require('node:tls') as typeof Tls;
 const loadHttps = (): typeof Https => require('node:https') as typeof Https;
 const loadCrypto = (): typeof Crypto => require('node:crypto') as typeof Crypto;
+const loadBcrypt = (): typeof Bcrypt => require('bcryptjs') as typeof Bcrypt;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface LoadedWebConfig {
   readonly config: WebConfig;
   /** Certificate, key and client CA, read; undefined without TLS. */
-  readonly secure?: SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean };
+  readonly secure?: Tls.SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean };
 }
 
 function readPem(file: string, what: string, problems: string[]): Buffer | undefined {
@@ -206,10 +207,7 @@ export class BasicAuth {
     if (hash !== undefined && cached !== undefined && cached.expires > this.now()) {
       if (loadCrypto().timingSafeEqual(cached.digest, digest)) return true;
     }
-    // Loaded with the first password to check: nothing of it in an exporter without basic auth.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const bcrypt = require('bcryptjs') as typeof Bcrypt;
-    const ok = await bcrypt.compare(password, hash ?? DUMMY_HASH);
+    const ok = await loadBcrypt().compare(password, hash ?? DUMMY_HASH);
     if (!ok || hash === undefined) return false;
     if (this.cache.size >= AUTH_CACHE_MAX && !this.cache.has(user)) {
       const oldest = this.cache.keys().next().value;
@@ -319,7 +317,7 @@ export function listenWeb(
           tlsServer.setSecureContext(now.secure);
         }
       });
-      tlsServer.on('secureConnection', (socket: TLSSocket) => {
+      tlsServer.on('secureConnection', (socket: Tls.TLSSocket) => {
         const tls = web.current().config.tls;
         if (tls === undefined) return;
         const type = initial.config.tls?.clientAuthType;
