@@ -4,7 +4,7 @@ import { cpuCollector } from './cpu';
 import { cpufreqCollector } from './cpufreq';
 import { diskstatsCollector } from './diskstats';
 import { dmiCollector } from './dmi';
-import { dockerCollector } from './docker/docker';
+import { dockerCollector } from './docker/definition';
 import { entropyCollector } from './entropy';
 import { filefdCollector } from './filefd';
 import { filesystemCollector } from './filesystem';

@@ -10,7 +10,7 @@ const PRELOAD = path.join(__dirname, '../fixtures/preload/report-modules.js');
  * startup and two scrapes.
  */
 describe('exporter footprint', () => {
-  it('loads no TLS, crypto, validation, YAML, bcrypt or Docker client code when they are not used', async () => {
+  it('loads no TLS, crypto, validation, YAML, bcrypt or Docker code when they are not used', async () => {
     const exporter = await startExporterProcess(['--no-collector.docker'], {
       NODE_OPTIONS: `--require ${PRELOAD}`,
     });
@@ -39,5 +39,8 @@ describe('exporter footprint', () => {
       .filter((p): p is string => p !== undefined);
     const unwanted = ['zod', 'yaml', 'bcryptjs', 'dockerode', 'docker-modem', 'ssh2', '@opentelemetry/api'];
     expect([...new Set(packages)].filter((p) => unwanted.includes(p))).toEqual([]);
+    // The docker collector's own modules (cgroup readers, engine client): only its definition is needed.
+    const dockerModules = report.files.filter((f) => /collectors[/\\]docker[/\\]/.test(f));
+    expect(dockerModules.map((f) => path.basename(f))).toEqual(['definition.js']);
   });
 });

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { dockerCollector, type DockerCollector } from '../../src/collectors/docker/docker';
+import { dockerCollector } from '../../src/collectors/docker/definition';
+import type { DockerCollector } from '../../src/collectors/docker/docker';
 import { buildOptions } from '../../src/collectors/options';
 import { ParseError, parseExposition } from '../../src/expfmt/parse';
 import type { InputFormat } from '../../src/expfmt/types';

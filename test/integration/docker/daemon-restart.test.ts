@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { dockerCollector, type DockerCollector } from '../../../src/collectors/docker/docker';
+import { dockerCollector } from '../../../src/collectors/docker/definition';
+import type { DockerCollector } from '../../../src/collectors/docker/docker';
 import { DockerUnavailableError } from '../../../src/collectors/docker/engine';
 import { buildOptions } from '../../../src/collectors/options';
 import { CollectorRunner } from '../../../src/collectors/runner';

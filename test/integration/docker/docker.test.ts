@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dockerCollector, type DockerCollector } from '../../../src/collectors/docker/docker';
+import { dockerCollector } from '../../../src/collectors/docker/definition';
+import type { DockerCollector } from '../../../src/collectors/docker/docker';
 import { buildOptions, type RawOptionValue } from '../../../src/collectors/options';
 import { encode } from '../../../src/exposition/encode';
 import { DEFAULT_HOST_PATHS, HostFs } from '../../../src/host/host-fs';

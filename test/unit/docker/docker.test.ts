@@ -2,7 +2,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
-import { dockerCollector, type DockerCollector } from '../../../src/collectors/docker/docker';
+import { dockerCollector } from '../../../src/collectors/docker/definition';
+import type { DockerCollector } from '../../../src/collectors/docker/docker';
 import { DockerUnavailableError } from '../../../src/collectors/docker/engine';
 import { buildOptions, type RawOptionValue } from '../../../src/collectors/options';
 import { CollectorRunner } from '../../../src/collectors/runner';
