@@ -9,8 +9,8 @@ import {
 } from '../errors';
 import type { Logger } from '../log/logger';
 import { MetricSet } from '../metrics/metric-set';
-import type { MetricFamily } from '../metrics/types';
-import type { Collector } from './types';
+import type { Labels, MetricFamily } from '../metrics/types';
+import type { Collector, ScrapeContext } from './types';
 
 export interface NamedCollector {
   readonly name: string;
@@ -20,9 +20,8 @@ export interface NamedCollector {
 const TIMED_OUT = Symbol('timed out');
 
 /** The scrape's shared time limit. */
-interface Limits {
-  readonly signal: AbortSignal;
-  readonly deadlineMs: number;
+/** The scrape's context, shared by every collector, and the promise of its end. */
+interface Limits extends ScrapeContext {
   /** Resolves to TIMED_OUT when the time limit is reached. */
   readonly deadline: Promise<typeof TIMED_OUT>;
 }
@@ -45,12 +44,16 @@ interface Outcome {
 export class CollectorRunner {
   private readonly lastError = new Map<string, string>();
   private readonly unavailable = new Map<string, SourceNotice>();
+  /** Each collector's `{collector="..."}`, one object kept across scrapes so its text is formatted once. */
+  private readonly labels: ReadonlyMap<string, Labels>;
 
   constructor(
     private readonly collectors: readonly NamedCollector[],
     private readonly timeoutMs: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.labels = new Map(collectors.map((c) => [c.name, Object.freeze({ collector: c.name })]));
+  }
 
   get names(): string[] {
     return this.collectors.map((c) => c.name);
@@ -82,13 +85,13 @@ export class CollectorRunner {
         'node_scrape_collector_duration_seconds',
         'node_exporter: Duration of a collector scrape.',
         o.seconds,
-        { collector: o.name },
+        this.labels.get(o.name),
       );
       scrape.gauge(
         'node_scrape_collector_success',
         'node_exporter: Whether a collector succeeded.',
         o.ok ? 1 : 0,
-        { collector: o.name },
+        this.labels.get(o.name),
       );
       families.push(...o.families);
     }
@@ -101,12 +104,9 @@ export class CollectorRunner {
   }
 
   private async runOne({ name, collector }: NamedCollector, limits: Limits): Promise<Outcome> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     try {
-      const result = await Promise.race([
-        collector.update({ signal: limits.signal, deadlineMs: limits.deadlineMs }),
-        limits.deadline,
-      ]);
+      const result = await Promise.race([collector.update(limits), limits.deadline]);
       if (result === TIMED_OUT) throw new CollectorTimeoutError(name, this.timeoutMs);
       const notice = this.unavailable.get(name);
       if (notice !== undefined) {
@@ -148,6 +148,6 @@ export class CollectorRunner {
   }
 }
 
-function elapsed(started: bigint): number {
-  return Number(process.hrtime.bigint() - started) / 1e9;
+function elapsed(started: number): number {
+  return (performance.now() - started) / 1e3;
 }

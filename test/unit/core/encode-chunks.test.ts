@@ -45,6 +45,56 @@ describe('encodeChunks', () => {
     );
   });
 
+  it('writes every kind of value as formatValue does, integers digit by digit', () => {
+    const values = [
+      0,
+      -0,
+      7,
+      -7,
+      10,
+      99,
+      100,
+      1_234_567,
+      -1_000_000,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      2 ** 53,
+      1e21,
+      0.5,
+      -1.25e-7,
+      1 / 3,
+      NaN,
+      Infinity,
+      -Infinity,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+    ];
+    // Enough samples that values fall on chunk boundaries too.
+    const samples: Sample[] = [];
+    for (let i = 0; i < 6000; i++)
+      samples.push({ labels: { i: String(i) }, value: values[i % values.length] as number });
+    samples.push({ labels: { i: 'ts' }, value: 3, timestampMs: 1_700_000_000_123.6 });
+    const input: MetricFamily[] = [{ name: 'v', help: 'V.', type: 'gauge', samples }];
+    const lines = Buffer.concat(encodeChunks(input))
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('v{'));
+    const expected = samples.map((s) => {
+      const v = Number.isNaN(s.value)
+        ? 'NaN'
+        : s.value === Infinity
+          ? '+Inf'
+          : s.value === -Infinity
+            ? '-Inf'
+            : String(s.value);
+      return `v{i="${s.labels.i as string}"} ${v}${s.timestampMs === undefined ? '' : ' 1700000000124'}`;
+    });
+    expect(lines.sort()).toEqual(expected.sort());
+    expect(lines).toContain('v{i="9"} 9007199254740991');
+    expect(lines).toContain('v{i="12"} 1e+21');
+    expect(lines).toContain('v{i="1"} 0');
+  });
+
   it('encodes nothing for no families', () => {
     expect(encodeChunks([])).toEqual([]);
     expect(Buffer.concat(encodeChunks([], 'openmetrics')).toString()).toBe('# EOF\n');

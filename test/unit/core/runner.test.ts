@@ -163,8 +163,32 @@ describe('gather', () => {
     expect(problems.map((p) => p.problem)).toEqual([
       expect.stringMatching(/duplicate series/),
       expect.stringMatching(/type gauge conflicts with counter/),
-      'invalid metric name',
       expect.stringMatching(/invalid label name/),
+      'invalid metric name',
+    ]);
+    // Sorted by name, the exposition's order.
+    expect(families.map((f) => f.name)).toEqual(['a_total', 'b']);
+  });
+
+  it('sorts a family collected out of order by series, keeping the first of a repeated series', () => {
+    const { families, problems } = gather([
+      {
+        name: 'net_bytes',
+        help: 'n',
+        type: 'counter',
+        samples: [
+          { labels: { device: 'lo' }, value: 1 },
+          { labels: { device: 'eth0' }, value: 2 },
+          { labels: { device: 'ifb0' }, value: 3 },
+          { labels: { device: 'eth0' }, value: 4 },
+          { labels: { 'bad-label': 'x' }, value: 5 },
+        ],
+      },
+    ]);
+    expect(families[0]?.samples.map((s) => s.value)).toEqual([2, 3, 1]);
+    expect(problems.map((p) => p.problem)).toEqual([
+      'invalid label name; sample dropped',
+      'duplicate series {device="eth0"}; sample dropped',
     ]);
   });
 });
