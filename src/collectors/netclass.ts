@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { NoDataError } from '../errors';
 import type { HostFs } from '../host/host-fs';
-import { errnoCode, readSysfsFile } from '../host/sysfs-read';
+import { errnoCode, readSysfsFileSync } from '../host/sysfs-read';
 import { MetricSet } from '../metrics/metric-set';
 import {
   NETCLASS_ATTRS,
@@ -23,9 +23,9 @@ const SKIPPED = new Set(['ENOENT', 'EACCES', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP', '
 /** procfs reads at most 128 bytes of an attribute; longer values (a long ifalias) are cut the same way. */
 const ATTR_MAX_BYTES = 128;
 
-async function readAttr(file: string): Promise<string | undefined> {
+function readAttr(file: string): string | undefined {
   try {
-    return await readSysfsFile(file, ATTR_MAX_BYTES);
+    return readSysfsFileSync(file, ATTR_MAX_BYTES);
   } catch (err) {
     const code = errnoCode(err);
     if (code !== undefined && SKIPPED.has(code)) return undefined;
@@ -33,15 +33,15 @@ async function readAttr(file: string): Promise<string | undefined> {
   }
 }
 
-async function readIface(fs: HostFs, device: string): Promise<NetClassIface> {
-  const values = await Promise.all(
-    NETCLASS_ATTRS.map((attr) => readAttr(fs.sys('class', 'net', device, attr))),
-  );
+/** Reads a device's attributes one after another (see readSysfsFile for why synchronously). */
+function readIface(fs: HostFs, device: string): NetClassIface {
+  const dir = fs.sys('class', 'net', device);
   const raw: Partial<Record<NetClassAttr, string>> = {};
-  NETCLASS_ATTRS.forEach((attr, i) => {
-    const value = values[i];
+  for (const attr of NETCLASS_ATTRS) {
+    // Attribute names are plain file names: a concatenation, not a path.join per attribute.
+    const value = readAttr(`${dir}/${attr}`);
     if (value !== undefined) raw[attr] = value;
-  });
+  }
   return parseNetClassIface(device, raw);
 }
 
@@ -95,7 +95,7 @@ export const netclassCollector: CollectorDefinition = {
     return {
       async update() {
         const devices = (await listDevices(fs)).filter((d) => !ignored.test(d));
-        const ifaces = await Promise.all(devices.map((d) => readIface(fs, d)));
+        const ifaces = devices.map((d) => readIface(fs, d));
         const set = new MetricSet();
         for (const iface of ifaces) {
           const { device, text, numeric } = iface;

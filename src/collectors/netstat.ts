@@ -1,6 +1,6 @@
 import { isNotFound } from '../host/host-fs';
 import { MetricSet } from '../metrics/metric-set';
-import { mergeNetStats, parseNetStats, parseSnmp6, type NetStats } from './netstat.parse';
+import { NetStatsParser, type NetStats } from './netstat.parse';
 import type { CollectorDefinition } from './types';
 
 /** node_exporter 1.5's default for --collector.netstat.fields. */
@@ -44,6 +44,7 @@ export const netstatCollector: CollectorDefinition = {
       }
       return info;
     };
+    const parser = new NetStatsParser();
     return {
       async update() {
         const [netstat, snmp, snmp6] = await Promise.all([
@@ -55,13 +56,15 @@ export const netstatCollector: CollectorDefinition = {
             throw err;
           }),
         ]);
-        const sources: NetStats[] = [parseNetStats(netstat, 'net/netstat'), parseNetStats(snmp, 'net/snmp')];
-        if (snmp6 !== undefined) sources.push(parseSnmp6(snmp6));
+        const stats: NetStats = new Map();
+        parser.readPaired(netstat, 'net/netstat', stats);
+        parser.readPaired(snmp, 'net/snmp', stats);
+        if (snmp6 !== undefined) parser.readSnmp6(snmp6, stats);
         const set = new MetricSet();
-        for (const [protocol, fields] of mergeNetStats(...sources)) {
-          for (const [field, value] of fields) {
-            const info = lookup(protocol, field);
-            if (info !== null) set.untyped(info.name, info.help, value, NO_LABELS);
+        for (const { protocol, names, values } of stats.values()) {
+          for (let i = 0; i < names.length; i++) {
+            const info = lookup(protocol, names[i] as string);
+            if (info !== null) set.untyped(info.name, info.help, values[i] as number, NO_LABELS);
           }
         }
         return set.families();

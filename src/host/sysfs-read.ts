@@ -11,18 +11,23 @@ import { closeSync, openSync, readSync } from 'node:fs';
  * most 128 bytes, and collectors that must match it byte for byte pass 128.
  */
 export function readSysfsFile(file: string, maxBytes = 4096): Promise<string> {
-  let fd: number;
   try {
-    fd = openSync(file, 'r');
+    return Promise.resolve(readSysfsFileSync(file, maxBytes));
   } catch (err) {
     return Promise.reject(err as Error);
   }
+}
+
+/** One reusable read buffer: the reads are synchronous, so no two use it at once. */
+let scratch = Buffer.allocUnsafeSlow(4096);
+
+/** readSysfsFile without the promise, for callers that read many attributes in a row; throws the errno error. */
+export function readSysfsFileSync(file: string, maxBytes = 4096): string {
+  const fd = openSync(file, 'r');
   try {
-    const buffer = Buffer.allocUnsafe(maxBytes);
-    const n = readSync(fd, buffer, 0, maxBytes, 0);
-    return Promise.resolve(buffer.toString('utf8', 0, n).trim());
-  } catch (err) {
-    return Promise.reject(err as Error);
+    if (scratch.length < maxBytes) scratch = Buffer.allocUnsafeSlow(maxBytes);
+    const n = readSync(fd, scratch, 0, maxBytes, 0);
+    return scratch.toString('utf8', 0, n).trim();
   } finally {
     closeSync(fd);
   }

@@ -1,9 +1,34 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { mergeNetStats, parseNetStats, parseSnmp6 } from '../../../src/collectors/netstat.parse';
+import { NetStatsParser, type NetStats } from '../../../src/collectors/netstat.parse';
 
 const NET = path.join(__dirname, '../../fixtures/host/proc/net');
 const read = (name: string): string => readFileSync(path.join(NET, name), 'utf8');
+
+/** Protocol -> field -> value, the shape the old parser returned, to read the parsed sections easily. */
+function nested(stats: NetStats): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const { protocol, names, values } of stats.values()) {
+    out.set(protocol, new Map(names.map((n, i) => [n, values[i] as number])));
+  }
+  return out;
+}
+
+function parseNetStats(
+  text: string,
+  file: string,
+  parser = new NetStatsParser(),
+): Map<string, Map<string, number>> {
+  const stats: NetStats = new Map();
+  parser.readPaired(text, file, stats);
+  return nested(stats);
+}
+
+function parseSnmp6(text: string): Map<string, Map<string, number>> {
+  const stats: NetStats = new Map();
+  new NetStatsParser().readSnmp6(text, stats);
+  return nested(stats);
+}
 
 describe('parseNetStats', () => {
   it('reads /proc/net/snmp protocol sections in order, negative values included', () => {
@@ -54,12 +79,50 @@ describe('parseSnmp6', () => {
   });
 });
 
-describe('mergeNetStats', () => {
-  it('replaces a whole protocol from a later source', () => {
-    const a = parseNetStats('Ip: A B\nIp: 1 2\n', 'a');
-    const b = parseNetStats('Ip: C\nIp: 3\nTcp: D\nTcp: 4\n', 'b');
-    const merged = mergeNetStats(a, b);
+describe('NetStatsParser', () => {
+  it('lets a protocol in a later file replace the whole earlier one', () => {
+    const parser = new NetStatsParser();
+    const stats: NetStats = new Map();
+    parser.readPaired('Ip: A B\nIp: 1 2\n', 'a', stats);
+    parser.readPaired('Ip: C\nIp: 3\nTcp: D\nTcp: 4\n', 'b', stats);
+    const merged = nested(stats);
+    expect([...merged.keys()]).toEqual(['Ip', 'Tcp']);
     expect([...(merged.get('Ip') ?? new Map<string, number>()).keys()]).toEqual(['C']);
     expect(merged.get('Tcp')?.get('D')).toBe(4);
+  });
+
+  it('reads the same on every call, with its header cache warm, and still checks every value', () => {
+    const parser = new NetStatsParser();
+    const text = read('netstat');
+    const first = parseNetStats(text, 'net/netstat', parser);
+    expect(parseNetStats(text, 'net/netstat', parser)).toEqual(first);
+    const bad = text.replace(/^(TcpExt: \d+ \d+ )\d+/m, '$1x');
+    expect(bad).not.toBe(text);
+    expect(() => parseNetStats(bad, 'net/netstat', parser)).toThrow(
+      /invalid value "x" in net\/netstat TcpExt/,
+    );
+  });
+
+  it('reads values as Number() does: long, negative, exponent and hexadecimal forms', () => {
+    const stats = parseNetStats(
+      'P: A B C D E F\nP: 18446744073709551615 -1 1e3 0x10 123456789012345 -0\n',
+      'x',
+    );
+    expect([...(stats.get('P') ?? new Map<string, number>()).values()]).toEqual([
+      Number('18446744073709551615'),
+      -1,
+      1000,
+      16,
+      123456789012345,
+      -0,
+    ]);
+  });
+
+  it('takes any run of spaces or tabs between fields', () => {
+    const stats = parseNetStats('  P:\tA   B \n\nP: 1\t\t2  \n', 'x');
+    expect([...(stats.get('P') ?? new Map<string, number>()).entries()]).toEqual([
+      ['A', 1],
+      ['B', 2],
+    ]);
   });
 });

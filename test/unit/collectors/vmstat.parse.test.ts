@@ -29,4 +29,20 @@ describe('parseVmstat', () => {
     expect(parseVmstat(text, /^pg/)).toEqual([{ name: 'pgfault', value: 12 }]);
     expect(() => parseVmstat(text)).toThrow(/nr_bogus/);
   });
+
+  it('reads lines of any spacing as whitespace-separated pairs, as the kernel format allows', () => {
+    const text = 'a 1\n  b\t2  \nc   -3\nd 0x10\n\ne +4\n';
+    expect(parseVmstat(text)).toEqual([
+      { name: 'a', value: 1 },
+      { name: 'b', value: 2 },
+      { name: 'c', value: -3 },
+      { name: 'd', value: 16 },
+      { name: 'e', value: 4 },
+    ]);
+    expect(() => parseVmstat('a 1 2\n')).toThrow(/"a 1 2"/);
+    expect(() => parseVmstat('a\n')).toThrow(/"a"/);
+    expect(() => parseVmstat('9a 1\n')).toThrow(/9a/);
+    expect(() => parseVmstat('a\tb 1\n')).toThrow(/a\\tb 1/);
+    expect(parseVmstat('a\tb 1\nc 2', /^c/)).toEqual([{ name: 'c', value: 2 }]);
+  });
 });
