@@ -1,4 +1,5 @@
 import { describe, NoDataError } from '../errors';
+import { loadLibc } from '../host/libc';
 import { MetricSet } from '../metrics/metric-set';
 import { decodeTimex, type TimexFields } from './timex.parse';
 import type { CollectorDefinition } from './types';
@@ -21,8 +22,7 @@ const TIMEX_SIZE = 208;
  * (`long` is 64-bit; the int members are each followed by 4 bytes of padding; 11 reserved ints at the end).
  */
 export async function bindAdjtimex(): Promise<AdjtimexReader> {
-  const koffi = await import('koffi');
-  const libc = koffi.load('libc.so.6');
+  const { koffi, lib: libc } = await loadLibc();
   const timex = koffi.struct({
     modes: 'uint32',
     _pad0: 'int32',

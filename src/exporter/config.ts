@@ -30,6 +30,8 @@ export interface ExporterConfig {
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly collectorTimeoutMs: number;
   readonly inventoryIntervalMs: number;
+  /** --runtime.memory-trim: give memory back after bursts of scrapes (see MemoryTrimmer). */
+  readonly memoryTrim: boolean;
   readonly collectors: readonly EnabledCollector[];
 }
 
@@ -123,6 +125,12 @@ export function exporterFlagSpecs(collectors: readonly CollectorDefinition[] = C
       default: '5m',
       help: 'How often the hardware/OS inventory (*_info metrics) is refreshed; 0 disables it.',
     },
+    {
+      name: 'runtime.memory-trim',
+      kind: 'boolean',
+      default: true,
+      help: 'After a scrape that ends a quiet spell (not back to back), once the old generation of the JavaScript heap has grown by 2 MiB, run a memory-reducing garbage collection and return free memory to the OS (at most every 30 s).',
+    },
     ...LOG_FLAGS,
   ];
   for (const def of collectors) {
@@ -181,6 +189,7 @@ export function buildExporterConfig(
     log: { level: flags.string('log.level') as LogLevel, format: flags.string('log.format') as LogFormat },
     collectorTimeoutMs: flags.duration('collector.timeout'),
     inventoryIntervalMs: flags.duration('inventory.interval'),
+    memoryTrim: flags.boolean('runtime.memory-trim'),
     collectors: enabled,
   };
   return Object.freeze(config);

@@ -12,7 +12,8 @@ import { createLogger, type Logger } from '../log/logger';
 import { readVersion } from '../version';
 import { waitForShutdownSignal } from '../signals';
 import { buildExporterConfig, exporterFlagSpecs, validateExporterFlags, type ExporterConfig } from './config';
-import { Scraper } from './scraper';
+import { MemoryTrimmer } from './memory-trim';
+import { Scraper, type FamilySource } from './scraper';
 import { SelfMetrics } from './self-metrics';
 
 export interface RunningExporter {
@@ -48,13 +49,20 @@ export async function startExporter(
   const inventory = new Inventory(config.inventoryIntervalMs, logger.child({ component: 'inventory' }));
   const stats = new HttpStats();
   const self = new SelfMetrics(!config.disableExporterMetrics);
-  const sources = config.disableExporterMetrics ? [inventory, self] : [inventory, self, stats];
+  const trimmer = config.memoryTrim ? new MemoryTrimmer(logger) : undefined;
+  const sources: FamilySource[] = config.disableExporterMetrics
+    ? [inventory, self]
+    : [inventory, self, stats];
+  if (trimmer !== undefined && !config.disableExporterMetrics) sources.push(trimmer);
   const scraper = new Scraper(runner, sources, logger);
   let ready = false;
   const version = readVersion();
   const app = buildApp({
     scrape: () => scraper.scrape(),
-    afterScrape: () => self.afterScrape(),
+    afterScrape: () => {
+      self.afterScrape();
+      trimmer?.afterScrape();
+    },
     telemetryPath: config.telemetryPath,
     maxRequests: config.maxRequests,
     stats,

@@ -354,7 +354,13 @@ async function startEmbeddedExporter(
 ): Promise<RunningExporter> {
   const parsed = parseFlags(
     exporterFlagSpecs(),
-    [`--web.listen-address=${address}`, `--log.level=${sink.log.level}`, `--log.format=${sink.log.format}`],
+    [
+      `--web.listen-address=${address}`,
+      `--log.level=${sink.log.level}`,
+      `--log.format=${sink.log.format}`,
+      // The heap is the sink's: its batches, not scrapes, decide when memory can be given back.
+      '--no-runtime.memory-trim',
+    ],
     {},
   );
   const flags = new FlagValues(parsed.values);

@@ -27,6 +27,7 @@ const config: ExporterConfig = {
   log: { level: 'error', format: 'json' },
   collectorTimeoutMs: 5000,
   inventoryIntervalMs: 0,
+  memoryTrim: false,
   collectors: [{ definition: stuckOnClose, options: {} }],
 };
 
