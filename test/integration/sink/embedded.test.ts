@@ -112,10 +112,15 @@ describe('embedded PGlite mode (no database URL)', () => {
       ]);
       expect(await sink.exited).toBe(0);
       expect(sink.output()).toContain('hostscope exporter listening');
-      const [rows] = pgliteQueries(own, [
+      const [rows, exporterSelf, trims] = pgliteQueries(own, [
         `SELECT count(*)::int AS n FROM hostscope.samples WHERE metric IN ('node_cpu_seconds_total', 'node_load1') AND labels->>'job' = 'hostscope'`,
+        `SELECT count(*)::int AS n FROM hostscope.samples WHERE metric = 'hostscope_build_info'`,
+        `SELECT count(*)::int AS n FROM hostscope.samples WHERE metric = 'hostscope_memory_trims_total'`,
       ]);
       expect(Number(rows?.[0]?.n)).toBeGreaterThan(1);
+      // The embedded exporter leaves the heap to the sink: no memory trims of its own.
+      expect(Number(exporterSelf?.[0]?.n)).toBeGreaterThan(0);
+      expect(Number(trims?.[0]?.n)).toBe(0);
     } finally {
       rmSync(own, { recursive: true, force: true });
     }
