@@ -4,6 +4,7 @@ import { constants as zlib, gzip as gzipCb, gzipSync } from 'node:zlib';
 import { CONTENT_TYPES, encodeChunks, negotiateFormat } from '../exposition/encode';
 import type { Logger } from '../log/logger';
 import type { MetricFamily } from '../metrics/types';
+import { httpDate } from './http-date';
 import type { HttpStats } from './http-stats';
 import { landingPage, type LandingLink } from './landing';
 
@@ -130,6 +131,9 @@ export function buildApp(deps: AppDeps): RequestListener {
   };
 
   return (req, res) => {
+    // Node's own Date header comes from toUTCString (see httpDate).
+    res.sendDate = false;
+    res.setHeader('Date', httpDate());
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
