@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../log/logger';
 import { readVersion } from '../version';
 import { waitForShutdownSignal } from '../signals';
 import { buildExporterConfig, exporterFlagSpecs, validateExporterFlags, type ExporterConfig } from './config';
-import { MemoryTrimmer } from './memory-trim';
+import { DEFAULT_TRIM_POLICY, MemoryTrimmer } from './memory-trim';
 import { Scraper, type FamilySource } from './scraper';
 import { SelfMetrics } from './self-metrics';
 
@@ -49,7 +49,9 @@ export async function startExporter(
   const inventory = new Inventory(config.inventoryIntervalMs, logger.child({ component: 'inventory' }));
   const stats = new HttpStats();
   const self = new SelfMetrics(!config.disableExporterMetrics);
-  const trimmer = config.memoryTrim ? new MemoryTrimmer(logger) : undefined;
+  const trimmer = config.memoryTrim
+    ? new MemoryTrimmer(logger, DEFAULT_TRIM_POLICY, () => stats.current > 0)
+    : undefined;
   const sources: FamilySource[] = config.disableExporterMetrics
     ? [inventory, self]
     : [inventory, self, stats];

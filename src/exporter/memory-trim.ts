@@ -8,18 +8,21 @@ import type { MetricFamily } from '../metrics/types';
 /**
  * When a trim runs: the old generation has grown by `growthBytes` since the last trim, `minIntervalMs`
  * have passed since it, and scrapes are not coming back to back (`quietMs` or more since the previous
- * one ended), so a burst of scrapes is never paused, and what it left behind is collected once it is over.
+ * one ended). It then runs `delayMs` after the scrape, unless another scrape came or is under way by
+ * then: a burst of scrapes is not paused, and what it left behind is collected once it is over.
  */
 export interface TrimPolicy {
   readonly growthBytes: number;
   readonly minIntervalMs: number;
   readonly quietMs: number;
+  readonly delayMs: number;
 }
 
 export const DEFAULT_TRIM_POLICY: TrimPolicy = {
   growthBytes: 2 * 1024 * 1024,
   minIntervalMs: 30_000,
   quietMs: 500,
+  delayMs: 200,
 };
 
 /** The policy as a pure decision, given the old generation's use now and at the last trim (ms, bytes). */
@@ -40,8 +43,8 @@ export function shouldTrim(
  * later, the old generation grows to its next limit, ~8 MB above the live data, and free pages and
  * promoted garbage of a burst stay resident until then. So once a scrape has been answered, when the
  * policy allows (TrimPolicy), this runs the collection V8 runs on a low-memory notification (compacting,
- * releasing free pages), then glibc's malloc_trim when libc is loaded anyway. That costs ~30 ms at most
- * every 30 s, between scrapes and never in a burst of them, and keeps ~3 MB less resident.
+ * releasing free pages), then glibc's malloc_trim when libc is loaded anyway. That costs ~20-40 ms at
+ * most every 30 s, between scrapes and never in a burst of them, and keeps ~3 MB less resident.
  */
 export class MemoryTrimmer {
   private baseline = oldSpaceUsed();
@@ -52,15 +55,23 @@ export class MemoryTrimmer {
   private running = false;
   private trims = 0;
   private seconds = 0;
+  private timer: NodeJS.Timeout | undefined;
 
+  /** `isBusy`: whether a scrape is under way (no trim then). */
   constructor(
     private readonly logger: Logger,
     private readonly policy: TrimPolicy = DEFAULT_TRIM_POLICY,
+    private readonly isBusy: () => boolean = () => false,
   ) {}
 
   /** Call once a scrape's response has been sent. */
   afterScrape(): void {
     if (this.disabled) return;
+    if (this.timer !== undefined) {
+      // Another scrape within the delay: a burst may be starting, so no trim now.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     const now = Date.now();
     const previousScrapeMs = this.previousScrapeMs;
     this.previousScrapeMs = now;
@@ -72,7 +83,15 @@ export class MemoryTrimmer {
       previousScrapeMs,
     };
     if (this.running || !shouldTrim(state, this.policy)) return;
-    this.lastTrimMs = now;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.isBusy()) this.trim();
+    }, this.policy.delayMs);
+    this.timer.unref();
+  }
+
+  private trim(): void {
+    this.lastTrimMs = Date.now();
     this.running = true;
     const started = performance.now();
     try {

@@ -41,7 +41,12 @@ describe('shouldTrim', () => {
 
 describe('MemoryTrimmer', () => {
   it("gives back what the old generation held once it is garbage (a real collection of this process's heap)", async () => {
-    const trimmer = new MemoryTrimmer(quietLogger, { growthBytes: 2 * MiB, minIntervalMs: 0, quietMs: 0 });
+    const trimmer = new MemoryTrimmer(quietLogger, {
+      growthBytes: 2 * MiB,
+      minIntervalMs: 0,
+      quietMs: 0,
+      delayMs: 0,
+    });
     // ~8 MB of arrays that live through enough young collections to be promoted to the old generation.
     let kept: number[][] | undefined = [];
     for (let i = 0; i < 2000; i++) {
@@ -63,9 +68,39 @@ describe('MemoryTrimmer', () => {
   });
 
   it('does nothing while the old generation has not grown', async () => {
-    const trimmer = new MemoryTrimmer(quietLogger, { growthBytes: 64 * MiB, minIntervalMs: 0, quietMs: 0 });
+    const trimmer = new MemoryTrimmer(quietLogger, {
+      growthBytes: 64 * MiB,
+      minIntervalMs: 0,
+      quietMs: 0,
+      delayMs: 0,
+    });
     trimmer.afterScrape();
     await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(value(await trimmer.collect(), 'hostscope_memory_trims_total')).toBe(0);
+  });
+
+  const always = { growthBytes: Number.NEGATIVE_INFINITY, minIntervalMs: 0, quietMs: 0, delayMs: 50 };
+  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 300));
+
+  it('trims after the delay when no scrape came in between (the control of the next two)', async () => {
+    const trimmer = new MemoryTrimmer(quietLogger, always);
+    trimmer.afterScrape();
+    await settle();
+    expect(value(await trimmer.collect(), 'hostscope_memory_trims_total')).toBe(1);
+  });
+
+  it('does not trim when another scrape ends within the delay (a burst starting)', async () => {
+    const trimmer = new MemoryTrimmer(quietLogger, { ...always, quietMs: 60_000 });
+    trimmer.afterScrape();
+    trimmer.afterScrape();
+    await settle();
+    expect(value(await trimmer.collect(), 'hostscope_memory_trims_total')).toBe(0);
+  });
+
+  it('does not trim while a scrape is under way', async () => {
+    const trimmer = new MemoryTrimmer(quietLogger, always, () => true);
+    trimmer.afterScrape();
+    await settle();
     expect(value(await trimmer.collect(), 'hostscope_memory_trims_total')).toBe(0);
   });
 });
