@@ -35,11 +35,9 @@ function readAttr(file: string): string | undefined {
 
 /** Reads a device's attributes one after another (see readSysfsFile for why synchronously). */
 function readIface(fs: HostFs, device: string): NetClassIface {
-  const dir = fs.sys('class', 'net', device);
   const raw: Partial<Record<NetClassAttr, string>> = {};
   for (const attr of NETCLASS_ATTRS) {
-    // Attribute names are plain file names: a concatenation, not a path.join per attribute.
-    const value = readAttr(`${dir}/${attr}`);
+    const value = readAttr(fs.sys('class', 'net', device, attr));
     if (value !== undefined) raw[attr] = value;
   }
   return parseNetClassIface(device, raw);

@@ -19,7 +19,6 @@ export interface NamedCollector {
 
 const TIMED_OUT = Symbol('timed out');
 
-/** The scrape's shared time limit. */
 /** The scrape's context, shared by every collector, and the promise of its end. */
 interface Limits extends ScrapeContext {
   /** Resolves to TIMED_OUT when the time limit is reached. */

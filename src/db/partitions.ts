@@ -1,3 +1,4 @@
+import { zeroPad } from '../zero-pad';
 import type { Queryable } from './database';
 
 /**
@@ -43,19 +44,15 @@ function nextMonth(ms: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, '0');
-}
-
 /** Partition name suffix: `p20240131` for a day, `p202401` for a month. */
 export function daySuffix(dayMs: number): string {
   const d = new Date(dayMs);
-  return `p${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+  return `p${zeroPad(d.getUTCFullYear(), 4)}${zeroPad(d.getUTCMonth() + 1)}${zeroPad(d.getUTCDate())}`;
 }
 
 export function monthSuffix(monthMs: number): string {
   const d = new Date(monthMs);
-  return `p${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}`;
+  return `p${zeroPad(d.getUTCFullYear(), 4)}${zeroPad(d.getUTCMonth() + 1)}`;
 }
 
 /** Parses a partition suffix back into its [lower, upper) range in ms, or undefined. */

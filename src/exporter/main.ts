@@ -52,10 +52,8 @@ export async function startExporter(
   const trimmer = config.memoryTrim
     ? new MemoryTrimmer(logger, DEFAULT_TRIM_POLICY, () => stats.current > 0)
     : undefined;
-  const sources: FamilySource[] = config.disableExporterMetrics
-    ? [inventory, self]
-    : [inventory, self, stats];
-  if (trimmer !== undefined && !config.disableExporterMetrics) sources.push(trimmer);
+  const sources: FamilySource[] = [inventory, self];
+  if (!config.disableExporterMetrics) sources.push(stats, ...(trimmer === undefined ? [] : [trimmer]));
   const scraper = new Scraper(runner, sources, logger);
   let ready = false;
   const version = readVersion();

@@ -1,10 +1,10 @@
+import { zeroPad } from '../zero-pad';
+
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 let cachedSecond = Number.NaN;
 let cached = '';
-
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /**
  * The Date header of a response (IMF-fixdate, `Fri, 04 Dec 2026 17:10:00 GMT`), what Node writes from
@@ -17,8 +17,8 @@ export function httpDate(nowMs = Date.now()): string {
   if (second !== cachedSecond) {
     const d = new Date(second * 1000);
     cached =
-      `${DAYS[d.getUTCDay()] as string}, ${pad2(d.getUTCDate())} ${MONTHS[d.getUTCMonth()] as string} ` +
-      `${d.getUTCFullYear()} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} GMT`;
+      `${DAYS[d.getUTCDay()] as string}, ${zeroPad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()] as string} ` +
+      `${d.getUTCFullYear()} ${zeroPad(d.getUTCHours())}:${zeroPad(d.getUTCMinutes())}:${zeroPad(d.getUTCSeconds())} GMT`;
     cachedSecond = second;
   }
   return cached;

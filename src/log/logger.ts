@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
+import { zeroPad } from '../zero-pad';
 
 export type { Logger } from 'pino';
 export type LogFormat = 'json' | 'logfmt';
@@ -43,8 +44,6 @@ function logfmtStream(out: NodeJS.WritableStream): Writable {
   });
 }
 
-const pad = (n: number, width: number): string => String(n).padStart(width, '0');
-
 /**
  * pino's isoTime (`,"time":"2026-12-04T17:10:00.000Z"`) from the UTC fields instead of
  * Date.prototype.toISOString: V8 computes the local time-zone offset even for that UTC string, which maps
@@ -53,9 +52,9 @@ const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 export function isoTime(): string {
   const d = new Date();
   return (
-    `,"time":"${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}` +
-    `T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}` +
-    `.${pad(d.getUTCMilliseconds(), 3)}Z"`
+    `,"time":"${zeroPad(d.getUTCFullYear(), 4)}-${zeroPad(d.getUTCMonth() + 1)}-${zeroPad(d.getUTCDate())}` +
+    `T${zeroPad(d.getUTCHours())}:${zeroPad(d.getUTCMinutes())}:${zeroPad(d.getUTCSeconds())}` +
+    `.${zeroPad(d.getUTCMilliseconds(), 3)}Z"`
   );
 }
 
