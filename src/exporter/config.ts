@@ -30,7 +30,7 @@ export interface ExporterConfig {
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly collectorTimeoutMs: number;
   readonly inventoryIntervalMs: number;
-  /** --runtime.memory-trim: give memory back after bursts of scrapes (see MemoryTrimmer). */
+  /** --runtime.memory-trim: a young generation of fixed size, and memory given back after bursts of scrapes (see pinYoungGeneration, MemoryTrimmer). */
   readonly memoryTrim: boolean;
   readonly collectors: readonly EnabledCollector[];
 }
@@ -129,7 +129,7 @@ export function exporterFlagSpecs(collectors: readonly CollectorDefinition[] = C
       name: 'runtime.memory-trim',
       kind: 'boolean',
       default: true,
-      help: 'After a scrape that ends a quiet spell (not back to back), once the old generation of the JavaScript heap has grown by 2 MiB, run a memory-reducing garbage collection and return free memory to the OS (at most every 30 s).',
+      help: 'Keep the JavaScript heap small: its young generation stays at its initial 2 MB, and after a scrape that ends a quiet spell (not back to back), once the old generation has grown by 2 MiB, a memory-reducing garbage collection runs and free memory goes back to the OS (at most every 30 s).',
     },
     ...LOG_FLAGS,
   ];

@@ -73,6 +73,7 @@ export async function startExporter(
     ...(extras.landingLinks === undefined ? {} : { landingLinks: extras.landingLinks }),
   });
   inventory.start();
+  await trimmer?.startup();
   const server = await listenWeb(app, config.listen.host, config.listen.port, web);
   const port = (server.address() as AddressInfo).port;
   ready = true;

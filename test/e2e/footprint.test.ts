@@ -43,4 +43,25 @@ describe('exporter footprint', () => {
     const dockerModules = report.files.filter((f) => /collectors[/\\]docker[/\\]/.test(f));
     expect(dockerModules.map((f) => path.basename(f))).toEqual(['definition.js']);
   });
+
+  /** The young generation's size as the exporter reports it after 10 rounds of 20 concurrent scrapes. */
+  async function youngGenerationAfterBurst(args: readonly string[]): Promise<number> {
+    const exporter = await startExporterProcess(['--no-collector.docker', ...args]);
+    try {
+      const scrape = async (): Promise<string> => (await fetch(`${exporter.url}/metrics`)).text();
+      for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 20 }, scrape));
+      const size = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(await scrape());
+      expect(size).not.toBeNull();
+      return Number(size?.[1]);
+    } finally {
+      expect(await exporter.stop()).toBe(0);
+    }
+  }
+
+  it("keeps V8's young generation at 2 MB through a burst of concurrent scrapes", async () => {
+    const MiB = 1024 * 1024;
+    expect(await youngGenerationAfterBurst([])).toBeLessThanOrEqual(2 * MiB);
+    // Without --runtime.memory-trim, startup and the same burst grow it: the check above can fail.
+    expect(await youngGenerationAfterBurst(['--no-runtime.memory-trim'])).toBeGreaterThan(2 * MiB);
+  });
 });
