@@ -92,7 +92,7 @@ export class MemoryTrimmer {
 
   /**
    * Call once before listening: pins the young generation (pinYoungGeneration) and trims what startup
-   * left, which also shrinks the young generation that loading the modules grew to 4 MB back to 1 MB.
+   * left, which also shrinks the young generation that loading the modules grew (to 4-8 MB) back to 1 MB.
    */
   startup(): Promise<void> {
     pinYoungGeneration();
@@ -162,13 +162,13 @@ export class MemoryTrimmer {
 }
 
 /**
- * Keeps V8's young generation at its size (after MemoryTrimmer.startup, 1-2 MB, as with
- * `--max-semi-space-size=1`), for the whole process. V8 doubles it, up to 32 MB, whenever many objects survive a scavenge, which in a burst
- * of scrapes are the responses in flight, and shrinks it again only in memory-reducing collections: a
- * burst of 300 scrapes left the exporter ~25 MB larger, for no gain in speed (a scrape's garbage is
- * short-lived; measured with 50 concurrent scrapers, CPU per scrape was no higher). V8 reads the growth
- * factor each time it would grow the space, so setting it after startup takes effect; a startup flag
- * would also reach the sink, whose ingest wants a large young generation, through the shared launchers.
+ * Keeps V8's young generation at its current size for the whole process (after MemoryTrimmer.startup,
+ * 1-2 MB). V8 doubles it whenever many objects survive a scavenge, which in a burst of scrapes are the
+ * responses in flight, and shrinks it again only in memory-reducing collections. The launchers' V8 flags
+ * (Dockerfile, npm scripts) cap it at 4 MB for the sink and the exporter alike; a process started without
+ * them (the `hostscope` bin) would grow it to 32 MB. A scrape's garbage is short-lived, so a small young
+ * generation costs no speed (bench:exporter, and CPU per scrape under 50 concurrent scrapers). V8 reads
+ * the growth factor each time it would grow the space, so setting it at run time takes effect.
  */
 export function pinYoungGeneration(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
