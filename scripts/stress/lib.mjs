@@ -65,6 +65,34 @@ export function slope(xs, ys) {
   return den === 0 ? 0 : num / den;
 }
 
+/**
+ * Least-squares slope of ys over xs with a second regressor ks held constant: the coefficient of xs in
+ * ys = a + b·xs + c·ks. The soak's open fds follow the number of running containers, which the churn moves
+ * either way; this is their drift with that number taken out. Equals slope() when ks does not vary.
+ */
+export function partialSlope(xs, ks, ys) {
+  const n = xs.length;
+  if (n < 3) return NaN;
+  const mean = (v) => v.reduce((a, b) => a + b, 0) / n;
+  const [mx, mk, my] = [mean(xs), mean(ks), mean(ys)];
+  let sxx = 0;
+  let skk = 0;
+  let sxk = 0;
+  let sxy = 0;
+  let sky = 0;
+  for (let i = 0; i < n; i++) {
+    const [x, k, y] = [xs[i] - mx, ks[i] - mk, ys[i] - my];
+    sxx += x * x;
+    skk += k * k;
+    sxk += x * k;
+    sxy += x * y;
+    sky += k * y;
+  }
+  const det = sxx * skk - sxk * sxk;
+  if (skk === 0 || det === 0) return slope(xs, ys);
+  return (sxy * skk - sky * sxk) / det;
+}
+
 export function openFds(pid) {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;
