@@ -129,7 +129,7 @@ export function exporterFlagSpecs(collectors: readonly CollectorDefinition[] = C
       name: 'runtime.memory-trim',
       kind: 'boolean',
       default: true,
-      help: 'Keep the JavaScript heap small: its young generation stays at its initial 2 MB, and after a scrape that ends a quiet spell (not back to back), once the old generation has grown by 2 MiB, a memory-reducing garbage collection runs and free memory goes back to the OS (at most every 30 s).',
+      help: 'Keep the JavaScript heap small: its young generation stays at 1-2 MB (trimmed once at startup), and after a scrape that ends a quiet spell (not back to back), once the old generation has grown by 2 MiB, a memory-reducing garbage collection runs and free memory goes back to the OS (at most every 30 s).',
     },
     ...LOG_FLAGS,
   ];
