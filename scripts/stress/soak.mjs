@@ -152,8 +152,11 @@ export async function soak(p) {
         rss.push(rssMb(pid));
         fds.push(openFds(pid));
         // Running containers just after the sample: the exporter's fds follow them (cgroup files).
-        const ps = await d.dockerAsync(['ps', '-q']).catch(() => ({ stdout: '' }));
-        running.push(ps.stdout.split('\n').filter((x) => x !== '').length);
+        // A failed `docker ps` repeats the last count rather than a 0 that would skew the fit.
+        const ps = await d.dockerAsync(['ps', '-q']);
+        running.push(
+          ps.status !== 0 ? (running.at(-1) ?? 0) : ps.stdout.split('\n').filter((x) => x !== '').length,
+        );
       }
       // A pause between scrapes: the churn needs time to happen between them.
       await sleep(30);
