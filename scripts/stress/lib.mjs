@@ -89,7 +89,8 @@ export function partialSlope(xs, ks, ys) {
     sky += k * y;
   }
   const det = sxx * skk - sxk * sxk;
-  if (skk === 0 || det === 0) return slope(xs, ys);
+  // det is 0 when ks does not vary (then sxk is 0 too) or moves in step with xs.
+  if (det === 0) return slope(xs, ys);
   return (sxy * skk - sky * sxk) / det;
 }
 

@@ -1,7 +1,7 @@
 // Soak: the exporter scraped back to back while containers churn on a private Docker daemon (created,
 // killed, restarted, OOM-killed, removed). RSS and open fds over the second half must stay flat, and no
 // removed container's series may outlive the grace window.
-import { sleep } from '../bench-lib.mjs';
+import { rssMb, sleep } from '../bench-lib.mjs';
 import {
   f1,
   f2,
@@ -13,7 +13,6 @@ import {
   startExporter,
   verdict,
 } from './lib.mjs';
-import { rssMb } from '../bench-lib.mjs';
 
 /** Random churn until stopped: keeps about `n` containers, records when each removed one stopped. */
 function churn(d, n, removed, counts) {

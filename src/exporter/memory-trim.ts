@@ -170,7 +170,7 @@ export class MemoryTrimmer {
  * generation costs no speed (bench:exporter, and CPU per scrape under 50 concurrent scrapers). V8 reads
  * the growth factor each time it would grow the space, so setting it at run time takes effect.
  */
-export function pinYoungGeneration(): void {
+function pinYoungGeneration(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
 }
 
